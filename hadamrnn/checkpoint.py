@@ -1,0 +1,172 @@
+"""Atomic, verifiable checkpoints that never unpickle.
+
+A checkpoint is a directory ``step_XXXXXXXX/`` holding
+
+* ``model.safetensors``: the model's weights;
+* ``training_state.pt``: optimizer, scheduler and RNG state, loadable with
+  ``torch.load(weights_only=True)``;
+* ``meta.json``: the run config, the step and the metric history;
+* ``manifest.json``: the SHA-256 of each of the three files.
+
+It is written into a temporary sibling directory and renamed into place, so a kill at any moment
+leaves either the previous checkpoints or the complete new one. ``latest`` names the newest one and
+is itself replaced atomically. Loading checks the manifest before parsing anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import CheckpointError, CheckpointNotFoundError
+
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "atomic_write_text", "atomic_write_bytes"]
+
+MODEL_FILE = "model.safetensors"
+STATE_FILE = "training_state.pt"
+META_FILE = "meta.json"
+MANIFEST_FILE = "manifest.json"
+LATEST_FILE = "latest"
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    model_state: dict[str, torch.Tensor]
+    training_state: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_checkpoint(
+    directory: str | Path,
+    step: int,
+    model_state: dict[str, torch.Tensor],
+    training_state: dict[str, Any],
+    meta: dict[str, Any],
+    keep: int = 2,
+) -> Path:
+    """Write checkpoint ``step`` under ``directory`` atomically; keep the newest ``keep`` of them."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"step_{step:08d}"
+    staging = Path(tempfile.mkdtemp(dir=directory, prefix=f".{final.name}.", suffix=".tmp"))
+    try:
+        tensors = {key: value.detach().contiguous().cpu() for key, value in model_state.items()}
+        save_file(tensors, str(staging / MODEL_FILE))
+        torch.save(training_state, staging / STATE_FILE)
+        (staging / META_FILE).write_text(json.dumps({**meta, "step": step}, indent=2), encoding="utf-8")
+        manifest = {name: _sha256(staging / name) for name in (MODEL_FILE, STATE_FILE, META_FILE)}
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        for name in (MODEL_FILE, STATE_FILE, META_FILE, MANIFEST_FILE):
+            with open(staging / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        if final.exists():  # a re-run of the same step after a resume: replace it as a whole
+            shutil.rmtree(final)
+        os.replace(staging, final)
+        _fsync_dir(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    atomic_write_text(directory / LATEST_FILE, final.name + "\n")
+    for old in sorted(directory.glob("step_*"))[:-keep]:
+        if old != final:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(directory: str | Path) -> Path:
+    """The newest complete checkpoint under ``directory``."""
+    directory = Path(directory)
+    pointer = directory / LATEST_FILE
+    if pointer.is_file():
+        candidate = directory / pointer.read_text(encoding="utf-8").strip()
+        if (candidate / MANIFEST_FILE).is_file():
+            return candidate
+    complete = sorted(path for path in directory.glob("step_*") if (path / MANIFEST_FILE).is_file())
+    if not complete:
+        raise CheckpointNotFoundError(
+            f"no checkpoint found: expected {directory}/step_*/ with a {MANIFEST_FILE}, "
+            f"got {'an empty directory' if directory.is_dir() else 'no such directory'}"
+        )
+    return complete[-1]
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load and verify a checkpoint directory (or a run directory: its latest checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointNotFoundError(f"checkpoint not found: {str(path)!r} does not exist")
+    if not (path / MANIFEST_FILE).exists():
+        checkpoints = path / "checkpoints"
+        path = latest_checkpoint(checkpoints if checkpoints.is_dir() else path)
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"corrupted checkpoint {str(path)!r}: unreadable {MANIFEST_FILE} ({error})") from None
+    expected = {MODEL_FILE, STATE_FILE, META_FILE}
+    if not isinstance(manifest, dict) or set(manifest) != expected:
+        raise CheckpointError(f"corrupted checkpoint {str(path)!r}: {MANIFEST_FILE} must list {sorted(expected)}, got {manifest!r}")
+    for name, digest in manifest.items():
+        file = path / name
+        if not file.is_file():
+            raise CheckpointError(f"incomplete checkpoint {str(path)!r}: {name} is missing")
+        actual = _sha256(file)
+        if actual != digest:
+            raise CheckpointError(
+                f"corrupted checkpoint {str(path)!r}: {name} has SHA-256 {actual[:12]}…, "
+                f"the manifest expects {digest[:12]}… (truncated or modified file)"
+            )
+    try:
+        model_state = load_file(str(path / MODEL_FILE))
+        training_state = torch.load(path / STATE_FILE, weights_only=True, map_location="cpu")
+        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    except (SafetensorError, pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as error:
+        raise CheckpointError(f"corrupted checkpoint {str(path)!r}: {error}") from None
+    return Checkpoint(path, model_state, training_state, meta)

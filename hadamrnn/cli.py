@@ -1,0 +1,180 @@
+"""The ``hadamrnn`` command line.
+
+    hadamrnn train copy                          # the demo: embedded config, no data needed
+    hadamrnn train --config configs/copy_paper.toml
+    hadamrnn train --resume runs/copy-demo-...   # continue an interrupted run exactly
+    hadamrnn evaluate runs/copy-demo-...         # metrics of the latest checkpoint
+    hadamrnn size --config configs/copy_paper.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .checkpoint import load_checkpoint
+from .config import RunConfig, apply_overrides, load_config, parse_config
+from .errors import CheckpointError, ConfigError, HadamRNNError
+from .models import build_model
+from .report import plot_learning_curve, write_metrics
+from .size import model_size
+from .tasks import build_task
+from .training import Trainer
+
+__all__ = ["main", "builtin_config"]
+
+BUILTIN_CONFIGS = ("copy",)
+
+
+def builtin_config(name: str) -> RunConfig:
+    """An embedded config, shipped inside the package (``hadamrnn/configs/<name>.toml``)."""
+    if name not in BUILTIN_CONFIGS:
+        raise ConfigError(f"unknown built-in config {name!r}; built-in configs: {', '.join(BUILTIN_CONFIGS)}")
+    with resources.as_file(resources.files("hadamrnn") / "configs" / f"{name}.toml") as path:
+        return load_config(path)
+
+
+def _resolve_config(args: argparse.Namespace) -> RunConfig | None:
+    if args.task and args.config:
+        raise ConfigError(f"give either a built-in task or --config, got both {args.task!r} and {args.config!r}")
+    if args.config:
+        config = load_config(args.config)
+    elif args.task:
+        config = builtin_config(args.task)
+    else:
+        return None
+    return apply_overrides(config, args.set) if args.set else config
+
+
+def _new_run_dir(args: argparse.Namespace, config: RunConfig) -> Path:
+    if args.out:
+        run_dir = Path(args.out)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise HadamRNNError(
+                f"run directory {str(run_dir)!r} already exists and is not empty; "
+                "pass --resume to continue it, or choose another --out (nothing was overwritten)"
+            )
+        return run_dir
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.runs) / f"{config.name}-{stamp}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path(args.runs) / f"{config.name}-{stamp}-{suffix}"
+    return run_dir
+
+
+def _train(args: argparse.Namespace) -> int:
+    config = _resolve_config(args)
+    if args.resume:
+        run_dir = Path(args.resume)
+        checkpoint = load_checkpoint(run_dir)
+        stored = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
+        config = config or stored
+    elif config is None:
+        raise ConfigError("nothing to train: give a built-in task (e.g. `hadamrnn train copy`), --config PATH or --resume RUN_DIR")
+    else:
+        run_dir = _new_run_dir(args, config)
+    if config.train.num_threads:
+        torch.set_num_threads(config.train.num_threads)
+    torch.manual_seed(config.train.seed)
+    task = build_task(config.task, config.train.seed)
+    model = build_model(config.model, task)
+    trainer = Trainer(config, task, model, run_dir, progress=not args.no_progress)
+    if args.resume:
+        trainer.resume(checkpoint.path)
+        print(f"resuming {run_dir} at step {trainer.step} (epoch {trainer.epochs_completed + 1})")
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        print(f"run directory: {run_dir}")
+    print(model_size(model))
+    result = trainer.fit()
+    metrics = {**result.metrics, "model_size": model_size(model).as_dict(), "command": " ".join(sys.argv)}
+    write_metrics(run_dir / "metrics.json", metrics)
+    summary = task.summary()
+    baseline = summary.get("naive_baseline")
+    plot = plot_learning_curve(run_dir / "learning_curve.png", result.history, f"{config.name}: {summary}", baseline)
+    _print_result(metrics, baseline)
+    print(f"metrics: {run_dir / 'metrics.json'}\nplot:    {plot}")
+    return 0
+
+
+def _print_result(metrics: dict, baseline: float | None) -> None:
+    test = metrics["test"]
+    print(f"\ntraining time: {metrics['train_seconds']:.1f} s over {metrics['steps']} steps ({metrics['epochs']} epochs)")
+    print("test: " + ", ".join(f"{k} {v:.6g}" for k, v in test.items()))
+    if baseline is not None:
+        ratio = test["loss"] / baseline
+        print(f"test CE {test['loss']:.3e}  vs naive baseline {baseline:.3e}  ({100 * ratio:.3g} % of it)")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    checkpoint = load_checkpoint(args.checkpoint)
+    config = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
+    task = build_task(config.task, config.train.seed)
+    model = build_model(config.model, task)
+    try:
+        model.load_state_dict(checkpoint.model_state, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"checkpoint {checkpoint.path} does not match its config: {error}") from None
+    trainer = Trainer(config, task, model, Path(args.checkpoint), progress=False)
+    result = {split: trainer.evaluate(split) for split in args.split}
+    print(json.dumps({"checkpoint": str(checkpoint.path), "step": checkpoint.meta["step"], **result}, indent=2))
+    return 0
+
+
+def _size(args: argparse.Namespace) -> int:
+    config = _resolve_config(args)
+    if config is None:
+        raise ConfigError("give a built-in task or --config PATH")
+    print(model_size(build_model(config.model, build_task(config.task, config.train.seed))))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hadamrnn", description="Binary and sparse-ternary orthogonal RNNs.")
+    parser.add_argument("--version", action="version", version=f"hadamrnn {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add_config_arguments(command: argparse.ArgumentParser) -> None:
+        command.add_argument("task", nargs="?", choices=BUILTIN_CONFIGS, help="a built-in config (the demo)")
+        command.add_argument("--config", help="a TOML run config")
+        command.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value (TOML syntax)")
+
+    train = commands.add_parser("train", help="train a model")
+    add_config_arguments(train)
+    train.add_argument("--out", help="run directory (default: RUNS/<name>-<timestamp>)")
+    train.add_argument("--runs", default="runs", help="parent of new run directories (default: runs)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint or a run directory")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--split", nargs="+", default=["val", "test"], choices=["train", "val", "test"])
+    evaluate.set_defaults(handler=_evaluate)
+
+    size = commands.add_parser("size", help="print the model size table of a config")
+    add_config_arguments(size)
+    size.set_defaults(handler=_size)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (HadamRNNError, FileNotFoundError) as error:
+        print(f"hadamrnn: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""Run configuration: a TOML file validated against a typed schema.
+
+A config has three tables, ``[task]``, ``[model]`` and ``[train]``, plus an optional ``name``. An
+unknown key, a wrong type or an out-of-range value is a :class:`~hadamrnn.errors.ConfigError` that
+names the key, what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["CopyTaskConfig", "ModelConfig", "TrainConfig", "RunConfig", "load_config", "parse_config", "apply_overrides"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class CopyTaskConfig(_Strict):
+    name: Literal["copy"] = "copy"
+    seq_len: int = Field(1000, ge=2, description="total length T of a sequence")
+    copy_length: int = Field(10, ge=1, description="K, the number of symbols to copy")
+    train_size: int = Field(512_000, ge=1)
+    val_size: int = Field(2_000, ge=1)
+    test_size: int = Field(2_000, ge=1)
+
+
+class ModelConfig(_Strict):
+    hidden_size: int = Field(128, ge=1)
+    block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN; None for full")
+    recurrence: Literal["linear", "relu"] = "linear"
+    input_bits: int | None = Field(4, ge=1, le=16)
+    output_bits: int | None = Field(4, ge=1, le=16)
+    sign_clip: float | None = Field(None, gt=0)
+    backend: Literal["auto", "reference", "dense"] = "auto"
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(128, ge=1)
+    eval_batch_size: int = Field(500, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    sign_lr: float | None = Field(
+        None, ge=0, description="learning rate of the latent signs; None uses lr (the paper), 0 freezes them"
+    )
+    gamma: float = Field(0.98, gt=0, le=1, description="StepLR factor applied every epoch")
+    seed: int = 712
+    checkpoint_every: int = Field(500, ge=1, description="optimizer steps between checkpoints")
+    keep_checkpoints: int = Field(2, ge=1)
+    num_threads: int | None = Field(None, ge=1, description="torch threads; None keeps torch's default")
+
+
+class RunConfig(_Strict):
+    name: str = "run"
+    task: CopyTaskConfig = CopyTaskConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+
+
+def _fields_of(location: tuple) -> list[str]:
+    schema: type[BaseModel] = RunConfig
+    for key in location:
+        annotation = schema.model_fields[key].annotation if key in schema.model_fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        schema = annotation
+    return sorted(schema.model_fields)
+
+
+def _describe(error: ValidationError, source: str) -> ConfigError:
+    lines = []
+    for item in error.errors():
+        location = tuple(item["loc"])
+        key = ".".join(str(part) for part in location)
+        if item["type"] == "extra_forbidden":
+            valid = ", ".join(_fields_of(location[:-1]))
+            lines.append(f"unknown key {key!r}; valid keys here are: {valid}")
+        else:
+            lines.append(f"{key}: {item['msg']}, got {item.get('input')!r}")
+    return ConfigError(f"invalid config {source}:\n  " + "\n  ".join(lines))
+
+
+def parse_config(data: dict[str, Any], source: str = "<dict>") -> RunConfig:
+    """Validate a config mapping; raises :class:`ConfigError` naming every bad key."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as error:
+        raise _describe(error, source) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: expected a TOML file at {str(path)!r}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {error}") from None
+    return parse_config(data, repr(str(path)))
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word is a string
+
+
+def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
+    """Apply ``section.key=value`` overrides (values in TOML syntax) and re-validate."""
+    data = config.model_dump()
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"an override must look like section.key=value, got {override!r}")
+        *sections, leaf = key.strip().split(".")
+        target = data
+        for section in sections:
+            if not isinstance(target.get(section), dict):
+                raise ConfigError(f"unknown section {section!r} in override {override!r}; valid: {_fields_of(())}")
+            target = target[section]
+        target[leaf] = _parse_value(text.strip())
+    return parse_config(data, "after --set overrides")

@@ -1,0 +1,51 @@
+"""Exceptions raised by hadamrnn.
+
+Every error is a :class:`ValueError` (or :class:`FileNotFoundError`) subclass whose message names
+what was expected and what was received, so that ``except ValueError`` keeps working for callers
+that do not care about the distinction.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HadamRNNError",
+    "HiddenSizeError",
+    "BlockSizeError",
+    "ShapeError",
+    "BitsError",
+    "ConfigError",
+    "CheckpointError",
+    "CheckpointNotFoundError",
+]
+
+
+class HadamRNNError(ValueError):
+    """Base class of the errors raised for bad input."""
+
+
+class HiddenSizeError(HadamRNNError):
+    """A hidden size with no Hadamard matrix known to the library."""
+
+
+class BlockSizeError(HadamRNNError):
+    """A block size that is not a power of two dividing the hidden size."""
+
+
+class ShapeError(HadamRNNError):
+    """A tensor of the wrong rank, size or dtype."""
+
+
+class BitsError(HadamRNNError):
+    """A quantization bit-width outside the supported range."""
+
+
+class ConfigError(HadamRNNError):
+    """An invalid, unknown or inconsistent configuration."""
+
+
+class CheckpointError(HadamRNNError):
+    """A checkpoint that is truncated, corrupted or does not match the run."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """A checkpoint that does not exist."""

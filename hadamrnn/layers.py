@@ -1,0 +1,241 @@
+"""Layers: the p-bit :class:`QuantizedLinear` and the recurrent :class:`HadamRNN`."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from .errors import HadamRNNError, ShapeError
+from .hadamard import check_block_size, check_hidden_size, fwht
+from .parametrizations import BinaryHadamard, BlockHadamard
+from .quantizers import check_bits, uniform_quantize
+
+__all__ = ["QuantizedLinear", "HadamRNN", "RECURRENCES", "BACKENDS"]
+
+RECURRENCES = ("linear", "relu")
+BACKENDS = ("auto", "reference", "dense")
+
+
+class QuantizedLinear(nn.Module):
+    """``y = q_p(W) x + b`` with ``W`` quantized to ``bits`` bits at every call (identity STE).
+
+    ``bits=None`` keeps the weight in float. Weights are Xavier-uniform, the bias uses PyTorch's
+    default initialisation, as in the paper's configuration.
+
+    Shapes:
+        input ``(..., in_features)`` → output ``(..., out_features)``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bits: int | None = 4,
+        bias: bool = True,
+        clip: float | None = None,
+    ):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ShapeError(f"{name} must be a positive integer, got {value!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.bits = None if bits is None else check_bits(bits)
+        self.clip = clip
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.weight)
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features)
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def quantized_weight(self) -> torch.Tensor:
+        """The weight as used in the forward pass (``q_p(W)``, or ``W`` when ``bits`` is None)."""
+        if self.bits is None:
+            return self.weight
+        return uniform_quantize(self.weight, self.bits, self.clip)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.quantized_weight(), self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bits={self.bits}, bias={self.bias is not None}"
+        )
+
+
+class HadamRNN(nn.Module):
+    r"""Recurrent layer with a binary (or sparse ternary) orthogonal recurrent matrix.
+
+    ``recurrence="linear"`` (the paper's model):
+    :math:`h_t = W h_{t-1} + U x_t + b`; ``recurrence="relu"`` (vanilla ORNN):
+    :math:`h_t = \mathrm{ReLU}(W h_{t-1} + U x_t + b)`, with :math:`h_0 = 0` by default,
+    :math:`W = \mathrm{diag}(u) S_n/\sqrt{n}` (or :math:`\mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt{m}`
+    with ``block_size=m``) and :math:`U` quantized to ``input_bits`` bits.
+
+    Behaves like :class:`torch.nn.RNN` with one layer.
+
+    Args:
+        input_size: features of ``x``.
+        hidden_size: ``n``, a power of two.
+        block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full HadamRNN.
+        recurrence: ``"linear"`` or ``"relu"``.
+        input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
+        bias: whether to add ``b``.
+        batch_first: ``x`` is ``(B, T, input_size)`` if True, else ``(T, B, input_size)``.
+        backend: ``"reference"`` applies ``W`` as ``u ⊙ FWHT(h)/√m`` in pure torch, ``"dense"``
+            materialises ``W`` once per sequence and multiplies by it (the paper's code path),
+            ``"auto"`` picks the fastest available.
+        sign_clip: optional clip of the straight-through gradient of the signs.
+
+    Shapes:
+        ``x``: ``(B, T, input_size)`` (``batch_first``), or ``(T, input_size)`` unbatched.
+        ``h0``: ``(1, B, n)``, or ``(1, n)`` unbatched; zeros if None.
+        returns ``(outputs, h_n)``: ``(B, T, n)`` and ``(1, B, n)``.
+
+    Example:
+        >>> rnn = HadamRNN(input_size=3, hidden_size=8)
+        >>> outputs, h_n = rnn(torch.randn(2, 5, 3))
+        >>> outputs.shape, h_n.shape
+        (torch.Size([2, 5, 8]), torch.Size([1, 2, 8]))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        block_size: int | None = None,
+        recurrence: str = "linear",
+        input_bits: int | None = 4,
+        bias: bool = True,
+        batch_first: bool = True,
+        backend: str = "auto",
+        sign_clip: float | None = None,
+    ):
+        super().__init__()
+        check_hidden_size(hidden_size)
+        check_block_size(hidden_size, block_size)
+        if recurrence not in RECURRENCES:
+            raise HadamRNNError(f"recurrence must be one of {RECURRENCES}, got {recurrence!r}")
+        if backend not in BACKENDS:
+            raise HadamRNNError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.block_size = block_size
+        self.recurrence = recurrence
+        self.batch_first = batch_first
+        self.backend = backend
+        self.input_proj = QuantizedLinear(input_size, hidden_size, input_bits, bias)
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        if block_size is None or block_size == hidden_size:
+            recurrent: BlockHadamard = BinaryHadamard(hidden_size, clip=sign_clip)
+        else:
+            recurrent = BlockHadamard(hidden_size, block_size, clip=sign_clip)
+        parametrize.register_parametrization(self, "weight_hh", recurrent, unsafe=True)
+        self.reset_parameters()
+
+    @property
+    def input_bits(self) -> int | None:
+        return self.input_proj.bits
+
+    @property
+    def recurrent(self) -> BlockHadamard:
+        """The parametrization of ``weight_hh`` (holds the block size, scale and pattern)."""
+        return self.parametrizations.weight_hh[0]
+
+    @property
+    def latent_signs(self) -> nn.Parameter:
+        """The learned latent vector ``ũ`` (shape ``(n,)``); the signs are ``ste_sign(ũ)``."""
+        return self.parametrizations.weight_hh.original
+
+    def signs(self) -> torch.Tensor:
+        """The current ±1 sign vector ``u`` (differentiable through the STE)."""
+        return self.recurrent.signs(self.latent_signs)
+
+    def reset_parameters(self) -> None:
+        self.input_proj.reset_parameters()
+        with torch.no_grad():
+            nn.init.xavier_uniform_(self.latent_signs.view(1, -1))
+
+    def _check_input(self, x: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        if not isinstance(x, torch.Tensor):
+            raise ShapeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise ShapeError(
+                f"x must be a floating-point tensor of features, got dtype {x.dtype} "
+                "(token ids go through an embedding first, e.g. SequenceClassifier(vocab_size=...))"
+            )
+        if x.ndim not in (2, 3):
+            layout = "(B, T, input_size)" if self.batch_first else "(T, B, input_size)"
+            raise ShapeError(
+                f"x must have shape {layout} or (T, input_size), got a {x.ndim}-d tensor of shape {tuple(x.shape)}"
+            )
+        if x.shape[-1] != self.input_size:
+            raise ShapeError(f"x must have input_size={self.input_size} features in its last dimension, got {x.shape[-1]}")
+        batched = x.ndim == 3
+        if not batched:
+            x = x.unsqueeze(0)
+        elif not self.batch_first:
+            x = x.transpose(0, 1)
+        batch = x.shape[0]
+        if h0 is None:
+            h = x.new_zeros(batch, self.hidden_size)
+        else:
+            expected = (1, batch, self.hidden_size) if batched else (1, self.hidden_size)
+            if tuple(h0.shape) != expected:
+                raise ShapeError(f"h0 must have shape {expected}, got {tuple(h0.shape)}")
+            if h0.dtype != x.dtype:
+                raise ShapeError(f"h0 must have the dtype of x ({x.dtype}), got {h0.dtype}")
+            h = h0.reshape(batch, self.hidden_size)
+        return x, h, batched
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x, h, batched = self._check_input(x, h0)
+        with parametrize.cached():
+            outputs = self._run(x, h)
+        h_n = outputs[:, -1] if outputs.shape[1] else h
+        if not batched:
+            return outputs[0], h_n
+        if not self.batch_first:
+            outputs = outputs.transpose(0, 1)
+        return outputs, h_n.unsqueeze(0)
+
+    def _run(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``; returns ``(B, T, n)``."""
+        projected = self.input_proj(x)
+        relu = self.recurrence == "relu"
+        if self.backend == "dense":
+            weight_t = self.weight_hh.T
+
+            def step(state: torch.Tensor) -> torch.Tensor:
+                return state @ weight_t
+        else:
+            gain = self.signs() * self.recurrent.scale
+            block_size = self.recurrent.block_size
+
+            def step(state: torch.Tensor) -> torch.Tensor:
+                return fwht(state, block_size) * gain
+
+        states = []
+        # unbind, not projected[:, t]: the backward of T selects would allocate T full-size zeros.
+        for projected_t in projected.unbind(dim=1):
+            h = step(h) + projected_t
+            if relu:
+                h = torch.relu(h)
+            states.append(h)
+        if not states:
+            return x.new_zeros(x.shape[0], 0, self.hidden_size)
+        return torch.stack(states, dim=1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"input_size={self.input_size}, hidden_size={self.hidden_size}, block_size={self.block_size}, "
+            f"recurrence={self.recurrence!r}, input_bits={self.input_bits}, backend={self.backend!r}"
+        )

@@ -1,0 +1,111 @@
+"""Task heads around :class:`~hadamrnn.layers.HadamRNN`.
+
+Both heads read out ``o = V · ReLU(h) + c`` with a p-bit ``V``. For the ReLU recurrence ``h`` is
+already non-negative, so the same expression gives the vanilla ORNN read-out ``o = V h + c``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .errors import ShapeError
+from .layers import HadamRNN, QuantizedLinear
+
+__all__ = ["SequenceClassifier", "SequenceTagger", "build_model"]
+
+
+class _HadamRNNHead(nn.Module):
+    def __init__(
+        self,
+        input_size: int | None,
+        hidden_size: int,
+        output_size: int,
+        *,
+        vocab_size: int | None = None,
+        embedding_dim: int | None = None,
+        block_size: int | None = None,
+        recurrence: str = "linear",
+        input_bits: int | None = 4,
+        output_bits: int | None = 4,
+        backend: str = "auto",
+        sign_clip: float | None = None,
+    ):
+        super().__init__()
+        if vocab_size is not None:
+            if embedding_dim is None:
+                raise ShapeError("embedding_dim is required with vocab_size, got None")
+            if input_size not in (None, embedding_dim):
+                raise ShapeError(
+                    f"with an embedding, input_size must be None or embedding_dim={embedding_dim}, got {input_size}"
+                )
+            self.embedding: nn.Embedding | None = nn.Embedding(vocab_size, embedding_dim)
+            input_size = embedding_dim
+        else:
+            if input_size is None:
+                raise ShapeError("input_size is required without vocab_size, got None")
+            self.embedding = None
+        self.rnn = HadamRNN(
+            input_size,
+            hidden_size,
+            block_size=block_size,
+            recurrence=recurrence,
+            input_bits=input_bits,
+            backend=backend,
+            sign_clip=sign_clip,
+        )
+        self.readout = QuantizedLinear(hidden_size, output_size, output_bits)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        if self.embedding is not None:
+            if x.is_floating_point():
+                raise ShapeError(f"expected integer token ids of shape (B, T), got dtype {x.dtype}")
+            x = self.embedding(x)
+        outputs, _ = self.rnn(x)
+        return outputs
+
+
+class SequenceClassifier(_HadamRNNHead):
+    """Many-to-one: ``o = V · ReLU(h_T) + c``.
+
+    Shapes:
+        ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
+        returns ``(B, num_classes)``.
+    """
+
+    def __init__(self, input_size: int | None, hidden_size: int, num_classes: int, **kwargs):
+        super().__init__(input_size, hidden_size, num_classes, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(torch.relu(self.encode(x)[..., -1, :]))
+
+
+class SequenceTagger(_HadamRNNHead):
+    """Many-to-many: ``o_t = V · ReLU(h_t) + c`` at every step (the copy task).
+
+    Shapes:
+        ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
+        returns ``(B, T, num_classes)``.
+    """
+
+    def __init__(self, input_size: int | None, hidden_size: int, num_classes: int, **kwargs):
+        super().__init__(input_size, hidden_size, num_classes, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(torch.relu(self.encode(x)))
+
+
+def build_model(config, task) -> nn.Module:
+    """The head that fits ``task`` (tagger for many-to-many, classifier otherwise), per ``config``."""
+    head = SequenceTagger if task.many_to_many else SequenceClassifier
+    return head(
+        task.input_size,
+        config.hidden_size,
+        task.output_size,
+        block_size=config.block_size,
+        recurrence=config.recurrence,
+        input_bits=config.input_bits,
+        output_bits=config.output_bits,
+        backend=config.backend,
+        sign_clip=config.sign_clip,
+    )

@@ -1,0 +1,126 @@
+"""Block-HadamRNN: ``W(u) = diag(u) (I_q ⊗ S_m) / √m``, a sparse ternary orthogonal matrix.
+
+Only the latent sign vector ``ũ`` (shape ``(n,)``) is stored; ``u = ste_sign(ũ)``. The entries of
+``W`` lie in ``{0, ±1/√m}``, each row and column has ``m`` non-zeros (density ``m/n``), and ``W`` is
+orthogonal for every ``u`` because ``(I_q ⊗ S_m)(I_q ⊗ S_m)ᵀ = m I``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from ..errors import ShapeError
+from ..hadamard import block_sylvester, check_block_size, check_hidden_size
+from ..quantizers import ste_sign
+
+__all__ = ["BlockHadamard", "block_hadamard_"]
+
+
+def orthogonality_tolerance(n: int, dtype: torch.dtype) -> float:
+    """The float tolerance policy of the library: ``10 · n · eps(dtype)``, used with rtol = 0."""
+    return 10 * n * torch.finfo(dtype).eps
+
+
+class BlockHadamard(nn.Module):
+    """Parametrization ``ũ ↦ diag(ste_sign(ũ)) (I_{n/m} ⊗ S_m) / √m``.
+
+    Args:
+        n: hidden size, a power of two.
+        block_size: ``m``, the size of each Sylvester block, a power of two dividing ``n``.
+        clip: optional clip of the sign's straight-through gradient.
+
+    Shapes:
+        latent ``(n,)`` → weight ``(n, n)``.
+    """
+
+    def __init__(self, n: int, block_size: int | None = None, clip: float | None = None):
+        super().__init__()
+        self.n = check_hidden_size(n)
+        self.block_size = check_block_size(n, block_size)
+        self.clip = clip
+        self.scale = 1.0 / math.sqrt(self.block_size)
+        # int8 so that ``module.double()`` cannot round the pattern; it is cast per call.
+        self.register_buffer(
+            "pattern", block_sylvester(n, self.block_size, dtype=torch.int8), persistent=False
+        )
+
+    def signs(self, latent: torch.Tensor) -> torch.Tensor:
+        """The ±1 sign vector ``u = ste_sign(ũ)`` (differentiable through the STE)."""
+        return ste_sign(latent, self.clip)
+
+    def matrix_from_signs(self, u: torch.Tensor) -> torch.Tensor:
+        return u[:, None] * (self.pattern.to(u.dtype) * self.scale)
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        if latent.shape != (self.n,):
+            raise ShapeError(f"expected a latent sign vector of shape ({self.n},), got {tuple(latent.shape)}")
+        return self.matrix_from_signs(self.signs(latent))
+
+    @torch.no_grad()
+    def right_inverse(self, weight: torch.Tensor) -> torch.Tensor:
+        """Latent ``±1`` signs of the closest member of the family to ``weight``.
+
+        ``argmax_u ⟨W, diag(u) P⟩ = sign(diag(W Pᵀ))`` with ``P`` the block pattern, so this is the
+        exact Frobenius projection onto the family, and ``forward(right_inverse(W)) == W`` for
+        every ``W`` in it.
+        """
+        if weight.shape != (self.n, self.n):
+            raise ShapeError(f"expected a weight of shape ({self.n}, {self.n}), got {tuple(weight.shape)}")
+        correlation = (weight * self.pattern.to(weight.dtype)).sum(dim=1)
+        return ste_sign(correlation).detach()
+
+    @torch.no_grad()
+    def in_manifold(self, weight: torch.Tensor, eps: float | None = None) -> bool:
+        """Whether ``weight`` is ``diag(u) (I ⊗ S_m)/√m`` for some ``u``: exact zero pattern, entries
+        ``±1/√m`` within ``eps`` and ``WᵀW = I`` within ``eps`` (default ``10·n·eps(dtype)``)."""
+        if weight.shape != (self.n, self.n) or not weight.is_floating_point():
+            return False
+        tol = orthogonality_tolerance(self.n, weight.dtype) if eps is None else eps
+        pattern = self.pattern.to(weight.dtype)
+        if not torch.equal(weight == 0, pattern == 0):
+            return False
+        u = self.right_inverse(weight)
+        if not torch.allclose(weight, self.matrix_from_signs(u), rtol=0.0, atol=tol):
+            return False
+        eye = torch.eye(self.n, dtype=weight.dtype, device=weight.device)
+        return torch.allclose(weight.T @ weight, eye, rtol=0.0, atol=tol)
+
+    @torch.no_grad()
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A uniformly random member of the family."""
+        bits = torch.randint(0, 2, (self.n,), generator=generator, device=self.pattern.device)
+        return self.matrix_from_signs((2 * bits - 1).to(torch.get_default_dtype()))
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}, block_size={self.block_size}, clip={self.clip}"
+
+
+def _register(
+    module: nn.Module, name: str, make: Callable[[int], BlockHadamard]
+) -> nn.Module:
+    weight = getattr(module, name, None)
+    if not isinstance(weight, torch.Tensor):
+        raise ValueError(f"{type(module).__name__} has no tensor attribute {name!r}")
+    if weight.ndim != 2 or weight.shape[0] != weight.shape[1]:
+        raise ShapeError(
+            f"{type(module).__name__}.{name} must be a square matrix, got shape {tuple(weight.shape)}"
+        )
+    parametrization = make(check_hidden_size(weight.shape[0], f"{name}.shape[0]")).to(weight.device)
+    parametrize.register_parametrization(module, name, parametrization, unsafe=True)
+    return module
+
+
+def block_hadamard_(
+    module: nn.Module, name: str = "weight", *, block_size: int, clip: float | None = None
+) -> nn.Module:
+    """Constrain ``module.<name>`` (square, ``n×n``) to Block-HadamRNN matrices; returns ``module``.
+
+    The stored parameter becomes the latent sign vector (``module.parametrizations.<name>.original``,
+    shape ``(n,)``), initialised to the signs of the closest member of the family.
+    """
+    return _register(module, name, lambda n: BlockHadamard(n, block_size, clip))

@@ -1,0 +1,40 @@
+"""The interface a task offers to the trainer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+__all__ = ["Batch", "Task"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+
+class Task(Protocol):
+    """What the trainer needs from a task. Batches are deterministic functions of their index."""
+
+    name: str
+    input_size: int
+    output_size: int
+    many_to_many: bool
+
+    def num_batches(self, split: str, batch_size: int) -> int: ...
+
+    def batch(self, split: str, index: int, batch_size: int, epoch: int = 0) -> Batch: ...
+
+    def batches(self, split: str, batch_size: int, epoch: int = 0) -> Iterator[Batch]: ...
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
+
+    def metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+        """Metrics of one batch; always includes ``loss``."""
+        ...
+
+    def summary(self) -> dict[str, float | int | str]: ...

@@ -1,0 +1,207 @@
+"""The trainer: Adam with StepLR, sign-flip tracking, evaluation and exact resumption.
+
+Batches are pure functions of ``(seed, epoch, index)`` and every piece of state (weights,
+optimizer, scheduler, RNG, step counters, history) is checkpointed, so a run that is killed and
+resumed ends with weights bit-identical to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import RunConfig, parse_config
+from .errors import CheckpointError, ConfigError
+from .layers import HadamRNN
+from .tasks.base import Task
+
+__all__ = ["Trainer", "TrainResult", "config_difference"]
+
+
+@dataclass
+class TrainResult:
+    metrics: dict[str, Any]
+    history: dict[str, Any] = field(repr=False)
+
+
+def config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    """Keys whose values differ between two nested config dicts, as ``section.key: a != b``."""
+    differences = []
+    for key in sorted(set(stored) | set(current)):
+        a, b = stored.get(key), current.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            differences += config_difference(a, b, f"{prefix}{key}.")
+        elif a != b:
+            differences.append(f"{prefix}{key}: checkpoint has {a!r}, config has {b!r}")
+    return differences
+
+
+def _parameter_groups(model: nn.Module, sign_lr: float | None) -> list[dict[str, Any]]:
+    """One group for the latent signs when they get their own learning rate, one for the rest."""
+    if sign_lr is None:
+        return [{"params": list(model.parameters())}]
+    latent = {id(m.latent_signs) for m in model.modules() if isinstance(m, HadamRNN)}
+    return [
+        {"params": [p for p in model.parameters() if id(p) not in latent]},
+        {"params": [p for p in model.parameters() if id(p) in latent], "lr": sign_lr},
+    ]
+
+
+def _signs_of(model: nn.Module) -> list[torch.Tensor]:
+    return [module.latent_signs.detach() >= 0 for module in model.modules() if isinstance(module, HadamRNN)]
+
+
+class Trainer:
+    """Train ``model`` on ``task`` as ``config.train`` says, checkpointing under ``run_dir``."""
+
+    def __init__(self, config: RunConfig, task: Task, model: nn.Module, run_dir: str | Path, progress: bool = True):
+        self.config = config
+        self.task = task
+        self.model = model
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        train = config.train
+        self.optimizer = torch.optim.Adam(_parameter_groups(model, train.sign_lr), lr=train.lr)
+        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=1, gamma=train.gamma)
+        self.batches_per_epoch = task.num_batches("train", train.batch_size)
+        self.step = 0
+        self.epochs_completed = 0
+        self.elapsed = 0.0
+        self.history: dict[str, Any] = {"step": [], "train_loss": [], "lr": [], "sign_flips": [], "validation": []}
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    # -- state -------------------------------------------------------------------------------
+    def _training_state(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def save(self) -> Path:
+        meta = {
+            "config": self.config.model_dump(mode="json"),
+            "epochs_completed": self.epochs_completed,
+            "elapsed_seconds": self.elapsed,
+            "history": self.history,
+        }
+        return save_checkpoint(
+            self.checkpoint_dir,
+            self.step,
+            self.model.state_dict(),
+            self._training_state(),
+            meta,
+            keep=self.config.train.keep_checkpoints,
+        )
+
+    def resume(self, path: str | Path | None = None) -> None:
+        """Restore every piece of state from the latest checkpoint of this run (or ``path``)."""
+        checkpoint = load_checkpoint(path or self.run_dir)
+        stored = checkpoint.meta.get("config")
+        try:
+            stored_config = parse_config(stored, f"stored in {checkpoint.path}")
+        except ConfigError as error:
+            raise CheckpointError(f"checkpoint {checkpoint.path} holds an invalid config: {error}") from None
+        differences = config_difference(stored_config.model_dump(mode="json"), self.config.model_dump(mode="json"))
+        if differences:
+            raise ConfigError(
+                f"cannot resume {checkpoint.path} with a different config:\n  " + "\n  ".join(differences)
+            )
+        try:
+            self.model.load_state_dict(checkpoint.model_state, strict=True)
+            self.optimizer.load_state_dict(checkpoint.training_state["optimizer"])
+            self.scheduler.load_state_dict(checkpoint.training_state["scheduler"])
+            torch.set_rng_state(checkpoint.training_state["torch_rng"])
+        except (KeyError, RuntimeError, ValueError) as error:
+            raise CheckpointError(f"checkpoint {checkpoint.path} does not match the model: {error}") from None
+        self.step = int(checkpoint.meta["step"])
+        self.epochs_completed = int(checkpoint.meta["epochs_completed"])
+        self.elapsed = float(checkpoint.meta.get("elapsed_seconds", 0.0))
+        self.history = checkpoint.meta["history"]
+
+    # -- loops -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, split: str) -> dict[str, float]:
+        """Metrics averaged over a whole split, weighted by batch size."""
+        self.model.eval()
+        totals: dict[str, float] = {}
+        count = 0
+        for batch in self.task.batches(split, self.config.train.eval_batch_size):
+            outputs = self.model(batch.inputs)
+            size = batch.targets.shape[0]
+            for key, value in self.task.metrics(outputs, batch.targets).items():
+                totals[key] = totals.get(key, 0.0) + value * size
+            count += size
+        self.model.train()
+        return {key: value / count for key, value in totals.items()}
+
+    def _train_step(self, batch) -> tuple[float, int]:
+        before = _signs_of(self.model)
+        outputs = self.model(batch.inputs)
+        loss = self.task.loss(outputs, batch.targets)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss.item()} at step {self.step}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        flips = sum(int((a != b).sum()) for a, b in zip(before, _signs_of(self.model)))
+        return float(loss.detach()), flips
+
+    def fit(self) -> TrainResult:
+        train = self.config.train
+        self.model.train()
+        total_steps = train.epochs * self.batches_per_epoch
+        bar = tqdm(total=total_steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        try:
+            while self.epochs_completed < train.epochs:
+                epoch = self.epochs_completed
+                bar.set_description(f"epoch {epoch + 1}/{train.epochs}")
+                first = self.step - epoch * self.batches_per_epoch
+                for index in range(first, self.batches_per_epoch):
+                    started = time.perf_counter()
+                    loss, flips = self._train_step(self.task.batch("train", index, train.batch_size, epoch))
+                    self.step += 1
+                    self.elapsed += time.perf_counter() - started
+                    lr = self.optimizer.param_groups[0]["lr"]
+                    for key, value in (("step", self.step), ("train_loss", loss), ("lr", lr), ("sign_flips", flips)):
+                        self.history[key].append(value)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", flips=flips)
+                    if self.step % train.checkpoint_every == 0 and index + 1 < self.batches_per_epoch:
+                        self.save()
+                self.scheduler.step()
+                validation = self.evaluate("val")
+                self.epochs_completed += 1
+                self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
+                bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
+                self.save()
+        finally:
+            bar.close()
+        return TrainResult(self.final_metrics(), self.history)
+
+    def final_metrics(self) -> dict[str, Any]:
+        test = self.evaluate("test")
+        validation = self.history["validation"][-1] if self.history["validation"] else {}
+        return {
+            "name": self.config.name,
+            "task": self.task.summary(),
+            "steps": self.step,
+            "epochs": self.epochs_completed,
+            "train_seconds": self.elapsed,
+            "seconds_per_epoch": self.elapsed / max(self.epochs_completed, 1),
+            "final_train_loss": self.history["train_loss"][-1] if self.history["train_loss"] else math.nan,
+            "validation": {k: v for k, v in validation.items() if k not in ("epoch", "step")},
+            "test": test,
+            "total_sign_flips": sum(self.history["sign_flips"]),
+        }
