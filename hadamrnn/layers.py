@@ -9,7 +9,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .errors import HadamRNNError, ShapeError
-from .hadamard import check_block_size, check_hidden_size, fwht
+from .functional import dense_recurrence, hadamard_recurrence_reference
+from .hadamard import check_block_size, check_hidden_size
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
@@ -209,30 +210,13 @@ class HadamRNN(nn.Module):
 
     def _run(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``; returns ``(B, T, n)``."""
-        projected = self.input_proj(x)
-        relu = self.recurrence == "relu"
+        weight_ih = self.input_proj.quantized_weight()
+        bias = self.input_proj.bias
         if self.backend == "dense":
-            weight_t = self.weight_hh.T
-
-            def step(state: torch.Tensor) -> torch.Tensor:
-                return state @ weight_t
-        else:
-            gain = self.signs() * self.recurrent.scale
-            block_size = self.recurrent.block_size
-
-            def step(state: torch.Tensor) -> torch.Tensor:
-                return fwht(state, block_size) * gain
-
-        states = []
-        # unbind, not projected[:, t]: the backward of T selects would allocate T full-size zeros.
-        for projected_t in projected.unbind(dim=1):
-            h = step(h) + projected_t
-            if relu:
-                h = torch.relu(h)
-            states.append(h)
-        if not states:
-            return x.new_zeros(x.shape[0], 0, self.hidden_size)
-        return torch.stack(states, dim=1)
+            return dense_recurrence(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
+        return hadamard_recurrence_reference(
+            x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence
+        )
 
     def extra_repr(self) -> str:
         return (

@@ -14,12 +14,13 @@ Matrices are kept as √n·W, whose entries are ±u_i or 0, so the scale enters 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Sequence
 
 from .errors import require
 from .fwht import fwht
 from .kronecker import kronecker
-from .sylvester import block_sylvester, sylvester
+from .sylvester import block_sylvester
 
 
 def powers_of_two(limit: int) -> list[int]:
@@ -53,81 +54,74 @@ def reduce_sign_powers(matrix: Any, signs: Sequence[Any]) -> Any:
     return matrix.xreplace(reduced)
 
 
-def gram_matrices(rows: Sequence[Sequence[Any]]) -> tuple[Any, Any]:
-    """(M Mᵀ, Mᵀ M) of a sympy-valued matrix, as sympy matrices.
+def column_gram(rows: Sequence[Sequence[Any]]) -> Any:
+    """Mᵀ M of a sympy-valued square matrix M, as a sympy matrix.
 
-    Entry (i, j) is the sum over the common support of vectors i and j (rows, or columns); only
-    products with a zero factor are left out, so the block-diagonal case costs only its blocks.
-    A Gram matrix is symmetric because multiplication commutes, so the entries below the diagonal
-    are copied from those above it rather than computed twice.
+    Entry (i, j) is the sum over the common support of columns i and j; only products with a
+    zero factor are left out, so the block-diagonal case costs only its blocks. Mᵀ M is symmetric
+    because multiplication commutes, so entries below the diagonal are copied, not recomputed.
     """
     import sympy
 
     n = len(rows)
-    row_vectors = [{j: x for j, x in enumerate(row) if x != 0} for row in rows]
-    column_vectors = [{i: rows[i][j] for i in range(n) if rows[i][j] != 0} for j in range(n)]
-
+    columns = [{i: rows[i][j] for i in range(n) if rows[i][j] != 0} for j in range(n)]
     products: dict[tuple[Any, Any], Any] = {}
 
     def times(x: Any, y: Any) -> Any:
-        # The same few products (±u_k·±u_k, ±u_i·±u_j) recur thousands of times; a dict is much
-        # cheaper than sympy's own cache around Mul.
+        # The same few products ±u_k·±u_k recur thousands of times; a dict is much cheaper than
+        # sympy's own cache around Mul.
         key = (x, y)
         if key not in products:
             products[key] = x * y
         return products[key]
 
-    def gram(vectors: list[dict[int, Any]]) -> Any:
-        entries: list[list[Any]] = [[sympy.S.Zero] * n for _ in range(n)]
-        for i, a in enumerate(vectors):
-            for j in range(i, n):
-                b = vectors[j]
-                terms = [times(a[k], b[k]) for k in a.keys() & b.keys()]
-                entries[i][j] = entries[j][i] = sympy.Add(*terms)
-        return sympy.Matrix(entries)
-
-    return gram(row_vectors), gram(column_vectors)
+    entries: list[list[Any]] = [[sympy.S.Zero] * n for _ in range(n)]
+    for i, a in enumerate(columns):
+        for j in range(i, n):
+            b = columns[j]
+            terms = [times(a[k], b[k]) for k in a.keys() & b.keys()]
+            entries[i][j] = entries[j][i] = sympy.Add(*terms)
+    return sympy.Matrix(entries)
 
 
-def _signed_rows(signs: Sequence[Any], base: Sequence[Sequence[int]]) -> list[list[Any]]:
-    """diag(signs)·base with symbolic signs."""
-    return [[u * x for x in row] for u, row in zip(signs, base)]
+@cache
+def signed_block_is_orthogonal(n: int, block_size: int) -> bool:
+    """Whether M = diag(u)·(I_{n/m} ⊗ S_m) with symbols u satisfies Mᵀ M = m I modulo u_i² = 1.
 
-
-def _require_scalar_gram(rows: list[list[Any]], signs: Sequence[Any], scale: int, label: str) -> None:
-    """Require M Mᵀ = Mᵀ M = scale·I modulo u_i² = 1, decided by sympy."""
+    That is Wᵀ W = I for W = M/√m. A square matrix with a left inverse has it as its right
+    inverse too, so W Wᵀ = I follows. Cached because ``hadamrnn.orthogonal`` (m = n) and
+    ``block_hadamrnn.orthogonal`` (every m) share the case m = n.
+    """
     import sympy
 
-    expected = scale * sympy.eye(len(rows))
-    for name, gram in zip(("W Wᵀ", "Wᵀ W"), gram_matrices(rows)):
-        difference = reduce_sign_powers(gram, signs) - expected
-        require(difference.is_zero_matrix is True, f"{label}: {name} ≠ I modulo u_i² = 1")
+    u = sign_symbols(n)
+    rows = [[ui * x for x in row] for ui, row in zip(u, block_sylvester(n, block_size))]
+    difference = reduce_sign_powers(column_gram(rows), u) - block_size * sympy.eye(n)
+    return difference.is_zero_matrix is True
 
 
 def check_hadamrnn_orthogonal(limit: int) -> str:
     """Claim: ``hadamrnn.orthogonal``.
 
-    W(u) = diag(u)·S_n/√n satisfies W Wᵀ = Wᵀ W = I for symbols u_i with u_i² = 1, for every
-    n = 2^k ≤ limit.
+    W(u) = diag(u)·S_n/√n satisfies Wᵀ W = I (hence W Wᵀ = I) for symbols u_i with u_i² = 1, for
+    every n = 2^k ≤ limit.
     """
     sizes = powers_of_two(limit)
     for n in sizes:
-        u = sign_symbols(n)
-        _require_scalar_gram(_signed_rows(u, sylvester(n)), u, n, f"n={n}")
+        require(signed_block_is_orthogonal(n, n), f"Wᵀ W ≠ I modulo u_i² = 1 at n={n}")
     return f"n = {', '.join(map(str, sizes))}"
 
 
 def check_block_hadamrnn_orthogonal(limit: int) -> str:
     """Claim: ``block_hadamrnn.orthogonal``.
 
-    W(u) = diag(u)·(I_q ⊗ S_m)/√m satisfies W Wᵀ = Wᵀ W = I for symbols u_i with u_i² = 1, for
-    every n = 2^k ≤ limit and every block size m = 2^j ≤ n.
+    W(u) = diag(u)·(I_q ⊗ S_m)/√m satisfies Wᵀ W = I (hence W Wᵀ = I) for symbols u_i with
+    u_i² = 1, for every n = 2^k ≤ limit and every block size m = 2^j ≤ n.
     """
     pairs = 0
     for n in powers_of_two(limit):
-        u = sign_symbols(n)
         for m in powers_of_two(n):
-            _require_scalar_gram(_signed_rows(u, block_sylvester(n, m)), u, m, f"n={n}, m={m}")
+            require(signed_block_is_orthogonal(n, m), f"Wᵀ W ≠ I modulo u_i² = 1 at n={n}, m={m}")
             pairs += 1
     return f"{pairs} pairs (n, m)"
 

@@ -1,0 +1,76 @@
+"""The Hadamard recurrence as a function of its tensors (the reference path, pure torch).
+
+``hadamard_recurrence`` computes, for ``t = 1..T`` (with ``x`` batch-first),
+
+    h_t = W h_{t-1} + U x_t + b                 (recurrence="linear")
+    h_t = ReLU(W h_{t-1} + U x_t + b)           (recurrence="relu")
+
+with ``W h = u ⊙ FWHT_m(h) / √m`` applied matrix-free. It takes the ±1 sign vector ``u`` and the
+(already quantized) ``U``, so the straight-through estimators stay with their quantizers and every
+backend computes the same function with the same gradients.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .hadamard import fwht
+
+__all__ = ["hadamard_recurrence_reference", "dense_recurrence"]
+
+
+def hadamard_recurrence_reference(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    signs: torch.Tensor,
+    weight_ih: torch.Tensor,
+    bias: torch.Tensor | None,
+    block_size: int,
+    recurrence: str = "linear",
+) -> torch.Tensor:
+    """Run the recurrence with autograd through a Python loop of pure-torch FWHTs.
+
+    Args:
+        x: ``(B, T, d)`` inputs.
+        h0: ``(B, n)`` initial state.
+        signs: ``(n,)`` the ±1 vector ``u``.
+        weight_ih: ``(n, d)`` the input matrix ``U``.
+        bias: ``(n,)`` or None.
+        block_size: ``m`` (``n`` for full HadamRNN).
+        recurrence: ``"linear"`` or ``"relu"``.
+
+    Returns:
+        ``(B, T, n)``: every ``h_t``.
+    """
+    gain = signs * (1.0 / math.sqrt(block_size))
+    return _loop(x, h0, weight_ih, bias, recurrence, lambda h: fwht(h, block_size) * gain)
+
+
+def dense_recurrence(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    weight_ih: torch.Tensor,
+    bias: torch.Tensor | None,
+    recurrence: str = "linear",
+) -> torch.Tensor:
+    """The same recurrence with ``W`` materialised (``h @ Wᵀ``), as the paper's code computes it."""
+    weight_t = weight_hh.T
+    return _loop(x, h0, weight_ih, bias, recurrence, lambda h: h @ weight_t)
+
+
+def _loop(x, h, weight_ih, bias, recurrence, apply_w) -> torch.Tensor:
+    projected = torch.nn.functional.linear(x, weight_ih, bias)
+    relu = recurrence == "relu"
+    states = []
+    # unbind, not projected[:, t]: the backward of T selects would allocate T full-size zeros.
+    for projected_t in projected.unbind(dim=1):
+        h = apply_w(h) + projected_t
+        if relu:
+            h = torch.relu(h)
+        states.append(h)
+    if not states:
+        return x.new_zeros(x.shape[0], 0, h.shape[-1])
+    return torch.stack(states, dim=1)
