@@ -83,18 +83,31 @@ def ste_sign(x: torch.Tensor, clip: float | None = None) -> torch.Tensor:
     return _SignSTE.apply(x, _check_clip(clip))
 
 
-def quantize_to_int(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Integer codes and scale of the symmetric uniform quantizer (no gradient).
+def quantize_to_int(
+    w: torch.Tensor, bits: int, alpha: torch.Tensor | float | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integer codes and step of the symmetric uniform quantizer (no gradient).
+
+    Args:
+        w: the tensor to quantize.
+        bits: ``p``, in 1..16.
+        alpha: the range ``α``; None computes ``max |w|`` (``1`` for an all-zero ``w``), as the
+            forward pass does. A fixed ``α`` is what a calibrated deployment uses.
 
     Returns:
-        ``(codes, step)`` with ``codes`` an int tensor in ``[-2^(p-1), 2^(p-1) - 1]`` and ``step``
-        the 0-d float tensor ``α / 2^(p-1)``, so that ``uniform_quantize(w, p) == codes * step``.
+        ``(codes, step)`` with ``codes`` an int32 tensor in ``[-2^(p-1), 2^(p-1) - 1]`` and ``step``
+        the 0-d tensor ``α / 2^(p-1)``, so that ``uniform_quantize(w, p) == codes * step``.
     """
     check_bits(bits)
     with torch.no_grad():
         levels = 2 ** (bits - 1)
-        alpha = w.abs().max() if w.numel() else torch.zeros((), dtype=w.dtype, device=w.device)
-        alpha = torch.where(alpha == 0, torch.ones_like(alpha), alpha)
+        if alpha is None:
+            alpha = w.abs().max() if w.numel() else torch.zeros((), dtype=w.dtype, device=w.device)
+            alpha = torch.where(alpha == 0, torch.ones_like(alpha), alpha)
+        else:
+            alpha = torch.as_tensor(alpha, dtype=w.dtype, device=w.device)
+            if not bool(alpha > 0):
+                raise ValueError(f"alpha must be positive, got {float(alpha)}")
         codes = torch.clamp(torch.round(w * levels / alpha), -levels, levels - 1)
         return codes.to(torch.int32), alpha / levels
 

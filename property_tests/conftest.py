@@ -7,7 +7,11 @@ operator is slow, so size is bounded by ``max_examples`` and small shapes instea
 
 import os
 
+import torch
 from hypothesis import HealthCheck, settings
+
+# Test shapes are tiny: intra-op threads only add synchronisation, which a busy machine punishes.
+torch.set_num_threads(1)
 
 settings.register_profile(
     "dev",

@@ -1,0 +1,127 @@
+"""The trainer, checkpoints and exact resumption."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hadamrnn import CheckpointError, ConfigError, build_model, build_task, parse_config
+from hadamrnn.training import Trainer
+
+TINY = {
+    "name": "tiny",
+    "task": {"seq_len": 24, "copy_length": 3, "train_size": 96, "val_size": 32, "test_size": 32},
+    "model": {"hidden_size": 16, "block_size": 4},
+    "train": {"epochs": 2, "batch_size": 16, "eval_batch_size": 32, "lr": 0.01, "checkpoint_every": 2, "keep_checkpoints": 10},
+}
+
+
+def make_trainer(run_dir, data=TINY):
+    config = parse_config(data)
+    torch.manual_seed(config.train.seed)
+    task = build_task(config.task, config.train.seed)
+    model = build_model(config.model, task)
+    return Trainer(config, task, model, run_dir, progress=False)
+
+
+def test_fit_records_history_and_metrics(tmp_path):
+    trainer = make_trainer(tmp_path)
+    result = trainer.fit()
+    assert trainer.step == 2 * 6 == len(result.history["train_loss"])
+    assert len(result.history["validation"]) == 2
+    assert set(result.metrics["test"]) == {"loss", "symbol_accuracy", "sequence_accuracy"}
+    assert result.history["lr"][0] == 0.01 and result.history["lr"][-1] == pytest.approx(0.01 * 0.98)
+    assert result.metrics["total_sign_flips"] == sum(result.history["sign_flips"])
+
+
+def test_training_reduces_loss(tmp_path):
+    data = {**TINY, "train": {**TINY["train"], "epochs": 6}}
+    trainer = make_trainer(tmp_path, data)
+    before = trainer.evaluate("val")["loss"]
+    trainer.fit()
+    assert trainer.evaluate("val")["loss"] < 0.7 * before
+
+
+def test_resume_is_bit_identical_in_process(tmp_path):
+    straight = make_trainer(tmp_path / "a")
+    straight.fit()
+
+    interrupted = make_trainer(tmp_path / "b")
+    # Train the first 5 steps only, by stopping after the checkpoint at step 4 is written.
+    original_save = interrupted.save
+
+    class Stop(Exception):
+        pass
+
+    def save_then_stop():
+        path = original_save()
+        if interrupted.step == 4:
+            raise Stop
+        return path
+
+    interrupted.save = save_then_stop
+    with pytest.raises(Stop):
+        interrupted.fit()
+
+    resumed = make_trainer(tmp_path / "b")
+    resumed.resume()
+    assert resumed.step == 4
+    resumed.fit()
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    assert straight.history["train_loss"] == resumed.history["train_loss"]
+
+
+def test_resume_with_different_config_is_refused(tmp_path):
+    make_trainer(tmp_path).fit()
+    changed = {**TINY, "train": {**TINY["train"], "lr": 0.02}}
+    with pytest.raises(ConfigError, match="train.lr: checkpoint has 0.01, config has 0.02"):
+        make_trainer(tmp_path, changed).resume()
+
+
+def test_resume_with_mismatched_model_is_refused(tmp_path):
+    make_trainer(tmp_path).fit()
+    trainer = make_trainer(tmp_path)
+    trainer.model = build_model(parse_config({**TINY, "model": {"hidden_size": 32}}).model, trainer.task)
+    with pytest.raises(CheckpointError, match="does not match the model"):
+        trainer.resume()
+
+
+CLI = [sys.executable, "-m", "hadamrnn"]
+
+
+def test_kill_and_resume_gives_identical_weights(tmp_path):
+    """SIGKILL a real `hadamrnn train` process after its first checkpoint, then `--resume` it."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        'name = "tiny"\n[task]\nseq_len = 40\ncopy_length = 3\ntrain_size = 320\nval_size = 32\ntest_size = 32\n'
+        "[model]\nhidden_size = 16\n[train]\nepochs = 2\nbatch_size = 16\nlr = 0.01\ncheckpoint_every = 3\nkeep_checkpoints = 50\n"
+    )
+    command = [*CLI, "train", "--config", str(config), "--no-progress"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    subprocess.run([*command, "--out", str(tmp_path / "straight")], check=True, env=env, capture_output=True)
+
+    victim = tmp_path / "victim"
+    process = subprocess.Popen([*command, "--out", str(victim)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list(victim.glob("checkpoints/step_*/manifest.json")) and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert list(victim.glob("checkpoints/step_*")), "no checkpoint was written before the kill"
+    assert not (victim / "metrics.json").exists(), "the run finished before it could be killed"
+
+    subprocess.run([*CLI, "train", "--resume", str(victim), "--no-progress"], check=True, env=env, capture_output=True)
+    final = lambda run: load_file(str(sorted((run / "checkpoints").glob("step_*"))[-1] / "model.safetensors"))
+    a, b = final(tmp_path / "straight"), final(victim)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert json.loads((victim / "metrics.json").read_text())["steps"] == 40
