@@ -11,26 +11,70 @@ RNNs", ICLR 2025, arXiv:2502.00047.
 
 __version__ = "0.1.0"
 
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from .config import RunConfig, load_config, parse_config
-from .errors import (
-    BitsError,
-    BlockSizeError,
-    CheckpointError,
-    CheckpointNotFoundError,
-    ConfigError,
-    HadamRNNError,
-    HiddenSizeError,
-    ShapeError,
-)
-from .hadamard import block_sylvester, fwht, is_hadamard, sylvester
-from .layers import HadamRNN, QuantizedLinear
-from .models import SequenceClassifier, SequenceTagger, build_model
-from .parametrizations import BinaryHadamard, BlockHadamard, binary_hadamard_, block_hadamard_
-from .quantizers import SignQuantizer, UniformQuantizer, flip_ratio, quantize_to_int, ste_sign, uniform_quantize
-from .size import ModelSize, model_size
-from .tasks import CopyTask, build_task
-from .training import Trainer
+import importlib
+from typing import TYPE_CHECKING
+
+# Public names and the submodule that defines each. They are imported on first use (PEP 562), so
+# that the numpy-only parts (``hadamrnn.packing``, ``hadamrnn.runtime``) load without torch.
+_EXPORTS = {
+    "checkpoint": ("Checkpoint", "load_checkpoint", "save_checkpoint"),
+    "config": ("RunConfig", "load_config", "parse_config"),
+    "errors": (
+        "BitsError",
+        "BlockSizeError",
+        "CheckpointError",
+        "CheckpointNotFoundError",
+        "ConfigError",
+        "HadamRNNError",
+        "HiddenSizeError",
+        "ShapeError",
+    ),
+    "hadamard": ("block_sylvester", "fwht", "is_hadamard", "sylvester"),
+    "layers": ("HadamRNN", "QuantizedLinear"),
+    "models": ("SequenceClassifier", "SequenceTagger", "build_model"),
+    "parametrizations": ("BinaryHadamard", "BlockHadamard", "binary_hadamard_", "block_hadamard_"),
+    "quantizers": ("SignQuantizer", "UniformQuantizer", "flip_ratio", "quantize_to_int", "ste_sign", "uniform_quantize"),
+    "size": ("ModelSize", "model_size"),
+    "tasks": ("CopyTask", "build_task"),
+    "training": ("Trainer",),
+}
+_SOURCE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hadamrnn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCE))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from .config import RunConfig, load_config, parse_config
+    from .errors import (
+        BitsError,
+        BlockSizeError,
+        CheckpointError,
+        CheckpointNotFoundError,
+        ConfigError,
+        HadamRNNError,
+        HiddenSizeError,
+        ShapeError,
+    )
+    from .hadamard import block_sylvester, fwht, is_hadamard, sylvester
+    from .layers import HadamRNN, QuantizedLinear
+    from .models import SequenceClassifier, SequenceTagger, build_model
+    from .parametrizations import BinaryHadamard, BlockHadamard, binary_hadamard_, block_hadamard_
+    from .quantizers import SignQuantizer, UniformQuantizer, flip_ratio, quantize_to_int, ste_sign, uniform_quantize
+    from .size import ModelSize, model_size
+    from .tasks import CopyTask, build_task
+    from .training import Trainer
 
 __all__ = [
     "__version__",

@@ -100,7 +100,9 @@ def _train(args: argparse.Namespace) -> int:
     write_metrics(run_dir / "metrics.json", metrics)
     summary = task.summary()
     baseline = summary.get("naive_baseline")
-    plot = plot_learning_curve(run_dir / "learning_curve.png", result.history, f"{config.name}: {summary}", baseline)
+    details = ", ".join(f"{key}={value}" for key, value in summary.items() if key not in ("task", "naive_baseline"))
+    title = f"{config.name}: {summary['task']} ({details}), n={config.model.hidden_size}"
+    plot = plot_learning_curve(run_dir / "learning_curve.png", result.history, title, baseline)
     _print_result(metrics, baseline)
     print(f"metrics: {run_dir / 'metrics.json'}\nplot:    {plot}")
     return 0
