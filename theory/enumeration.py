@@ -9,8 +9,9 @@ Counting Hadamard matrices of order n (OEIS A206712) goes through normalised mat
 and column all +1):
 
 - The pairs (D₁, D₂) of diagonal ±1 matrices act on Hadamard matrices by H ↦ D₁ H D₂. Only
-  (I, I) and (−I, −I) fix H, since d₁ᵢ d₂ⱼ hᵢⱼ = hᵢⱼ with hᵢⱼ ≠ 0 forces every d₁ᵢ d₂ⱼ = 1. So each
-  orbit has 2^{2n}/2 = 2^{2n−1} members, exactly one of them normalised.
+  (I, I) and (−I, −I) fix H: d₁ᵢ d₂ⱼ hᵢⱼ = hᵢⱼ with hᵢⱼ ≠ 0 forces d₁ᵢ = d₂ⱼ for all i, j. So each
+  orbit has 2^{2n}/2 = 2^{2n−1} members. Exactly one is normalised: D₂ is fixed by the first row
+  and D₁ by the first column, up to the common sign that does not act.
 - A normalised matrix is the all-ones row followed by an ordered (n−1)-tuple of mutually
   orthogonal rows from the set V of rows that start with +1 and are orthogonal to the all-ones
   row (n/2 entries −1). Ordered tuples are (n−1)! times as many as sets, i.e. cliques.
@@ -21,7 +22,7 @@ Hence #Hadamard(n) = 2^{2n−1} · (n−1)! · #{(n−1)-cliques of V}.
 from __future__ import annotations
 
 from fractions import Fraction
-from itertools import product
+from itertools import combinations, product
 from math import factorial
 from typing import Sequence
 
@@ -31,6 +32,17 @@ from .predicates import is_hadamard
 
 BRUTE_FORCE_MAX_ORDER = 4
 """Brute force visits all 2^{n²} sign matrices: 65,536 at n = 4, 2^25 at n = 5."""
+
+COUNT_MAX_ORDER = 12
+"""The largest multiple of 4 that :func:`count_hadamard` searches: order 16 has far too many
+cliques to enumerate."""
+
+COUNT_MAX_ZERO_ORDER = 23
+"""The largest order not divisible by 4 that :func:`count_hadamard` searches (the count is 0,
+but the candidate rows number C(n−1, n/2))."""
+
+WEIGHING_MAX_ORDER = 8
+"""The largest order :func:`count_weighing` searches (a few seconds at n = 8)."""
 
 
 def all_hadamard_matrices(n: int) -> list[Matrix]:
@@ -62,7 +74,9 @@ def count_cliques(adjacency: Sequence[int], candidates: int, size: int) -> int:
 
 def normalised_row_candidates(n: int) -> list[int]:
     """The masks of the ±1 rows of length n that start with +1 and have n/2 entries −1."""
-    return [mask for mask in range(0, 1 << n, 2) if 2 * mask.bit_count() == n]
+    if n % 2:
+        return []
+    return [sum(1 << j for j in minus) for minus in combinations(range(1, n), n // 2)]
 
 
 def count_normalised_hadamard(n: int, *, use_transitivity: bool = True) -> int:
@@ -71,24 +85,37 @@ def count_normalised_hadamard(n: int, *, use_transitivity: bool = True) -> int:
     With ``use_transitivity`` the search is fixed on one vertex v₀ of V. The permutations of
     columns 1 … n−1 map V onto V, keep orthogonality and act transitively on V (any two n/2-subsets
     of those columns are related by one), so every vertex lies in the same number c of k-cliques,
-    k = n − 1. Counting vertex–clique incidences both ways gives |V|·c = k·#cliques. Without it
-    every clique is enumerated; the two agree, which is a claim checked in ``verify``.
+    k = n − 1. Counting vertex–clique incidences both ways gives |V|·c = k·#cliques, and c is the
+    number of (k−1)-cliques among the neighbours of v₀. Without it every clique is enumerated;
+    the two agree, which is a claim checked in ``verify``.
     """
+    _require_countable(n)
     rows_needed = n - 1
     if rows_needed == 0:
         return 1  # the matrix [1]
     if n % 2:
         return 0  # a ±1 row of odd length has an odd inner product with the all-ones row
     vertices = normalised_row_candidates(n)
-    adjacency = _orthogonality_graph(vertices, n)
     if not use_transitivity:
+        adjacency = _orthogonality_graph(vertices, n)
         cliques = count_cliques(adjacency, (1 << len(vertices)) - 1, rows_needed)
     else:
-        through_first = count_cliques(adjacency, adjacency[0], rows_needed - 1)
+        neighbours = _orthogonal_rows(vertices[0], vertices, n)
+        adjacency = _orthogonality_graph(neighbours, n)
+        through_first = count_cliques(adjacency, (1 << len(neighbours)) - 1, rows_needed - 1)
         cliques, remainder = divmod(len(vertices) * through_first, rows_needed)
         if remainder:
             raise ArithmeticError(f"transitivity argument failed at n={n}: remainder {remainder}")
     return factorial(rows_needed) * cliques
+
+
+def _require_countable(n: int) -> None:
+    limit = COUNT_MAX_ORDER if n % 4 == 0 else COUNT_MAX_ZERO_ORDER
+    if not 1 <= n <= limit:
+        raise ValueError(
+            f"counting by search is limited to n <= {COUNT_MAX_ORDER} for multiples of 4 and to "
+            f"n <= {COUNT_MAX_ZERO_ORDER} otherwise, got {n}"
+        )
 
 
 def count_hadamard(n: int, *, use_transitivity: bool = True) -> int:
@@ -99,8 +126,15 @@ def count_hadamard(n: int, *, use_transitivity: bool = True) -> int:
     return 2 ** (2 * n - 1) * count_normalised_hadamard(n, use_transitivity=use_transitivity)
 
 
+def _orthogonal_rows(mask: int, candidates: Sequence[int], n: int) -> list[int]:
+    """The candidates orthogonal to the ±1 row ``mask`` (they differ in exactly n/2 places)."""
+    half = n // 2
+    return [other for other in candidates if (mask ^ other).bit_count() == half]
+
+
 def _orthogonality_graph(vertices: Sequence[int], n: int) -> list[int]:
-    """Adjacency bit sets: u ~ v iff the ±1 rows with masks u and v are orthogonal."""
+    """Adjacency bit sets: i ~ j iff the ±1 rows with masks vertices[i], vertices[j] are
+    orthogonal."""
     half = n // 2
     return [
         sum(1 << j for j, other in enumerate(vertices) if (mask ^ other).bit_count() == half)
@@ -115,6 +149,10 @@ def count_weighing(n: int, weight: int) -> int:
     W(n, w) is an ordered n-tuple of mutually orthogonal rows of weight w. Each row is ± a row
     whose first non-zero entry is +1, so #W(n, w) = n! · 2^n · #{n-cliques of those rows}.
     """
+    if not 1 <= n <= WEIGHING_MAX_ORDER:
+        raise ValueError(
+            f"counting weighing matrices is limited to 1 <= n <= {WEIGHING_MAX_ORDER}, got {n}"
+        )
     if weight == 0:
         return 1  # W Wᵀ = 0 forces every row to be zero
     if not 0 < weight <= n:

@@ -49,7 +49,7 @@ def find_irreducible(p: int, k: int) -> Polynomial:
         candidate = tuple(reversed(lower)) + (1,)
         if _is_irreducible(candidate, p):
             return candidate
-    raise AssertionError(f"GF({p}) has an irreducible polynomial of every degree, none found for {k}")
+    raise AssertionError(f"GF({p}) has irreducible polynomials of every degree; none found for {k}")
 
 
 def _is_irreducible(f: Polynomial, p: int) -> bool:

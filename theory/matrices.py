@@ -21,14 +21,6 @@ Matrix: TypeAlias = tuple[tuple[int, ...], ...]
 ExactMatrix: TypeAlias = tuple[tuple[Number, ...], ...]
 """A matrix of ints and Fractions."""
 
-SignVector: TypeAlias = tuple[int, ...]
-"""A vector with entries in {+1, −1}."""
-
-
-def as_matrix(rows: Sequence[Sequence[Number]]) -> ExactMatrix:
-    """Return ``rows`` as a tuple of tuples (the canonical form of a matrix here)."""
-    return tuple(tuple(row) for row in rows)
-
 
 def identity(n: int) -> Matrix:
     """The n×n identity matrix."""

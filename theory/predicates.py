@@ -51,7 +51,10 @@ def is_weighing(w_matrix: Sequence[Sequence[Any]], weight: int) -> bool:
         return False
     rows = []
     for row in w_matrix:
-        entries = _as_int_row(row)
+        try:
+            entries = _as_int_row(row)
+        except ValueError:  # a non-integer entry
+            return False
         if not set(entries) <= {0, 1, -1}:
             return False
         support = sum(1 << j for j, x in enumerate(entries) if x)
@@ -82,13 +85,30 @@ def is_binary_orthogonal(w_matrix: Sequence[Sequence[Any]]) -> bool:
     a = abs(w_matrix[0][0])
     if a == 0:
         return False
-    signs = []
-    for row in w_matrix:
-        signs.append(tuple(1 if x == a else -1 if x == -a else 0 for x in row))
-    if any(0 in row for row in signs):
+    signs = _sign_pattern(w_matrix, a)
+    if signs is None:
         return False
     a_squared = _exact_square(a)
     return a_squared is not None and n * a_squared == 1 and is_hadamard(signs)
+
+
+def _sign_pattern(w_matrix: Sequence[Sequence[Any]], a: Any) -> list[tuple[int, ...]] | None:
+    """The matrix H with W = a·H, or None if an entry is neither a nor −a."""
+    if all(set(map(type, row)) <= {int, Fraction} for row in w_matrix):
+        # Rationals compare by numerator and denominator: hashing Fractions is slow.
+        numerator, denominator = a.numerator, a.denominator
+        sign_of = {numerator: 1, -numerator: -1}
+        pattern = []
+        for row in w_matrix:
+            if any(x.denominator != denominator or x.numerator not in sign_of for x in row):
+                return None
+            pattern.append(tuple(sign_of[x.numerator] for x in row))
+        return pattern
+    sign_of = {a: 1, -a: -1}
+    try:
+        return [tuple(map(sign_of.__getitem__, row)) for row in w_matrix]
+    except KeyError:
+        return None
 
 
 def _square_size(matrix: Sequence[Sequence[Any]]) -> int | None:

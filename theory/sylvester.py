@@ -15,6 +15,11 @@ def is_power_of_two(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
 
 
+def powers_of_two(limit: int) -> list[int]:
+    """1, 2, 4, … up to ``limit``."""
+    return [1 << k for k in range(limit.bit_length()) if 1 << k <= limit]
+
+
 def sylvester(n: int) -> Matrix:
     """S_n by the doubling recursion S_{2m} = [[S_m, S_m], [S_m, −S_m]].
 

@@ -1,0 +1,153 @@
+"""The command line, through subprocesses, and the verify runner's exit logic in process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from theory.claims import Claim
+from theory.errors import ClaimFailed, ClaimSkipped
+from theory.report import as_json, format_duration, markdown_table
+from theory.verify import FAIL, PASS, SKIPPED, exit_status, run_claims
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def run_theory(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "theory", *args],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_construct_prints_signs():
+    done = run_theory("construct", "4")
+    assert done.returncode == 0
+    assert done.stdout.split() == ["++++", "+-+-", "++--", "+--+"]
+
+
+def test_construct_12_is_hadamard():
+    done = run_theory("construct", "12")
+    rows = done.stdout.split()
+    assert done.returncode == 0 and len(rows) == 12
+    signs = [[1 if c == "+" else -1 for c in row] for row in rows]
+    assert all(
+        sum(a * b for a, b in zip(signs[i], signs[j])) == (12 if i == j else 0)
+        for i in range(12)
+        for j in range(12)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "reason"),
+    [
+        ("6", "n must be 1, 2 or a multiple of 4, got 6"),
+        ("92", "no construction known to this library for n=92"),
+        ("668", "668 is the smallest order for which existence is open"),
+    ],
+)
+def test_construct_refuses_with_reason(n, reason):
+    done = run_theory("construct", n)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert reason in done.stderr
+
+
+def test_count_hadamard():
+    assert run_theory("count", "hadamard", "8").stdout.strip() == "4954521600"
+    assert run_theory("count", "hadamard", "12").stdout.strip() == "20251509535014912000"
+
+
+def test_count_weighing():
+    assert run_theory("count", "weighing", "4", "3").stdout.strip() == "3072"
+
+
+def test_count_refuses_out_of_range():
+    done = run_theory("count", "hadamard", "16")
+    assert done.returncode == 2
+    assert "got 16" in done.stderr
+
+
+def test_orders():
+    done = run_theory("orders", "--below", "100")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["order", "construction"]
+    assert "   12  Paley I, q=11" in lines
+    assert "   92  none known to this library" in lines
+    assert lines[-1] == "left out (1): 92"
+
+
+def test_verify_subset_with_json(tmp_path):
+    path = tmp_path / "table.json"
+    only = ["--only", "sylvester.", "--only", "count.hadamard.8"]
+    done = run_theory("verify", "--quick", *only, "--json", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[0].split()[:3] == ["result", "claim", "method"]
+    assert "3 claims: 3 passed, 0 failed, 0 skipped" in done.stdout
+    table = json.loads(path.read_text())
+    assert table["mode"] == "quick"
+    assert [row["id"] for row in table["claims"]] == [
+        "sylvester.hadamard",
+        "sylvester.spectrum",
+        "count.hadamard.8",
+    ]
+    assert all(row["result"] == "PASS" and type(row["time_ms"]) is int for row in table["claims"])
+
+
+def test_verify_markdown():
+    done = run_theory("verify", "--markdown", "--only", "count.hadamard.8")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0] == "| result | claim | method | range | time | statement |"
+    assert lines[2].startswith("| PASS | `count.hadamard.8` | enumeration | n = 8 |")
+
+
+def test_verify_unknown_prefix():
+    done = run_theory("verify", "--only", "no.such.claim")
+    assert done.returncode == 2
+
+
+def _claim(claim_id: str, check) -> Claim:
+    return Claim(claim_id, "A statement.", "enumeration", check, 1, 2, "n ≤ {limit}")
+
+
+def _fails(limit: int) -> str:
+    raise ClaimFailed(f"counterexample at {limit}")
+
+
+def _skips(limit: int) -> str:
+    raise ClaimSkipped("library absent")
+
+
+def _crashes(limit: int) -> str:
+    return str(1 // 0)
+
+
+def test_exit_status_and_outcomes():
+    results = run_claims(
+        [_claim("a.pass", lambda limit: f"ok {limit}"), _claim("b.skip", _skips)], full=True
+    )
+    outcomes = [(r.status, r.detail, r.limit) for r in results]
+    assert outcomes == [(PASS, "ok 2", 2), (SKIPPED, "library absent", 2)]
+    assert exit_status(results) == 0
+    failing = run_claims([_claim("c.fail", _fails), _claim("d.crash", _crashes)], full=False)
+    assert [r.status for r in failing] == [FAIL, FAIL]
+    assert failing[0].detail == "counterexample at 1"
+    assert failing[1].detail.startswith("ZeroDivisionError")
+    assert exit_status(results + failing) == 1
+
+
+def test_report_formats():
+    results = run_claims([_claim("a.pass|pipe", lambda limit: "fine")], full=False)
+    assert "a.pass\\|pipe" in markdown_table(results)
+    assert as_json(results, "quick")["claims"][0]["range"] == "n ≤ 1"
+    assert format_duration(1_234_567_890) == "1.234 s"
+    assert format_duration(5_000_000) == "0.005 s"
