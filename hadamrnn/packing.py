@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import HadamRNNError
+
 __all__ = [
     "WORD_BITS",
     "PackingError",
@@ -76,7 +78,7 @@ _WORD_DTYPE_LE = np.dtype("<u8")
 _GEMM_CHUNK_WORDS = 1 << 22
 
 
-class PackingError(ValueError):
+class PackingError(HadamRNNError):
     """A value, shape, dtype or size does not fit a packed format."""
 
 
