@@ -8,10 +8,8 @@ with Python integers and ``numpy.kron``; none comes from running the code under 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -523,16 +521,11 @@ def test_word_bits_and_num_words():
 
 
 def test_module_does_not_import_torch():
-    # Load the file by path in a fresh interpreter so the package __init__ (which may import
-    # torch) is not involved: the numpy-only runtime must be able to use this module alone.
-    path = Path(importlib.util.find_spec("hadamrnn.packing").origin)
+    # The numpy-only runtime must be able to use this module: the package imports lazily.
     code = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('packing', {str(path)!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "sys.modules['packing'] = module  # dataclasses look their module up here\n"
-        "spec.loader.exec_module(module)\n"
-        "assert int(module.pack_signs([-1, 1, 1, -1])[0]) == 9\n"
+        "import sys\n"
+        "from hadamrnn.packing import pack_signs\n"
+        "assert int(pack_signs([-1, 1, 1, -1])[0]) == 9\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
