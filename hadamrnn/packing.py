@@ -41,7 +41,6 @@ numpy arrays; torch is never imported, so a numpy-only runtime can use this modu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 

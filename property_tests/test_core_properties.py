@@ -7,7 +7,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from hadamrnn import BinaryHadamard, BlockHadamard, HadamRNN, block_hadamard_, quantize_to_int, ste_sign, sylvester, uniform_quantize
-from strategies import bits_st, power_of_two_st, seed_st, sign_vector_st, sizes_and_block_st
+from strategies import bits_st, power_of_two_st, seed_st, sizes_and_block_st
 
 
 def signs_for(n: int, seed: int, dtype=torch.float32) -> torch.Tensor:
