@@ -3,7 +3,7 @@ import torch
 
 from hadamrnn import BlockSizeError, HiddenSizeError, ShapeError, block_sylvester, fwht, is_hadamard, sylvester
 
-from conftest import sylvester_by_recursion
+from helpers import sylvester_by_recursion
 
 
 class TestSylvester:

@@ -6,7 +6,7 @@ from torch import nn
 
 from hadamrnn import BitsError, BlockSizeError, HadamRNN, HadamRNNError, HiddenSizeError, QuantizedLinear, ShapeError, uniform_quantize
 
-from conftest import assert_orthogonal, sylvester_by_recursion
+from helpers import assert_orthogonal, sylvester_by_recursion
 
 
 def dense_loop(rnn: HadamRNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:

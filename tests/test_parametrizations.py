@@ -14,7 +14,7 @@ from hadamrnn import (
     block_hadamard_,
 )
 
-from conftest import assert_orthogonal, sylvester_by_recursion
+from helpers import assert_orthogonal, sylvester_by_recursion
 
 
 def random_signs(n: int, dtype=torch.float32) -> torch.Tensor:
