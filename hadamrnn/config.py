@@ -28,41 +28,41 @@ class _Strict(BaseModel):
 
 
 class CopyTaskConfig(_Strict):
-    name: Literal["copy"] = "copy"
+    name: Literal["copy"] = Field("copy", description="the task")
     seq_len: int = Field(1000, ge=2, description="total length T of a sequence")
     copy_length: int = Field(10, ge=1, description="K, the number of symbols to copy")
-    train_size: int = Field(512_000, ge=1)
-    val_size: int = Field(2_000, ge=1)
-    test_size: int = Field(2_000, ge=1)
+    train_size: int = Field(512_000, ge=1, description="training sequences per epoch (generated on the fly)")
+    val_size: int = Field(2_000, ge=1, description="validation sequences")
+    test_size: int = Field(2_000, ge=1, description="test sequences")
 
 
 class ModelConfig(_Strict):
-    hidden_size: int = Field(128, ge=1)
+    hidden_size: int = Field(128, ge=1, description="n, a power of two")
     block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN; None for full")
-    recurrence: Literal["linear", "relu"] = "linear"
-    input_bits: int | None = Field(4, ge=1, le=16)
-    output_bits: int | None = Field(4, ge=1, le=16)
-    sign_clip: float | None = Field(None, gt=0)
-    backend: Literal["auto", "reference", "dense"] = "auto"
+    recurrence: Literal["linear", "relu"] = Field("linear", description="linear (the paper) or relu (vanilla ORNN)")
+    input_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of U; omit for float")
+    output_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of V; omit for float")
+    sign_clip: float | None = Field(None, gt=0, description="clip of the sign STE gradient; omit for none")
+    backend: Literal["auto", "reference", "dense", "native"] = Field("auto", description="how W h is computed (see HadamRNN)")
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(128, ge=1)
-    eval_batch_size: int = Field(500, ge=1)
-    lr: float = Field(1e-4, gt=0)
+    epochs: int = Field(10, ge=1, description="passes over the training set")
+    batch_size: int = Field(128, ge=1, description="training batch size")
+    eval_batch_size: int = Field(500, ge=1, description="batch size for validation and test")
+    lr: float = Field(1e-4, gt=0, description="Adam learning rate")
     sign_lr: float | None = Field(
         None, ge=0, description="learning rate of the latent signs; None uses lr (the paper), 0 freezes them"
     )
     gamma: float = Field(0.98, gt=0, le=1, description="StepLR factor applied every epoch")
-    seed: int = 712
+    seed: int = Field(712, description="seeds the initialisation and every data stream")
     checkpoint_every: int = Field(500, ge=1, description="optimizer steps between checkpoints")
-    keep_checkpoints: int = Field(2, ge=1)
+    keep_checkpoints: int = Field(2, ge=1, description="newest checkpoints kept on disk")
     num_threads: int | None = Field(None, ge=1, description="torch threads; None keeps torch's default")
 
 
 class RunConfig(_Strict):
-    name: str = "run"
+    name: str = Field("run", description="prefix of the run directory")
     task: CopyTaskConfig = CopyTaskConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from . import native
 from .errors import HadamRNNError, ShapeError
 from .functional import dense_recurrence, hadamard_recurrence_reference
 from .hadamard import check_block_size, check_hidden_size
@@ -17,7 +18,7 @@ from .quantizers import check_bits, uniform_quantize
 __all__ = ["QuantizedLinear", "HadamRNN", "RECURRENCES", "BACKENDS"]
 
 RECURRENCES = ("linear", "relu")
-BACKENDS = ("auto", "reference", "dense")
+BACKENDS = ("auto", "reference", "dense", "native")
 
 
 class QuantizedLinear(nn.Module):
@@ -93,7 +94,9 @@ class HadamRNN(nn.Module):
         batch_first: ``x`` is ``(B, T, input_size)`` if True, else ``(T, B, input_size)``.
         backend: ``"reference"`` applies ``W`` as ``u ⊙ FWHT(h)/√m`` in pure torch, ``"dense"``
             materialises ``W`` once per sequence and multiplies by it (the paper's code path),
-            ``"auto"`` picks the fastest available.
+            ``"native"`` runs the fused C kernels of :mod:`hadamrnn.native` (CPU; raises where they
+            cannot run), ``"auto"`` picks native for float32 CPU inputs when the extension is built
+            and the reference otherwise (warning once if the extension is missing).
         sign_clip: optional clip of the straight-through gradient of the signs.
 
     Shapes:
@@ -212,11 +215,11 @@ class HadamRNN(nn.Module):
         """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``; returns ``(B, T, n)``."""
         weight_ih = self.input_proj.quantized_weight()
         bias = self.input_proj.bias
-        if self.backend == "dense":
+        backend = native.resolve_backend(self.backend, x)
+        if backend == "dense":
             return dense_recurrence(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
-        return hadamard_recurrence_reference(
-            x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence
-        )
+        recurrence = native.hadamard_recurrence_native if backend == "native" else hadamard_recurrence_reference
+        return recurrence(x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence)
 
     def extra_repr(self) -> str:
         return (

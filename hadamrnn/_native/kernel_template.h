@@ -1,0 +1,456 @@
+/*
+ * The kernels, written once for every build. A build defines, then includes this file:
+ *
+ *   REAL           float or double;
+ *   KERNEL(name)   the name of a function of this build (e.g. name##_f32_avx2);
+ *   KERNEL_TARGET  a function attribute selecting the instruction set, or nothing;
+ *   FWHT_ROW       (optional) a fast row transform with the signature of fwht_row_reference;
+ *                  without it the build uses fwht_row_reference itself;
+ *   KERNEL_TABLE   the name of the kernel_table to define.
+ *
+ * Everything except FWHT_ROW is plain C. The same C compiled for AVX2 only gets wider vectors:
+ * the loops below are element-wise, or reduce in an order written out explicitly, and the build
+ * uses -ffp-contract=off (no fused multiply-adds are introduced), so every build performs the same
+ * rounded operations in the same order.
+ */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "parallel.h"
+
+/* Below this many elements a thread costs more to start than the work it would take over. */
+#define MIN_ELEMENTS_PER_WORKER ((int64_t)1 << 15)
+
+/* ------------------------------------------------------------------------------------------------
+ * The transform of one row
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * dst = gain ⊙ ((I_{n/m} ⊗ S_m) src), the readable reference (and the portable path).
+ *
+ * Radix-2 butterflies (a, b) -> (a + b, a - b) at distances half = 1, 2, 4, ..., m/2, in that order
+ * and each over the whole row; a block transform is just the first log2(m) stages. The order is
+ * part of the contract: a fast FWHT_ROW performs these butterflies in this order, and multiplies
+ * by the gain last, so that its result is bit-identical to this one. `src` may equal `dst`.
+ */
+KERNEL_TARGET static void KERNEL(fwht_row_reference)(const REAL *src, REAL *dst, int64_t n,
+                                                     int64_t block_size, const REAL *gain)
+{
+    if (dst != src)
+        memcpy(dst, src, (size_t)n * sizeof(REAL));
+    for (int64_t half = 1; half < block_size; half *= 2)
+        for (int64_t start = 0; start < n; start += 2 * half)
+            for (int64_t i = start; i < start + half; i++) {
+                const REAL a = dst[i], b = dst[i + half];
+                dst[i] = a + b;
+                dst[i + half] = a - b;
+            }
+    for (int64_t i = 0; i < n; i++)
+        dst[i] *= gain[i];
+}
+
+#ifndef FWHT_ROW
+#define FWHT_ROW KERNEL(fwht_row_reference)
+#endif
+
+/* gain_i = u_i · scale (u_i = 1 without signs): with u = ±1 the product is exact, so scaling by
+ * the gain once equals flipping the sign and scaling separately. Returns NULL when out of memory. */
+static REAL *KERNEL(new_gain)(const REAL *signs, int64_t n, double scale)
+{
+    REAL *gain = malloc((size_t)n * sizeof(REAL));
+    if (gain)
+        for (int64_t i = 0; i < n; i++)
+            gain[i] = signs ? signs[i] * (REAL)scale : (REAL)scale;
+    return gain;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * FWHT of many rows
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const REAL *src;
+    REAL *dst;
+    int64_t n, block_size;
+    const REAL *gain;
+} KERNEL(fwht_job);
+
+KERNEL_TARGET static void KERNEL(fwht_rows_range)(void *context, int64_t begin, int64_t end, int worker)
+{
+    const KERNEL(fwht_job) *job = context;
+    (void)worker;
+    for (int64_t row = begin; row < end; row++)
+        FWHT_ROW(job->src + row * job->n, job->dst + row * job->n, job->n, job->block_size, job->gain);
+}
+
+static int KERNEL(fwht_rows)(const void *src, void *dst, int64_t rows, int64_t n, int64_t block_size,
+                             const void *signs, double scale, int threads)
+{
+    REAL *gain = KERNEL(new_gain)(signs, n, scale);
+    if (!gain)
+        return KERNEL_OUT_OF_MEMORY;
+    KERNEL(fwht_job) job = {src, dst, n, block_size, gain};
+    const int64_t rows_per_worker = (MIN_ELEMENTS_PER_WORKER + n - 1) / n;
+    parallel_for(rows, parallel_workers(rows, threads, rows_per_worker), KERNEL(fwht_rows_range), &job);
+    free(gain);
+    return KERNEL_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The recurrence
+ *
+ * Batch outer, time inner: one thread runs a whole sequence, so h_{t-1} (n values, 2 KiB at
+ * n = 512) is still in L1 when step t transforms it, and the input projection is formed inside
+ * the step instead of being materialised for all t.
+ * --------------------------------------------------------------------------------------------- */
+
+/* The problem with typed pointers, plus what the kernels derive from it. */
+typedef struct {
+    int64_t batch, steps, n, block_size, width;
+    input_kind kind;
+    int relu;
+    const REAL *features;   /* INPUT_FEATURES: (B, T, d); INPUT_PROJECTED: (B, T, n) */
+    const int64_t *tokens;  /* INPUT_TOKENS: (B, T) */
+    const REAL *h0, *signs, *columns, *bias;
+    REAL *states;
+    const REAL *grad_states;
+    REAL *grad_inputs, *grad_h0;
+
+    REAL *token_drives; /* INPUT_TOKENS: (width, n), row v = U[:, v] + b */
+    REAL *signed_gain;  /* u / sqrt(m):  W h = signed_gain ⊙ (S h) */
+    REAL *plain_gain;   /* 1 / sqrt(m):  Wᵀ δ = plain_gain ⊙ S(u ⊙ δ) */
+
+    /* Backward: each sequence's own share of the batch reductions (NULL when not needed), so that
+     * sums over the batch are formed in batch order whatever the number of threads. */
+    REAL *partial_signs;    /* (B, n) */
+    REAL *partial_bias;     /* (B, n) */
+    REAL *partial_columns;  /* (B, width, n) */
+    REAL *scratch;          /* per worker: n (forward), 4 n (backward) */
+} KERNEL(recurrence);
+
+/* Ask for a row that a step to come will read. The backward walks time downwards, which hardware
+ * prefetchers follow poorly, and a step is too short (a fraction of a microsecond at n = 512) to
+ * hide the wait for memory on its own: requested two steps early, the rows arrive in time. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)(address))
+#endif
+#define PREFETCH_STEPS_AHEAD 2
+
+static inline void KERNEL(prefetch_row)(const REAL *row, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 64 / (int64_t)sizeof(REAL)) /* one request per 64-byte line */
+        PREFETCH(row + i);
+}
+
+/* The row of the inputs that step t of sequence b reads. */
+static inline int64_t KERNEL(step_index)(const KERNEL(recurrence) *r, int64_t b, int64_t t)
+{
+    return b * r->steps + t;
+}
+
+/*
+ * The drive U x_t + b of step t, formed before it is added to W h_{t-1}: the association of the
+ * reference, W h + F.linear(x, U, b). For one feature, one-hot tokens and projected inputs the
+ * native drive is then bit-identical to the reference's, so that an exactly-zero ReLU
+ * pre-activation (they do happen, e.g. when the drive repeats) is zero in both.
+ * Returns the drive row: a row of the inputs, of the token table, or `scratch`.
+ */
+KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *r, REAL *scratch, int64_t step)
+{
+    const int64_t n = r->n;
+    if (r->kind == INPUT_TOKENS)
+        return r->token_drives + r->tokens[step] * n;
+    if (r->kind == INPUT_PROJECTED) {
+        const REAL *projected = r->features + step * n;
+        if (!r->bias)
+            return projected;
+        for (int64_t i = 0; i < n; i++)
+            scratch[i] = projected[i] + r->bias[i];
+        return scratch;
+    }
+    const REAL *x = r->features + step * r->width;
+    if (r->bias)
+        memcpy(scratch, r->bias, (size_t)n * sizeof(REAL));
+    else
+        memset(scratch, 0, (size_t)n * sizeof(REAL));
+    for (int64_t j = 0; j < r->width; j++) {
+        /* A zero feature adds exactly nothing (for finite U): skipping it makes a one-hot input
+         * cost one column instead of d. */
+        if (x[j] == 0)
+            continue;
+        const REAL xj = x[j], *column = r->columns + j * n;
+        for (int64_t i = 0; i < n; i++)
+            scratch[i] += column[i] * xj;
+    }
+    return scratch;
+}
+
+KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin, int64_t end, int worker)
+{
+    const KERNEL(recurrence) *r = context;
+    const int64_t n = r->n;
+    REAL *scratch = r->scratch + (int64_t)worker * n;
+    for (int64_t b = begin; b < end; b++) {
+        const REAL *previous = r->h0 + b * n;
+        for (int64_t t = 0; t < r->steps; t++) {
+            const int64_t step = KERNEL(step_index)(r, b, t);
+            REAL *state = r->states + step * n;
+            const REAL *drive = KERNEL(drive)(r, scratch, step);
+            FWHT_ROW(previous, state, n, r->block_size, r->signed_gain); /* W h_{t-1} */
+            for (int64_t i = 0; i < n; i++)
+                state[i] += drive[i];
+            if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
+                for (int64_t i = 0; i < n; i++)
+                    state[i] = state[i] < 0 ? 0 : state[i];
+            previous = state;
+        }
+    }
+}
+
+/*
+ * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
+ * order of the additions is written out, so any vector width computes the same value; 32 sums are
+ * four independent AVX2 accumulators, enough to hide the latency of the additions.
+ */
+#define DOT_LANES 32
+KERNEL_TARGET static inline REAL KERNEL(dot)(const REAL *a, const REAL *b, int64_t n)
+{
+    REAL lane[DOT_LANES] = {0};
+    int64_t i = 0;
+    for (; i + DOT_LANES <= n; i += DOT_LANES)
+        for (int k = 0; k < DOT_LANES; k++)
+            lane[k] += a[i + k] * b[i + k];
+    for (int k = 0; i < n; i++, k++)
+        lane[k] += a[i] * b[i];
+    for (int width = DOT_LANES / 2; width >= 1; width /= 2) /* pairwise: lane[k] += lane[k + width] */
+        for (int k = 0; k < width; k++)
+            lane[k] += lane[k + width];
+    return lane[0];
+}
+
+/*
+ * The adjoint recurrence of one sequence. With δ_t = ∂L/∂(pre-activation at step t):
+ *
+ *   δ_t = mask_t ⊙ (g_t + Wᵀ δ_{t+1}),   Wᵀ δ = S(u ⊙ δ) / sqrt(m)   (S is symmetric),
+ *
+ * with mask_t = 0 where h_t <= 0 for the ReLU recurrence (torch's convention at 0), 1 otherwise, and
+ * δ_{T+1} = 0. Then ∂L/∂u_i = Σ_t δ_t,i (S h_{t-1})_i / sqrt(m), ∂L/∂U = Σ_t δ_t x_tᵀ,
+ * ∂L/∂b = Σ_t δ_t, ∂L/∂x_t = Uᵀ δ_t and ∂L/∂h_0 = Wᵀ δ_1. S h_{t-1} is recomputed from the stored
+ * states rather than stored by the forward: one more transform per step, no more memory.
+ */
+KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begin, int64_t end, int worker)
+{
+    const KERNEL(recurrence) *r = context;
+    const int64_t n = r->n, width = r->width;
+    REAL *delta = r->scratch + (int64_t)worker * 4 * n;
+    REAL *signed_delta = delta + n;          /* u ⊙ δ_t */
+    REAL *carry = delta + 2 * n;             /* Wᵀ δ_{t+1} */
+    REAL *transformed_previous = delta + 3 * n; /* S h_{t-1} / sqrt(m) */
+
+    for (int64_t b = begin; b < end; b++) {
+        REAL *partial_signs = r->partial_signs ? r->partial_signs + b * n : NULL;
+        REAL *partial_bias = r->partial_bias ? r->partial_bias + b * n : NULL;
+        REAL *partial_columns = r->partial_columns ? r->partial_columns + b * width * n : NULL;
+        memset(carry, 0, (size_t)n * sizeof(REAL));
+
+        for (int64_t t = r->steps - 1; t >= 0; t--) {
+            const int64_t step = KERNEL(step_index)(r, b, t);
+            const REAL *grad = r->grad_states + step * n;
+            const REAL *state = r->states + step * n;
+            const REAL *previous = t > 0 ? state - n : r->h0 + b * n;
+            if (t >= PREFETCH_STEPS_AHEAD + 1) {
+                KERNEL(prefetch_row)(grad - PREFETCH_STEPS_AHEAD * n, n);
+                KERNEL(prefetch_row)(previous - PREFETCH_STEPS_AHEAD * n, n);
+            }
+
+            for (int64_t i = 0; i < n; i++) {
+                REAL d = grad[i] + carry[i];
+                if (r->relu && state[i] <= 0) /* torch's threshold_backward */
+                    d = 0;
+                delta[i] = d;
+                signed_delta[i] = d * r->signs[i];
+            }
+
+            if (partial_signs) {
+                FWHT_ROW(previous, transformed_previous, n, r->block_size, r->plain_gain);
+                for (int64_t i = 0; i < n; i++)
+                    partial_signs[i] += delta[i] * transformed_previous[i];
+            }
+            if (partial_bias)
+                for (int64_t i = 0; i < n; i++)
+                    partial_bias[i] += delta[i];
+
+            if (r->kind == INPUT_FEATURES) {
+                const REAL *x = r->features + step * width;
+                if (partial_columns)
+                    for (int64_t j = 0; j < width; j++) {
+                        if (x[j] == 0) /* adds exactly nothing, as in the forward */
+                            continue;
+                        const REAL xj = x[j];
+                        REAL *column = partial_columns + j * n;
+                        for (int64_t i = 0; i < n; i++)
+                            column[i] += delta[i] * xj;
+                    }
+                if (r->grad_inputs)
+                    for (int64_t j = 0; j < width; j++)
+                        r->grad_inputs[step * width + j] = KERNEL(dot)(r->columns + j * n, delta, n);
+            } else if (r->kind == INPUT_TOKENS) {
+                if (partial_columns) {
+                    REAL *column = partial_columns + r->tokens[step] * n;
+                    for (int64_t i = 0; i < n; i++)
+                        column[i] += delta[i];
+                }
+            } else if (r->grad_inputs) {
+                memcpy(r->grad_inputs + step * n, delta, (size_t)n * sizeof(REAL));
+            }
+
+            if (t > 0 || r->grad_h0)
+                FWHT_ROW(signed_delta, carry, n, r->block_size, r->plain_gain); /* Wᵀ δ_t */
+        }
+        if (r->grad_h0)
+            memcpy(r->grad_h0 + b * n, carry, (size_t)n * sizeof(REAL));
+    }
+}
+
+/* Sums over the batch: total[e] = Σ_b partial[b][e], added in batch order b = 0, 1, ... */
+typedef struct {
+    const REAL *partial;
+    REAL *total;
+    int64_t batch, length;
+} KERNEL(batch_sum);
+
+KERNEL_TARGET static void KERNEL(batch_sum_range)(void *context, int64_t begin, int64_t end, int worker)
+{
+    const KERNEL(batch_sum) *s = context;
+    (void)worker;
+    memcpy(s->total + begin, s->partial + begin, (size_t)(end - begin) * sizeof(REAL));
+    for (int64_t b = 1; b < s->batch; b++) {
+        const REAL *partial = s->partial + b * s->length;
+        for (int64_t e = begin; e < end; e++)
+            s->total[e] += partial[e];
+    }
+}
+
+static void KERNEL(sum_over_batch)(const REAL *partial, REAL *total, int64_t batch, int64_t length, int threads)
+{
+    if (batch == 0) {
+        memset(total, 0, (size_t)length * sizeof(REAL));
+        return;
+    }
+    KERNEL(batch_sum) s = {partial, total, batch, length};
+    const int workers = parallel_workers(length, threads, MIN_ELEMENTS_PER_WORKER / batch);
+    parallel_for(length, workers, KERNEL(batch_sum_range), &s);
+}
+
+/* Typed view of `problem`, with the gains allocated; KERNEL_OUT_OF_MEMORY leaves nothing allocated. */
+static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence) *r)
+{
+    const double scale = 1.0 / sqrt((double)problem->block_size);
+    *r = (KERNEL(recurrence)){
+        .batch = problem->batch,
+        .steps = problem->steps,
+        .n = problem->hidden,
+        .block_size = problem->block_size,
+        .width = problem->input_width,
+        .kind = problem->kind,
+        .relu = problem->relu,
+        .features = problem->kind == INPUT_TOKENS ? NULL : problem->inputs,
+        .tokens = problem->kind == INPUT_TOKENS ? problem->inputs : NULL,
+        .h0 = problem->h0,
+        .signs = problem->signs,
+        .columns = problem->columns,
+        .bias = problem->bias,
+        .states = problem->states,
+        .grad_states = problem->grad_states,
+        .grad_inputs = problem->grad_inputs,
+        .grad_h0 = problem->grad_h0,
+    };
+    r->signed_gain = KERNEL(new_gain)(r->signs, r->n, scale);
+    r->plain_gain = KERNEL(new_gain)(NULL, r->n, scale);
+    if (!r->signed_gain || !r->plain_gain) {
+        free(r->signed_gain);
+        free(r->plain_gain);
+        return KERNEL_OUT_OF_MEMORY;
+    }
+    return KERNEL_OK;
+}
+
+static void KERNEL(release)(KERNEL(recurrence) *r)
+{
+    free(r->token_drives);
+    free(r->signed_gain);
+    free(r->plain_gain);
+    free(r->partial_signs);
+    free(r->partial_bias);
+    free(r->partial_columns);
+    free(r->scratch);
+}
+
+static int KERNEL(recurrence_forward)(const recurrence_problem *problem, int threads)
+{
+    KERNEL(recurrence) r;
+    if (KERNEL(prepare)(problem, &r) != KERNEL_OK)
+        return KERNEL_OUT_OF_MEMORY;
+    const int64_t n = r.n;
+    const int workers = parallel_workers(r.batch, threads, 1);
+    r.scratch = malloc((size_t)(workers * n) * sizeof(REAL));
+    if (r.kind == INPUT_TOKENS)
+        r.token_drives = malloc((size_t)(r.width * n) * sizeof(REAL));
+    if (!r.scratch || (r.kind == INPUT_TOKENS && !r.token_drives)) {
+        KERNEL(release)(&r);
+        return KERNEL_OUT_OF_MEMORY;
+    }
+    if (r.kind == INPUT_TOKENS)
+        for (int64_t v = 0; v < r.width; v++)
+            for (int64_t i = 0; i < n; i++)
+                r.token_drives[v * n + i] = r.columns[v * n + i] + (r.bias ? r.bias[i] : 0);
+
+    parallel_for(r.batch, workers, KERNEL(forward_sequences), &r);
+    KERNEL(release)(&r);
+    return KERNEL_OK;
+}
+
+static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int threads)
+{
+    KERNEL(recurrence) r;
+    if (KERNEL(prepare)(problem, &r) != KERNEL_OK)
+        return KERNEL_OUT_OF_MEMORY;
+    const int64_t n = r.n, batch = r.batch, width = r.width;
+    const int workers = parallel_workers(batch, threads, 1);
+    const int wants_columns = problem->grad_columns && r.kind != INPUT_PROJECTED;
+    /* calloc: the partial sums start at zero, and sequences of length 0 leave them there. */
+    if (problem->grad_signs)
+        r.partial_signs = calloc((size_t)(batch * n), sizeof(REAL));
+    if (problem->grad_bias)
+        r.partial_bias = calloc((size_t)(batch * n), sizeof(REAL));
+    if (wants_columns)
+        r.partial_columns = calloc((size_t)(batch * width * n), sizeof(REAL));
+    r.scratch = malloc((size_t)(workers * 4 * n) * sizeof(REAL));
+    if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
+        || (wants_columns && !r.partial_columns) || !r.scratch) {
+        KERNEL(release)(&r);
+        return KERNEL_OUT_OF_MEMORY;
+    }
+
+    parallel_for(batch, workers, KERNEL(backward_sequences), &r);
+
+    if (problem->grad_signs)
+        KERNEL(sum_over_batch)(r.partial_signs, problem->grad_signs, batch, n, threads);
+    if (problem->grad_bias)
+        KERNEL(sum_over_batch)(r.partial_bias, problem->grad_bias, batch, n, threads);
+    if (wants_columns)
+        KERNEL(sum_over_batch)(r.partial_columns, problem->grad_columns, batch, width * n, threads);
+    KERNEL(release)(&r);
+    return KERNEL_OK;
+}
+
+const kernel_table KERNEL_TABLE = {
+    KERNEL(fwht_rows),
+    KERNEL(recurrence_forward),
+    KERNEL(recurrence_backward),
+};

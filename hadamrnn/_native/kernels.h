@@ -1,0 +1,98 @@
+/*
+ * Kernels of hadamrnn's native backend: the fast Walsh–Hadamard transform (FWHT) and the fused
+ * Hadamard recurrence, forward and backward, on raw row-major buffers.
+ *
+ * Notation (the same as hadamrnn/functional.py):
+ *   S_m       the Sylvester Hadamard matrix of order m (symmetric, S_m S_m = m I);
+ *   block FWHT with block size m: y = (I_{n/m} ⊗ S_m) x, the first log2(m) butterfly stages of
+ *             the full transform (m = 1 is the identity);
+ *   W         diag(u) (I_{n/m} ⊗ S_m) / sqrt(m), with u the sign vector;
+ *   recurrence h_t = W h_{t-1} + U x_t + b            ("linear")
+ *              h_t = ReLU(W h_{t-1} + U x_t + b)      ("relu").
+ *
+ * Every kernel exists in three builds of one source (kernel_template.h): float32 with AVX2,
+ * float32 portable and float64 portable. The AVX2 and portable float32 builds perform the same
+ * floating-point operations in the same order, so they agree bit for bit (the tests check it).
+ *
+ * Threads: each kernel splits its outer loop (rows, or sequences) statically across `threads`
+ * POSIX threads. No result depends on the number of threads: every row or sequence is computed by
+ * one thread with the same code, and reductions over the batch go through per-sequence partial
+ * sums that are added in batch order at the end.
+ */
+#ifndef HADAMRNN_KERNELS_H
+#define HADAMRNN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The AVX2 build needs GCC or clang (target attributes, __builtin_cpu_supports) on x86. */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define HADAMRNN_HAVE_AVX2 1
+#else
+#define HADAMRNN_HAVE_AVX2 0
+#endif
+
+/* What the recurrence receives as its input x_t, and so how it forms the drive U x_t. */
+typedef enum {
+    /* (B, T, d) real features: U x_t = sum_j U[:, j] x_t[j], computed inside the time loop.
+     * Meant for small d (1 for pixel-by-pixel MNIST), where materialising U x for all t costs more
+     * memory traffic than the whole recurrence. */
+    INPUT_FEATURES = 0,
+    /* (B, T) int64 token ids: U x_t = U[:, id], a gathered column (one-hot inputs). */
+    INPUT_TOKENS = 1,
+    /* (B, T, n) real, already projected by the caller (large d: a GEMM does it better). */
+    INPUT_PROJECTED = 2,
+} input_kind;
+
+/* One call of the recurrence. Buffers are contiguous and row-major; `real` means float or double
+ * as chosen by the entry point. Sizes are element counts. */
+typedef struct {
+    int64_t batch;        /* B */
+    int64_t steps;        /* T */
+    int64_t hidden;       /* n, a power of two */
+    int64_t block_size;   /* m, a power of two dividing n */
+    int64_t input_width;  /* d for features, the vocabulary size for tokens, n for projected */
+    input_kind kind;
+    int relu;             /* 0: linear recurrence, 1: ReLU recurrence */
+    const void *inputs;   /* real (B, T, d) | int64 (B, T) | real (B, T, n), by `kind` */
+    const void *h0;       /* real (B, n) */
+    const void *signs;    /* real (n): u */
+    const void *columns;  /* real (input_width, n): row j is column j of U (U transposed);
+                             unused for INPUT_PROJECTED */
+    const void *bias;     /* real (n), or NULL */
+    void *states;         /* real (B, T, n), written by the forward: h_1 ... h_T */
+
+    /* Backward only. Every output may be NULL when its gradient is not needed. */
+    const void *grad_states;  /* real (B, T, n): dL/dh_t as seen from outside the recurrence */
+    void *grad_inputs;        /* real (B, T, d) or (B, T, n) (projected); never for tokens */
+    void *grad_h0;            /* real (B, n) */
+    void *grad_signs;         /* real (n) */
+    void *grad_columns;       /* real (input_width, n): the gradient of U, transposed */
+    void *grad_bias;          /* real (n) */
+} recurrence_problem;
+
+/* Status codes of the kernels (0 is success). */
+enum { KERNEL_OK = 0, KERNEL_OUT_OF_MEMORY = 1 };
+
+/*
+ * y = u ⊙ ((I_{n/m} ⊗ S_m) x) · scale for each of `rows` rows of length n; `signs` (u) may be NULL,
+ * meaning all ones. `src` may equal `dst` (in place); otherwise they must not overlap.
+ */
+typedef int (*fwht_rows_fn)(const void *src, void *dst, int64_t rows, int64_t n, int64_t block_size,
+                            const void *signs, double scale, int threads);
+typedef int (*recurrence_fn)(const recurrence_problem *problem, int threads);
+
+/* The kernels of one build (one precision and instruction set). */
+typedef struct {
+    fwht_rows_fn fwht_rows;
+    recurrence_fn recurrence_forward;
+    recurrence_fn recurrence_backward;
+} kernel_table;
+
+extern const kernel_table kernels_f32_portable;
+extern const kernel_table kernels_f64_portable;
+#if HADAMRNN_HAVE_AVX2
+extern const kernel_table kernels_f32_avx2;
+#endif
+
+#endif /* HADAMRNN_KERNELS_H */

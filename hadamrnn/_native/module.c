@@ -1,0 +1,372 @@
+/*
+ * hadamrnn._kernels: the Python face of the native kernels.
+ *
+ * No torch headers: tensors arrive as raw addresses (tensor.data_ptr()) plus their sizes, and
+ * hadamrnn/native.py, the only intended caller, checks dtypes, devices, shapes and contiguity
+ * before it calls. This module re-checks what would make a kernel read or write out of bounds or
+ * loop forever (sizes, block size, missing buffers), and releases the GIL while a kernel runs.
+ *
+ * Every function takes keyword arguments, so that a call reads like the kernel's contract.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string.h>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+#include "kernels.h"
+
+/* ------------------------------------------------------------------------------------------------
+ * Instruction set: chosen once at import from the CPU, changeable for tests
+ * --------------------------------------------------------------------------------------------- */
+
+static const kernel_table *float32_kernels = &kernels_f32_portable;
+static const char *float32_instruction_set = "portable";
+
+static int cpu_has_avx2(void)
+{
+#if HADAMRNN_HAVE_AVX2
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static PyObject *py_instruction_set(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyUnicode_FromString(float32_instruction_set);
+}
+
+static PyObject *py_available_instruction_sets(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return cpu_has_avx2() ? Py_BuildValue("(ss)", "portable", "avx2") : Py_BuildValue("(s)", "portable");
+}
+
+static PyObject *py_set_instruction_set(PyObject *module, PyObject *args)
+{
+    (void)module;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:set_instruction_set", &name))
+        return NULL;
+    if (strcmp(name, "portable") == 0) {
+        float32_kernels = &kernels_f32_portable;
+        float32_instruction_set = "portable";
+        Py_RETURN_NONE;
+    }
+#if HADAMRNN_HAVE_AVX2
+    if (strcmp(name, "avx2") == 0 && cpu_has_avx2()) {
+        float32_kernels = &kernels_f32_avx2;
+        float32_instruction_set = "avx2";
+        Py_RETURN_NONE;
+    }
+#endif
+    if (strcmp(name, "avx2") == 0)
+        PyErr_SetString(PyExc_ValueError,
+                        "instruction set 'avx2' is not available: this CPU or build lacks AVX2 + FMA; "
+                        "expected 'portable'");
+    else
+        PyErr_Format(PyExc_ValueError, "instruction set must be 'portable' or 'avx2', got '%s'", name);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Argument checks
+ * --------------------------------------------------------------------------------------------- */
+
+static int is_power_of_two(long long value)
+{
+    return value >= 1 && (value & (value - 1)) == 0;
+}
+
+static const kernel_table *kernels_for(const char *dtype)
+{
+    if (strcmp(dtype, "float32") == 0)
+        return float32_kernels;
+    if (strcmp(dtype, "float64") == 0)
+        return &kernels_f64_portable;
+    PyErr_Format(PyExc_ValueError, "dtype must be 'float32' or 'float64', got '%s'", dtype);
+    return NULL;
+}
+
+static int check_sizes(long long n, long long block_size, long long threads)
+{
+    if (!is_power_of_two(n)) {
+        PyErr_Format(PyExc_ValueError, "n must be a power of two, got %lld", n);
+        return -1;
+    }
+    if (!is_power_of_two(block_size) || block_size > n) {
+        PyErr_Format(PyExc_ValueError, "block_size must be a power of two dividing n=%lld, got %lld", n,
+                     block_size);
+        return -1;
+    }
+    if (threads < 1) {
+        PyErr_Format(PyExc_ValueError, "threads must be at least 1, got %lld", threads);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_count(const char *name, long long value)
+{
+    if (value < 0) {
+        PyErr_Format(PyExc_ValueError, "%s must be non-negative, got %lld", name, value);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_address(const char *name, unsigned long long address)
+{
+    if (address == 0) {
+        PyErr_Format(PyExc_ValueError, "%s is required: expected the address of a buffer, got 0", name);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Ask Linux to back a large output buffer with 2 MiB pages before a kernel writes it for the first
+ * time. A buffer fresh from the allocator is untouched memory, and on the project's VM each first
+ * touch of a 4 KiB page costs about 4.5 us: 170 ms for the 160 MB of states of a pMNIST batch,
+ * several times the kernel itself. With transparent huge pages in "madvise" mode (a common
+ * default) this hint alone takes that to a few tens of milliseconds; elsewhere it does nothing.
+ * Only the whole 2 MiB pages inside the buffer are advised, so no memory outside it is affected.
+ */
+static void advise_huge_pages(void *buffer, long long elements, const char *dtype)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge_page = (uintptr_t)2 << 20;
+    const uintptr_t bytes = (uintptr_t)elements * (strcmp(dtype, "float64") == 0 ? 8 : 4);
+    const uintptr_t begin = ((uintptr_t)buffer + huge_page - 1) & ~(huge_page - 1);
+    const uintptr_t end = ((uintptr_t)buffer + bytes) & ~(huge_page - 1);
+    if (buffer && end > begin)
+        madvise((void *)begin, end - begin, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#else
+    (void)buffer;
+    (void)elements;
+    (void)dtype;
+#endif
+}
+
+static PyObject *status_to_result(int status)
+{
+    if (status == KERNEL_OUT_OF_MEMORY)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+#define ADDRESS(value) ((void *)(uintptr_t)(value))
+
+/* ------------------------------------------------------------------------------------------------
+ * fwht
+ * --------------------------------------------------------------------------------------------- */
+
+static PyObject *py_fwht(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *keywords[] = {"dtype", "src", "dst", "rows", "n", "block_size", "signs", "scale", "threads", NULL};
+    const char *dtype;
+    unsigned long long src, dst, signs;
+    long long rows, n, block_size, threads;
+    double scale;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sKKLLLKdL:fwht", keywords, &dtype, &src, &dst, &rows, &n,
+                                     &block_size, &signs, &scale, &threads))
+        return NULL;
+    const kernel_table *kernels = kernels_for(dtype);
+    if (!kernels || check_sizes(n, block_size, threads) || check_count("rows", rows))
+        return NULL;
+    if (rows == 0)
+        Py_RETURN_NONE;
+    if (check_address("src", src) || check_address("dst", dst))
+        return NULL;
+
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    if (dst != src)
+        advise_huge_pages(ADDRESS(dst), rows * n, dtype);
+    status = kernels->fwht_rows(ADDRESS(src), ADDRESS(dst), rows, n, block_size, ADDRESS(signs), scale,
+                                (int)threads);
+    Py_END_ALLOW_THREADS
+    return status_to_result(status);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * recurrence_forward / recurrence_backward
+ * --------------------------------------------------------------------------------------------- */
+
+static const char *const input_kind_names[] = {"features", "tokens", "projected"};
+
+static int parse_input_kind(const char *name, input_kind *kind)
+{
+    for (int k = 0; k < 3; k++)
+        if (strcmp(name, input_kind_names[k]) == 0) {
+            *kind = (input_kind)k;
+            return 0;
+        }
+    PyErr_Format(PyExc_ValueError, "kind must be 'features', 'tokens' or 'projected', got '%s'", name);
+    return -1;
+}
+
+/* Checks shared by the forward and the backward; fills the sizes and the forward's buffers. */
+static int fill_problem(recurrence_problem *problem, const char *kind_name, int relu, long long batch,
+                        long long steps, long long hidden, long long block_size, long long input_width,
+                        unsigned long long inputs, unsigned long long h0, unsigned long long signs,
+                        unsigned long long columns, unsigned long long bias, unsigned long long states,
+                        long long threads)
+{
+    input_kind kind;
+    if (parse_input_kind(kind_name, &kind) || check_sizes(hidden, block_size, threads)
+        || check_count("batch", batch) || check_count("steps", steps))
+        return -1;
+    if (kind == INPUT_PROJECTED ? input_width != hidden : input_width < 1) {
+        PyErr_Format(PyExc_ValueError, "input_width must be %s for kind '%s', got %lld",
+                     kind == INPUT_PROJECTED ? "equal to hidden" : "at least 1", kind_name, input_width);
+        return -1;
+    }
+    if (batch > 0 && steps > 0) {
+        if (check_address("inputs", inputs) || check_address("h0", h0) || check_address("signs", signs)
+            || check_address("states", states) || (kind != INPUT_PROJECTED && check_address("columns", columns)))
+            return -1;
+    }
+    *problem = (recurrence_problem){
+        .batch = batch,
+        .steps = steps,
+        .hidden = hidden,
+        .block_size = block_size,
+        .input_width = input_width,
+        .kind = kind,
+        .relu = relu,
+        .inputs = ADDRESS(inputs),
+        .h0 = ADDRESS(h0),
+        .signs = ADDRESS(signs),
+        .columns = ADDRESS(columns),
+        .bias = ADDRESS(bias),
+        .states = ADDRESS(states),
+    };
+    return 0;
+}
+
+static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "input_width",
+                               "inputs", "h0", "signs", "columns", "bias", "states", "threads", NULL};
+    const char *dtype, *kind;
+    int relu;
+    long long batch, steps, hidden, block_size, input_width, threads;
+    unsigned long long inputs, h0, signs, columns, bias, states;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKL:recurrence_forward", keywords, &dtype, &kind,
+                                     &relu, &batch, &steps, &hidden, &block_size, &input_width, &inputs, &h0,
+                                     &signs, &columns, &bias, &states, &threads))
+        return NULL;
+    const kernel_table *kernels = kernels_for(dtype);
+    recurrence_problem problem;
+    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,
+                                 signs, columns, bias, states, threads))
+        return NULL;
+    if (batch == 0 || steps == 0)
+        Py_RETURN_NONE;
+
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    advise_huge_pages(problem.states, batch * steps * hidden, dtype);
+    status = kernels->recurrence_forward(&problem, (int)threads);
+    Py_END_ALLOW_THREADS
+    return status_to_result(status);
+}
+
+static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "input_width",
+                               "inputs", "h0", "signs", "columns", "bias", "states", "grad_states",
+                               "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
+                               NULL};
+    const char *dtype, *kind;
+    int relu;
+    long long batch, steps, hidden, block_size, input_width, threads;
+    unsigned long long inputs, h0, signs, columns, bias, states;
+    unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKKKKKKKL:recurrence_backward", keywords, &dtype,
+                                     &kind, &relu, &batch, &steps, &hidden, &block_size, &input_width, &inputs,
+                                     &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs, &grad_h0,
+                                     &grad_signs, &grad_columns, &grad_bias, &threads))
+        return NULL;
+    const kernel_table *kernels = kernels_for(dtype);
+    recurrence_problem problem;
+    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,
+                                 signs, columns, bias, states, threads))
+        return NULL;
+    if (problem.kind == INPUT_TOKENS && grad_inputs) {
+        PyErr_SetString(PyExc_ValueError, "token ids have no gradient: expected grad_inputs=0 for kind 'tokens'");
+        return NULL;
+    }
+    if (batch > 0 && steps > 0 && check_address("grad_states", grad_states))
+        return NULL;
+    problem.grad_states = ADDRESS(grad_states);
+    problem.grad_inputs = ADDRESS(grad_inputs);
+    problem.grad_h0 = ADDRESS(grad_h0);
+    problem.grad_signs = ADDRESS(grad_signs);
+    problem.grad_columns = ADDRESS(grad_columns);
+    problem.grad_bias = ADDRESS(grad_bias);
+
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    if (problem.kind == INPUT_PROJECTED)
+        advise_huge_pages(problem.grad_inputs, batch * steps * hidden, dtype);
+    status = kernels->recurrence_backward(&problem, (int)threads);
+    Py_END_ALLOW_THREADS
+    return status_to_result(status);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The module
+ * --------------------------------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"fwht", (PyCFunction)(void (*)(void))py_fwht, METH_VARARGS | METH_KEYWORDS,
+     "fwht(*, dtype, src, dst, rows, n, block_size, signs, scale, threads)\n\n"
+     "dst = u * ((I_{n/m} kron S_m) src) * scale for each of `rows` rows (u = 1 when signs is 0)."},
+    {"recurrence_forward", (PyCFunction)(void (*)(void))py_recurrence_forward, METH_VARARGS | METH_KEYWORDS,
+     "recurrence_forward(*, dtype, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,\n"
+     "                   signs, columns, bias, states, threads)\n\n"
+     "states[b, t] = h_{t+1} of h_t = W h_{t-1} + U x_t + b (ReLU'd if relu) for every sequence b."},
+    {"recurrence_backward", (PyCFunction)(void (*)(void))py_recurrence_backward, METH_VARARGS | METH_KEYWORDS,
+     "recurrence_backward(*, ..., grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias,\n"
+     "                    threads)\n\n"
+     "The gradients of the recurrence from dL/dstates; a gradient whose address is 0 is skipped."},
+    {"instruction_set", py_instruction_set, METH_NOARGS,
+     "The instruction set of the float32 kernels now in use: 'avx2' or 'portable'."},
+    {"available_instruction_sets", py_available_instruction_sets, METH_NOARGS,
+     "The instruction sets this CPU and build can run: ('portable',) or ('portable', 'avx2')."},
+    {"set_instruction_set", py_set_instruction_set, METH_VARARGS,
+     "set_instruction_set(name): use 'portable' or 'avx2' float32 kernels from now on."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_definition = {
+    PyModuleDef_HEAD_INIT,
+    "hadamrnn._kernels",
+    "Native FWHT and Hadamard-recurrence kernels of hadamrnn (use hadamrnn.native, not this module).",
+    -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void)
+{
+#if HADAMRNN_HAVE_AVX2
+    if (cpu_has_avx2()) {
+        float32_kernels = &kernels_f32_avx2;
+        float32_instruction_set = "avx2";
+    }
+#endif
+    return PyModule_Create(&module_definition);
+}

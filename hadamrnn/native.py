@@ -1,0 +1,533 @@
+r"""Native CPU kernels: the fast Walsh–Hadamard transform and the fused Hadamard recurrence.
+
+The C extension ``hadamrnn._kernels`` (sources in ``hadamrnn/_native/``) computes
+
+* :func:`fwht_native`: ``y = u ⊙ FWHT_m(x) · scale`` on rows of length ``n``;
+* :func:`hadamard_recurrence_native`: the whole sequence of
+  :math:`h_t = W h_{t-1} + U x_t + b` (or its ReLU variant) with
+  :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt m`, forward and backward, with exactly the
+  signature and semantics of :func:`hadamrnn.functional.hadamard_recurrence_reference`;
+* :func:`hadamard_recurrence_tokens_native`: the same with token ids as inputs (``U x_t`` is the
+  column ``U[:, id]``: one-hot inputs without the one-hot tensor).
+
+Each is a :class:`torch.autograd.Function` whose forward and backward call C kernels on raw CPU
+buffers (no torch headers): float32 with AVX2 + FMA when the CPU has them (checked at run time),
+portable C otherwise, and float64 on the portable kernels. Kernels run on
+``torch.get_num_threads()`` threads over the batch; no result depends on the number of threads.
+
+The extension is optional. Without it (``HADAMRNN_NO_EXTENSION=1`` when installing or when
+running, or no C compiler at install time) :func:`is_available` is False,
+:func:`unavailable_reason` says why, and :class:`~hadamrnn.layers.HadamRNN` with
+``backend="auto"`` uses the pure-torch reference. ``HADAMRNN_NATIVE_ISA=portable`` (or
+:func:`set_instruction_set`) forces the portable float32 kernels, which agree with the AVX2 ones
+bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .errors import HadamRNNError, ShapeError
+from .hadamard import check_block_size, check_hidden_size
+
+__all__ = [
+    "is_available",
+    "unavailable_reason",
+    "instruction_set",
+    "available_instruction_sets",
+    "set_instruction_set",
+    "fwht_native",
+    "fwht_native_",
+    "hadamard_recurrence_native",
+    "hadamard_recurrence_tokens_native",
+    "resolve_backend",
+    "INLINE_PROJECTION_MAX_WIDTH",
+]
+
+#: Widest input (features, or vocabulary for token ids) that the recurrence kernel projects
+#: inside its time loop. Wider inputs are projected first by one GEMM (``F.linear`` or an
+#: embedding lookup) and the kernel adds the projected rows: at 16 columns the in-loop projection
+#: costs about as much as writing and reading back the projected sequence.
+INLINE_PROJECTION_MAX_WIDTH = 16
+
+_SUPPORTED_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
+
+
+def _load_extension():
+    if os.environ.get("HADAMRNN_NO_EXTENSION", "").strip().lower() not in ("", "0", "false", "no"):
+        return None, "HADAMRNN_NO_EXTENSION is set in the environment"
+    try:
+        from . import _kernels
+    except ImportError as error:
+        return None, (
+            f"the C extension hadamrnn._kernels could not be imported ({error}); reinstall with a C "
+            "compiler available and HADAMRNN_NO_EXTENSION unset"
+        )
+    return _kernels, None
+
+
+_kernels, _UNAVAILABLE_REASON = _load_extension()
+
+
+def is_available() -> bool:
+    """Whether the C extension is built and loaded."""
+    return _kernels is not None
+
+
+def unavailable_reason() -> str | None:
+    """Why the extension is not available, or None when it is."""
+    return _UNAVAILABLE_REASON
+
+
+def _require_extension():
+    if _kernels is None:
+        raise HadamRNNError(f"the native kernels are not available: {_UNAVAILABLE_REASON}")
+    return _kernels
+
+
+def instruction_set() -> str:
+    """The instruction set of the float32 kernels in use: ``"avx2"`` or ``"portable"``."""
+    return _require_extension().instruction_set()
+
+
+def available_instruction_sets() -> tuple[str, ...]:
+    """The instruction sets this CPU can run: ``("portable",)`` or ``("portable", "avx2")``."""
+    return _require_extension().available_instruction_sets()
+
+
+def set_instruction_set(name: str) -> None:
+    """Use the ``"portable"`` or ``"avx2"`` float32 kernels from now on (process-wide).
+
+    Raises:
+        HadamRNNError: ``name`` is unknown, or ``"avx2"`` on a CPU without AVX2 and FMA.
+    """
+    try:
+        _require_extension().set_instruction_set(name)
+    except ValueError as error:
+        raise HadamRNNError(str(error)) from None
+
+
+if _kernels is not None and os.environ.get("HADAMRNN_NATIVE_ISA"):
+    set_instruction_set(os.environ["HADAMRNN_NATIVE_ISA"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Argument checks
+# ------------------------------------------------------------------------------------------------
+
+
+def _dtype_name(tensor: torch.Tensor, name: str) -> str:
+    dtype_name = _SUPPORTED_DTYPES.get(tensor.dtype)
+    if dtype_name is None:
+        raise ShapeError(f"{name} must be float32 or float64 for the native kernels, got {tensor.dtype}")
+    return dtype_name
+
+
+def _check_cpu(tensor: torch.Tensor, name: str) -> None:
+    if not tensor.is_cpu:
+        raise ShapeError(f"{name} must be a CPU tensor for the native kernels, got device {tensor.device}")
+
+
+def _check_like(tensor: torch.Tensor | None, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> None:
+    if tensor is None:
+        return
+    if not isinstance(tensor, torch.Tensor):
+        raise ShapeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    _check_cpu(tensor, name)
+    if tuple(tensor.shape) != shape:
+        raise ShapeError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
+    if tensor.dtype != dtype:
+        raise ShapeError(f"{name} must have dtype {dtype} (that of h0), got {tensor.dtype}")
+
+
+def _address(tensor: torch.Tensor | None) -> int:
+    return 0 if tensor is None else tensor.data_ptr()
+
+
+def _threads() -> int:
+    return max(1, torch.get_num_threads())
+
+
+# ------------------------------------------------------------------------------------------------
+# FWHT
+# ------------------------------------------------------------------------------------------------
+
+
+def _check_fwht_arguments(x, signs, block_size, what: str) -> tuple[int, int]:
+    if not isinstance(x, torch.Tensor):
+        raise ShapeError(f"{what} expects x as a torch.Tensor, got {type(x).__name__}")
+    if x.ndim == 0:
+        raise ShapeError(f"{what} expects x of shape (..., n), got a 0-d tensor")
+    _check_cpu(x, "x")
+    _dtype_name(x, "x")
+    n = check_hidden_size(x.shape[-1], "the size of the last dimension of x")
+    m = check_block_size(n, block_size)
+    _check_like(signs, "signs", (n,), x.dtype)
+    return n, m
+
+
+def _fwht_into(source: torch.Tensor, target: torch.Tensor, signs, scale: float, block_size: int) -> None:
+    """``target = u ⊙ FWHT_m(source) · scale`` on contiguous tensors of the same shape and dtype."""
+    n = source.shape[-1]
+    rows = source.numel() // n
+    if rows == 0:
+        return
+    signs = None if signs is None else signs.detach().contiguous()
+    _require_extension().fwht(
+        dtype=_SUPPORTED_DTYPES[source.dtype],
+        src=source.data_ptr(),
+        dst=target.data_ptr(),
+        rows=rows,
+        n=n,
+        block_size=block_size,
+        signs=_address(signs),
+        scale=float(scale),
+        threads=_threads(),
+    )
+
+
+class _FWHTFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, signs: torch.Tensor | None, scale: float, block_size: int) -> torch.Tensor:
+        ctx.save_for_backward(x, signs)  # the inputs themselves, so that the backward is differentiable
+        x = x.contiguous()
+        y = torch.empty_like(x)
+        _fwht_into(x, y, signs, scale, block_size)
+        ctx.scale, ctx.block_size = scale, block_size
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_y: torch.Tensor):
+        x, signs = ctx.saved_tensors
+        needs_x, needs_signs = ctx.needs_input_grad[:2]
+        grad_x = grad_signs = None
+        # y = u ⊙ (S x)·s, so ∂L/∂x = s·Sᵀ(u ⊙ ∂L/∂y) = s·S(u ⊙ ∂L/∂y): S is symmetric, so the
+        # backward is the forward itself, run without signs on the sign-flipped gradient (and so
+        # it is differentiable again).
+        if needs_x:
+            flipped = grad_y if signs is None else grad_y * signs
+            grad_x = _FWHTFunction.apply(flipped, None, ctx.scale, ctx.block_size)
+        # ∂L/∂u_i = Σ over rows of ∂L/∂y_i · s (S x)_i.
+        if needs_signs:
+            transformed = _FWHTFunction.apply(x, None, ctx.scale, ctx.block_size)
+            grad_signs = (grad_y * transformed).reshape(-1, x.shape[-1]).sum(0)
+        return grad_x, grad_signs, None, None
+
+
+def fwht_native(
+    x: torch.Tensor,
+    signs: torch.Tensor | None = None,
+    scale: float = 1.0,
+    block_size: int | None = None,
+) -> torch.Tensor:
+    r"""Signed, scaled Walsh–Hadamard transform of the last dimension, in C; differentiable.
+
+    Computes ``y = u ⊙ FWHT_m(x) · scale``, i.e. per row
+    :math:`y = \mathrm{scale}\cdot\mathrm{diag}(u)\,(I_{n/m} \otimes S_m)\,x`, equivalently
+    ``x @ (I ⊗ S_m) * u * scale`` with the dense Sylvester matrix (``S`` is symmetric).
+    ``signs=u``, ``scale=1/√m`` gives ``W x`` for the HadamRNN matrix ``W``; ``block_size=None``
+    (``m = n``) is the full transform and ``m = 1`` the identity. Costs ``n·log2(m)`` additions per
+    row.
+
+    Args:
+        x: ``(..., n)`` float32 or float64 CPU tensor, ``n`` a power of two.
+        signs: ``(n,)`` sign vector ``u`` (usually ±1) of the dtype of ``x``, or None for all ones.
+        scale: the scalar factor (``1/√m`` for an orthogonal transform).
+        block_size: ``m``, a power of two dividing ``n``; None means ``m = n``.
+
+    Returns:
+        ``(..., n)``, same dtype as ``x``.
+
+    Example:
+        >>> fwht_native(torch.tensor([1.0, 0.0, 0.0, 0.0]))
+        tensor([1., 1., 1., 1.])
+    """
+    _, m = _check_fwht_arguments(x, signs, block_size, "fwht_native")
+    if torch.is_grad_enabled() and (x.requires_grad or (signs is not None and signs.requires_grad)):
+        return _FWHTFunction.apply(x, signs, float(scale), m)
+    # No graph to record: skip the autograd machinery, which costs more than a small transform.
+    x = x.contiguous()
+    y = torch.empty_like(x)
+    _fwht_into(x, y, signs, scale, m)
+    return y
+
+
+def fwht_native_(
+    x: torch.Tensor,
+    signs: torch.Tensor | None = None,
+    scale: float = 1.0,
+    block_size: int | None = None,
+) -> torch.Tensor:
+    """In-place :func:`fwht_native`: ``x ← u ⊙ FWHT_m(x) · scale``; returns ``x``.
+
+    Not differentiable: ``x`` must be contiguous, and must not require grad while grad mode is on.
+
+    Shapes:
+        ``x``: ``(..., n)``; ``signs``: ``(n,)``.
+    """
+    _, m = _check_fwht_arguments(x, signs, block_size, "fwht_native_")
+    if not x.is_contiguous():
+        raise ShapeError(f"fwht_native_ needs a contiguous x to transform in place, got strides {x.stride()}")
+    if torch.is_grad_enabled() and x.requires_grad:
+        raise ShapeError("fwht_native_ is not differentiable: expected x without requires_grad, use fwht_native")
+    _fwht_into(x, x, signs, scale, m)
+    if not x.is_inference():
+        torch.autograd.graph.increment_version(x)  # as torch's own in-place operations do
+    return x
+
+
+# ------------------------------------------------------------------------------------------------
+# The recurrence
+# ------------------------------------------------------------------------------------------------
+
+
+class _RecurrenceFunction(torch.autograd.Function):
+    """The recurrence on inputs of one kind (see ``input_kind`` in ``hadamrnn/_native/kernels.h``):
+
+    * ``"features"``: ``inputs`` ``(B, T, d)``, drive ``U x_t`` formed in the loop from ``columns = Uᵀ``;
+    * ``"tokens"``: ``inputs`` ``(B, T)`` int64, drive ``U[:, id] = columns[id]``;
+    * ``"projected"``: ``inputs`` ``(B, T, n)`` already projected, ``columns`` None.
+
+    Returns every state ``(B, T, n)``; the backward runs the adjoint recurrence in C.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs, h0, signs, columns, bias, kind: str, block_size: int, relu: bool):
+        batch, steps = inputs.shape[:2]
+        states = h0.new_empty((batch, steps, h0.shape[1]))
+        ctx.kind, ctx.block_size, ctx.relu = kind, block_size, relu
+        ctx.save_for_backward(inputs, h0, signs, columns, bias, states)
+        _require_extension().recurrence_forward(
+            **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states)
+        )
+        return states
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_states):
+        inputs, h0, signs, columns, bias, states = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        wants = {
+            "grad_inputs": needs[0] and ctx.kind != "tokens",
+            "grad_h0": needs[1],
+            "grad_signs": needs[2],
+            "grad_columns": needs[3],
+            "grad_bias": needs[4],
+        }
+        if not any(wants.values()):
+            return (None,) * 8
+        like = {"grad_inputs": inputs, "grad_h0": h0, "grad_signs": signs, "grad_columns": columns, "grad_bias": bias}
+        grads = {name: torch.empty_like(like[name]) if wanted else None for name, wanted in wants.items()}
+        grad_states = grad_states.contiguous()  # kept referenced: the kernel reads its buffer
+        _require_extension().recurrence_backward(
+            **_problem(ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states),
+            grad_states=grad_states.data_ptr(),
+            **{name: _address(grad) for name, grad in grads.items()},
+        )
+        return (
+            grads["grad_inputs"],
+            grads["grad_h0"],
+            grads["grad_signs"],
+            grads["grad_columns"],
+            grads["grad_bias"],
+            None,
+            None,
+            None,
+        )
+
+
+def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -> dict:
+    """The keyword arguments that describe one recurrence to the C kernels."""
+    batch, steps = inputs.shape[:2]
+    n = h0.shape[1]
+    width = n if kind == "projected" else columns.shape[0]  # d features, or V token ids
+    return dict(
+        dtype=_SUPPORTED_DTYPES[h0.dtype],
+        kind=kind,
+        relu=relu,
+        batch=batch,
+        steps=steps,
+        hidden=n,
+        block_size=block_size,
+        input_width=width,
+        inputs=inputs.data_ptr(),
+        h0=h0.data_ptr(),
+        signs=signs.data_ptr(),
+        columns=_address(columns),
+        bias=_address(bias),
+        states=states.data_ptr(),
+        threads=_threads(),
+    )
+
+
+def _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence) -> tuple[int, int, int]:
+    """Check what both input kinds share; returns ``(n, m, d)`` with ``d`` the columns of ``U``."""
+    if recurrence not in ("linear", "relu"):
+        raise HadamRNNError(f"recurrence must be 'linear' or 'relu', got {recurrence!r}")
+    if not isinstance(h0, torch.Tensor) or h0.ndim != 2:
+        shape = tuple(h0.shape) if isinstance(h0, torch.Tensor) else type(h0).__name__
+        raise ShapeError(f"h0 must be a (B, n) tensor, got {shape}")
+    _check_cpu(h0, "h0")
+    _dtype_name(h0, "h0")
+    n = check_hidden_size(h0.shape[1], "h0.shape[1] (the hidden size n)")
+    m = check_block_size(n, block_size)
+    if not isinstance(weight_ih, torch.Tensor) or weight_ih.ndim != 2 or weight_ih.shape[0] != n:
+        shape = tuple(weight_ih.shape) if isinstance(weight_ih, torch.Tensor) else type(weight_ih).__name__
+        raise ShapeError(f"weight_ih must have shape (n={n}, d), got {shape}")
+    _check_like(weight_ih, "weight_ih", (n, weight_ih.shape[1]), h0.dtype)
+    _check_like(signs, "signs", (n,), h0.dtype)
+    _check_like(bias, "bias", (n,), h0.dtype)
+    return n, m, weight_ih.shape[1]
+
+
+def _run(inputs, kind, h0, signs, columns, bias, block_size, recurrence) -> torch.Tensor:
+    batch, steps = inputs.shape[:2]
+    if batch == 0 or steps == 0:  # nothing to run; no gradient flows (as in the reference)
+        return h0.new_zeros(batch, steps, h0.shape[1])
+    contiguous = [None if tensor is None else tensor.contiguous() for tensor in (inputs, h0, signs, columns, bias)]
+    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu")
+
+
+def hadamard_recurrence_native(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    signs: torch.Tensor,
+    weight_ih: torch.Tensor,
+    bias: torch.Tensor | None,
+    block_size: int,
+    recurrence: str = "linear",
+) -> torch.Tensor:
+    r"""The Hadamard recurrence over a whole sequence, forward and backward in C.
+
+    The same function, arguments and gradients as
+    :func:`hadamrnn.functional.hadamard_recurrence_reference`: for ``t = 1..T``
+
+    .. math:: h_t = W h_{t-1} + U x_t + b \quad(\text{linear}), \qquad
+              h_t = \mathrm{ReLU}(W h_{t-1} + U x_t + b) \quad(\text{relu}),
+
+    with :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt m` applied as
+    ``u ⊙ FWHT_m(h) / √m``, never materialised (the dense equivalent is
+    ``h_t = h_{t-1} @ W.T + x_t @ U.T + b``). Gradients flow to ``x``, ``h0``, ``signs`` (as
+    :math:`\partial L/\partial u_i = \sum_{b,t} \delta_{t,i}(S_m h_{t-1})_i/\sqrt m`; the
+    straight-through estimator to the latent signs stays with ``ste_sign`` upstream), ``weight_ih``
+    and ``bias``. Inputs with at most :data:`INLINE_PROJECTION_MAX_WIDTH` features are projected
+    inside the time loop; wider ones by one ``F.linear`` first. The drive ``U x_t + b`` is formed
+    before it is added to ``W h_{t-1}``, as in the reference.
+
+    Args:
+        x: ``(B, T, d)`` inputs.
+        h0: ``(B, n)`` initial state.
+        signs: ``(n,)`` the sign vector ``u``.
+        weight_ih: ``(n, d)`` the input matrix ``U`` (already quantized).
+        bias: ``(n,)`` or None.
+        block_size: ``m`` (``n`` for full HadamRNN).
+        recurrence: ``"linear"`` or ``"relu"``.
+
+    All tensors are float32 (AVX2 or portable kernels) or float64 (portable kernels), on the CPU,
+    of one dtype.
+
+    Returns:
+        ``(B, T, n)``: every ``h_t``.
+    """
+    n, m, d = _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence)
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[0] != h0.shape[0] or x.shape[2] != d:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ShapeError(f"x must have shape (B={h0.shape[0]}, T, d={d}), got {shape}")
+    _check_like(x, "x", tuple(x.shape), h0.dtype)
+    if d > INLINE_PROJECTION_MAX_WIDTH:
+        # The very drive the reference forms: the same F.linear, bias included.
+        projected = torch.nn.functional.linear(x, weight_ih, bias)
+        return _run(projected, "projected", h0, signs, None, None, m, recurrence)
+    # Row j of weight_ih.T is column j of U: the kernel adds it with unit stride.
+    return _run(x, "features", h0, signs, weight_ih.t(), bias, m, recurrence)
+
+
+def hadamard_recurrence_tokens_native(
+    tokens: torch.Tensor,
+    h0: torch.Tensor,
+    signs: torch.Tensor,
+    weight_ih: torch.Tensor,
+    bias: torch.Tensor | None,
+    block_size: int,
+    recurrence: str = "linear",
+) -> torch.Tensor:
+    """:func:`hadamard_recurrence_native` with token ids in place of one-hot inputs.
+
+    Equal to ``hadamard_recurrence_native(F.one_hot(tokens, V).to(h0.dtype), ...)`` with
+    ``V = weight_ih.shape[1]``: the drive ``U x_t`` is the column ``U[:, tokens[b, t]]``, and the
+    gradient of ``U`` adds ``δ_t`` to that column. Vocabularies wider than
+    :data:`INLINE_PROJECTION_MAX_WIDTH` go through an embedding lookup first.
+
+    Args:
+        tokens: ``(B, T)`` int64 ids in ``[0, V)``.
+        h0, signs, weight_ih (``(n, V)``), bias, block_size, recurrence: as in
+            :func:`hadamard_recurrence_native`.
+
+    Returns:
+        ``(B, T, n)``: every ``h_t``.
+    """
+    n, m, vocabulary = _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence)
+    if not isinstance(tokens, torch.Tensor) or tokens.ndim != 2 or tokens.shape[0] != h0.shape[0]:
+        shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
+        raise ShapeError(f"tokens must have shape (B={h0.shape[0]}, T), got {shape}")
+    _check_cpu(tokens, "tokens")
+    if tokens.dtype != torch.int64:
+        raise ShapeError(f"tokens must be int64 ids, got dtype {tokens.dtype}")
+    if tokens.numel() and not (int(tokens.min()) >= 0 and int(tokens.max()) < vocabulary):
+        raise ShapeError(
+            f"tokens must lie in [0, {vocabulary}) (weight_ih has {vocabulary} columns), "
+            f"got values from {int(tokens.min())} to {int(tokens.max())}"
+        )
+    if vocabulary > INLINE_PROJECTION_MAX_WIDTH:
+        projected = torch.nn.functional.embedding(tokens, weight_ih.t())
+        return _run(projected, "projected", h0, signs, None, bias, m, recurrence)
+    return _run(tokens, "tokens", h0, signs, weight_ih.t(), bias, m, recurrence)
+
+
+# ------------------------------------------------------------------------------------------------
+# Backend selection for HadamRNN
+# ------------------------------------------------------------------------------------------------
+
+_fallback_warned = False
+
+
+def resolve_backend(requested: str, x: torch.Tensor) -> str:
+    """The recurrence backend that ``HadamRNN(backend=requested)`` runs on input ``x``.
+
+    * ``"native"``: ``"native"``, or :class:`HadamRNNError` saying why it cannot run;
+    * ``"auto"``: ``"native"`` for float32 CPU inputs when the extension is available, else
+      ``"reference"`` (GPU, float64, ...). When only the missing extension stands in the way, a
+      warning says so, once per process.
+    * anything else is returned unchanged.
+    """
+    global _fallback_warned
+    if requested == "native":
+        if not is_available():
+            raise HadamRNNError(
+                f"backend='native' needs the C extension, which is not available: {unavailable_reason()}; "
+                "use backend='auto' to fall back to the reference"
+            )
+        if x.device.type != "cpu":
+            raise HadamRNNError(f"backend='native' runs on CPU tensors only: expected device cpu, got {x.device}")
+        if x.dtype not in _SUPPORTED_DTYPES:
+            raise HadamRNNError(f"backend='native' expects float32 or float64 inputs, got {x.dtype}")
+        return "native"
+    if requested != "auto":
+        return requested
+    if x.device.type != "cpu" or x.dtype != torch.float32:
+        return "reference"
+    if not is_available():
+        if not _fallback_warned:
+            _fallback_warned = True
+            warnings.warn(
+                f"hadamrnn's native kernels are not available ({unavailable_reason()}); "
+                "HadamRNN(backend='auto') uses the slower pure-torch reference",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return "reference"
+    return "native"

@@ -1,0 +1,152 @@
+"""Property tests of the native kernels (``hadamrnn.native``): agreement with the pure-torch
+reference on random shapes, signs and inputs; the involution FWHT(FWHT(x)) = m·x; determinism.
+
+Skipped when the extension is not built (``tests/test_native.py::TestBuild`` tells a deliberate
+``HADAMRNN_NO_EXTENSION`` from a broken build).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hadamrnn import native
+from hadamrnn.functional import hadamard_recurrence_reference
+
+from strategies import seed_st, sign_vector_st, sizes_and_block_st
+
+pytestmark = pytest.mark.skipif(
+    not native.is_available(), reason=f"native extension not built: {native.unavailable_reason()}"
+)
+
+KINDS = ("features", "tokens", "projected")
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """``‖actual − expected‖ / ‖expected‖`` (absolute when ``expected`` is 0), as in test_native.py."""
+    actual, expected = actual.detach().double(), expected.detach().double()
+    scale = expected.norm().item()
+    difference = (actual - expected).norm().item()
+    return difference / scale if scale else difference
+
+
+@st.composite
+def recurrence_case_st(draw, max_exponent: int = 7):
+    """One recurrence: sizes, block size, ±1 signs, input kind and width, recurrence, data seed."""
+    n, m = draw(sizes_and_block_st(max_exponent))
+    kind = draw(st.sampled_from(KINDS))
+    width = {
+        "features": draw(st.integers(1, native.INLINE_PROJECTION_MAX_WIDTH)),
+        "tokens": draw(st.integers(1, 12)),
+        "projected": native.INLINE_PROJECTION_MAX_WIDTH + draw(st.integers(1, 8)),
+    }[kind]
+    return {
+        "n": n,
+        "m": m,
+        "signs": draw(sign_vector_st(n)),
+        "batch": draw(st.integers(1, 4)),
+        "steps": draw(st.integers(0, 12)),
+        "kind": kind,
+        "width": width,
+        "recurrence": draw(st.sampled_from(["linear", "relu"])),
+        "seed": draw(seed_st()),
+    }
+
+
+def run(case, dtype, function):
+    """Outputs and gradients (wrt every float input) of ``function`` ("native" or "reference")."""
+    generator = torch.Generator().manual_seed(case["seed"])
+    batch, steps, n, width = case["batch"], case["steps"], case["n"], case["width"]
+    if case["kind"] == "tokens":
+        inputs = torch.randint(0, width, (batch, steps), generator=generator)
+    else:
+        inputs = torch.randn(batch, steps, width, generator=generator, dtype=torch.float64).to(dtype)
+    leaves = [
+        torch.randn(batch, n, generator=generator, dtype=torch.float64).to(dtype),  # h0
+        case["signs"].to(dtype, copy=True),
+        (torch.randn(n, width, generator=generator, dtype=torch.float64) * 0.5).to(dtype),  # U
+        (torch.randn(n, generator=generator, dtype=torch.float64) * 0.1).to(dtype),  # b
+    ]
+    if case["kind"] != "tokens":
+        leaves.insert(0, inputs)
+    leaves = [leaf.requires_grad_() for leaf in leaves]
+    arguments = leaves if case["kind"] != "tokens" else [inputs, *leaves]
+    if function == "reference" and case["kind"] == "tokens":
+        arguments = [F.one_hot(inputs, width).to(dtype), *leaves]
+        call = hadamard_recurrence_reference
+    elif function == "reference":
+        call = hadamard_recurrence_reference
+    elif case["kind"] == "tokens":
+        call = native.hadamard_recurrence_tokens_native
+    else:
+        call = native.hadamard_recurrence_native
+    output = call(*arguments, case["m"], case["recurrence"])
+    if not output.requires_grad:  # T = 0: no step, nothing depends on the inputs
+        return output, [torch.zeros_like(leaf) for leaf in leaves]
+    grad_output = torch.randn(output.shape, generator=generator, dtype=torch.float64).to(dtype)
+    grads = torch.autograd.grad(output, leaves, grad_output, allow_unused=True)
+    grads = [torch.zeros_like(leaf) if grad is None else grad for leaf, grad in zip(leaves, grads)]
+    return output, grads
+
+
+@given(recurrence_case_st())
+def test_native_float64_equals_reference(case):
+    output, grads = run(case, torch.float64, "native")
+    expected, expected_grads = run(case, torch.float64, "reference")
+    assert relative_error(output, expected) <= 1e-12
+    for grad, expected_grad in zip(grads, expected_grads):
+        assert relative_error(grad, expected_grad) <= 1e-12
+
+
+@given(recurrence_case_st())
+def test_native_float32_equals_float64_reference(case):
+    # Linear only: in float32 a ReLU pre-activation within rounding of 0 may take the other side,
+    # which moves its gradient by a whole δ; the float64 property above covers the ReLU.
+    case = dict(case, recurrence="linear")
+    output, grads = run(case, torch.float32, "native")
+    expected, expected_grads = run(case, torch.float64, "reference")
+    assert relative_error(output, expected) <= 1e-5
+    for grad, expected_grad in zip(grads, expected_grads):
+        assert relative_error(grad, expected_grad) <= 1e-5
+
+
+INSTRUCTION_SETS = native.available_instruction_sets() if native.is_available() else ("portable",)
+
+
+@given(recurrence_case_st(), st.sampled_from(INSTRUCTION_SETS))
+def test_native_is_deterministic(case, instruction_set):
+    before = native.instruction_set()
+    native.set_instruction_set(instruction_set)
+    try:
+        first, first_grads = run(case, torch.float32, "native")
+        second, second_grads = run(case, torch.float32, "native")
+        native.set_instruction_set("portable")
+        portable, portable_grads = run(case, torch.float32, "native")
+    finally:
+        native.set_instruction_set(before)
+    assert torch.equal(first, second) and torch.equal(first, portable)
+    for a, b, c in zip(first_grads, second_grads, portable_grads):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+@given(sizes_and_block_st(max_exponent=10), seed_st(), st.integers(1, 4))
+def test_fwht_twice_is_m_times_identity(sizes, seed, rows):
+    """With integer entries |x| <= 8 every intermediate is an integer below 2^24: exact in float32."""
+    n, m = sizes
+    x = torch.randint(-8, 9, (rows, n), generator=torch.Generator().manual_seed(seed)).float()
+    assert torch.equal(native.fwht_native(native.fwht_native(x, block_size=m), block_size=m), m * x)
+
+
+@given(sizes_and_block_st(max_exponent=10), seed_st())
+def test_signed_scaled_transform_is_orthogonal(sizes, seed):
+    n, m = sizes
+    generator = torch.Generator().manual_seed(seed)
+    signs = (torch.randint(0, 2, (n,), generator=generator) * 2 - 1).double()
+    x = torch.randn(3, n, generator=generator, dtype=torch.float64)
+    y = native.fwht_native(x, signs, 1 / math.sqrt(m), m)
+    torch.testing.assert_close(y.norm(dim=1), x.norm(dim=1), rtol=0, atol=10 * n * torch.finfo(torch.float64).eps)

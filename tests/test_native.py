@@ -1,0 +1,535 @@
+"""Tests of the native kernels (``hadamrnn.native``) against the pure-torch reference.
+
+Tolerance policy of this file:
+
+* the native float32 path against the reference run in float64 on the same values: relative error
+  in norm, ``‖native − reference‖ / ‖reference‖ <= 1e-5``, for outputs and every gradient;
+* the native float64 path against the float64 reference: the same with ``1e-12``;
+* integer-valued transforms, the AVX2 path against the portable one, repeated runs and different
+  thread counts: bit for bit (``torch.equal``).
+
+The kernel tests are skipped only when the extension is not built; ``TestBuild`` then says whether
+that was asked for (``HADAMRNN_NO_EXTENSION``) or is a broken build. The fallback tests at the end
+run in both configurations.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hadamrnn import HadamRNN, HadamRNNError, ShapeError, native, parse_config
+from hadamrnn.functional import hadamard_recurrence_reference
+from hadamrnn.hadamard import fwht
+
+requires_extension = pytest.mark.skipif(
+    not native.is_available(), reason=f"native extension not built: {native.unavailable_reason()}"
+)
+
+requires_avx2 = pytest.mark.skipif(
+    not native.is_available() or "avx2" not in native.available_instruction_sets(),
+    reason="needs the native extension on a CPU with AVX2 and FMA",
+)
+
+FLOAT32_RTOL = 1e-5
+FLOAT64_RTOL = 1e-12
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """``‖actual − expected‖ / ‖expected‖`` in float64 (the absolute error when ``expected`` is 0)."""
+    actual, expected = actual.detach().double(), expected.detach().double()
+    scale = expected.norm().item()
+    difference = (actual - expected).norm().item()
+    return difference / scale if scale else difference
+
+
+def assert_relative_close(actual: torch.Tensor, expected: torch.Tensor, rtol: float, what: str = "") -> None:
+    assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    error = relative_error(actual, expected)
+    assert error <= rtol, f"{what}: relative error {error:.3e} > {rtol:.0e}"
+
+
+def random_signs(n: int, generator: torch.Generator, dtype=torch.float32) -> torch.Tensor:
+    return (torch.randint(0, 2, (n,), generator=generator) * 2 - 1).to(dtype)
+
+
+def all_block_sizes(n: int) -> list[int]:
+    return [1 << j for j in range(n.bit_length())]
+
+
+@pytest.fixture
+def instruction_set():
+    """Restores the process-wide instruction set after a test that changes it."""
+    before = native.instruction_set()
+    yield native.set_instruction_set
+    native.set_instruction_set(before)
+
+
+@pytest.fixture
+def threads():
+    """Restores torch's thread count after a test that changes it."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------------------------------------
+# A recurrence problem and its two evaluations
+# ------------------------------------------------------------------------------------------------
+
+KINDS = ("features", "tokens", "projected")
+
+
+def make_problem(n, m, batch, steps, kind="features", width=3, seed=0, dtype=torch.float32, bias=True):
+    """Inputs of one recurrence: ``inputs`` are features ``(B, T, d)``, token ids ``(B, T)``, or
+    features wide enough (``d = 20``) to take the projected path of the native function."""
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "projected":
+        width = native.INLINE_PROJECTION_MAX_WIDTH + 4
+    if kind == "tokens":
+        inputs = torch.randint(0, width, (batch, steps), generator=generator)
+    else:
+        inputs = torch.randn(batch, steps, width, generator=generator, dtype=dtype)
+    return {
+        "inputs": inputs,
+        "h0": torch.randn(batch, n, generator=generator, dtype=dtype),
+        "signs": random_signs(n, generator, dtype),
+        "weight_ih": torch.randn(n, width, generator=generator, dtype=dtype) * 0.5,
+        "bias": torch.randn(n, generator=generator, dtype=dtype) * 0.1 if bias else None,
+        "block_size": m,
+        "kind": kind,
+    }
+
+
+def differentiable(problem, dtype=None):
+    """Leaf copies of the float tensors of ``problem`` (cast to ``dtype``) that require grad."""
+    leaves = {}
+    for name in ("inputs", "h0", "signs", "weight_ih", "bias"):
+        value = problem[name]
+        if value is None or not value.is_floating_point():
+            leaves[name] = value
+        else:
+            leaves[name] = value.detach().to(dtype or value.dtype).requires_grad_()
+    return leaves
+
+
+def run_native(problem, recurrence, dtype=None):
+    leaves = differentiable(problem, dtype)
+    rest = (leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], problem["block_size"], recurrence)
+    if problem["kind"] == "tokens":
+        return native.hadamard_recurrence_tokens_native(leaves["inputs"], *rest), leaves
+    return native.hadamard_recurrence_native(leaves["inputs"], *rest), leaves
+
+
+def run_reference(problem, recurrence, dtype=torch.float64):
+    leaves = differentiable(problem, dtype)
+    inputs = leaves["inputs"]
+    if problem["kind"] == "tokens":
+        inputs = F.one_hot(inputs, problem["weight_ih"].shape[1]).to(dtype)
+    rest = (leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], problem["block_size"], recurrence)
+    return hadamard_recurrence_reference(inputs, *rest), leaves
+
+
+def gradients(output, leaves, grad_output):
+    names = [name for name, leaf in leaves.items() if leaf is not None and leaf.requires_grad]
+    values = torch.autograd.grad(output, [leaves[name] for name in names], grad_output.to(output.dtype))
+    return dict(zip(names, values))
+
+
+def compare_with_reference(problem, recurrence, native_dtype=torch.float32):
+    rtol = FLOAT32_RTOL if native_dtype == torch.float32 else FLOAT64_RTOL
+    output, native_leaves = run_native(problem, recurrence, native_dtype)
+    expected, reference_leaves = run_reference(problem, recurrence)
+    assert output.dtype == native_dtype
+    assert_relative_close(output, expected, rtol, "states")
+    grad_output = torch.randn(expected.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    native_grads = gradients(output, native_leaves, grad_output)
+    reference_grads = gradients(expected, reference_leaves, grad_output)
+    assert native_grads.keys() == reference_grads.keys()
+    for name in reference_grads:
+        assert_relative_close(native_grads[name], reference_grads[name], rtol, f"gradient of {name}")
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+class TestBuild:
+    def test_extension_is_built_unless_disabled(self):
+        """A broken build must not pass as a skipped one: without HADAMRNN_NO_EXTENSION the
+        extension has to load."""
+        if os.environ.get("HADAMRNN_NO_EXTENSION", "").strip().lower() not in ("", "0", "false", "no"):
+            assert not native.is_available()
+            assert "HADAMRNN_NO_EXTENSION" in native.unavailable_reason()
+        else:
+            assert native.is_available(), (
+                f"the C extension did not build or load ({native.unavailable_reason()}); "
+                "set HADAMRNN_NO_EXTENSION=1 to test the pure-torch configuration on purpose"
+            )
+            assert native.unavailable_reason() is None
+
+    @requires_extension
+    def test_instruction_sets(self):
+        assert native.instruction_set() in native.available_instruction_sets()
+        assert "portable" in native.available_instruction_sets()
+
+    @requires_extension
+    def test_unknown_instruction_set(self):
+        with pytest.raises(HadamRNNError, match="got 'sse9'"):
+            native.set_instruction_set("sse9")
+
+
+@requires_extension
+class TestFWHT:
+    @pytest.mark.parametrize("n", [1 << k for k in range(12)])
+    def test_every_size_and_block_size_against_reference(self, n):
+        generator = torch.Generator().manual_seed(n)
+        x = torch.randn(3, n, generator=generator)
+        signs = random_signs(n, generator)
+        for m in all_block_sizes(n):
+            scale = 1 / math.sqrt(m)
+            expected = fwht(x.double(), m) * signs.double() * scale
+            assert_relative_close(native.fwht_native(x, signs, scale, m), expected, FLOAT32_RTOL, f"n={n} m={m}")
+            assert_relative_close(
+                native.fwht_native(x.double(), signs.double(), scale, m), expected, FLOAT64_RTOL, f"n={n} m={m}"
+            )
+
+    def test_integer_inputs_are_exact(self):
+        x = torch.randint(-8, 9, (5, 256)).float()
+        assert torch.equal(native.fwht_native(x), fwht(x))
+        assert torch.equal(native.fwht_native(x, block_size=16), fwht(x, 16))
+
+    def test_leading_dimensions_and_defaults(self):
+        x = torch.randn(2, 3, 4, 16)
+        assert torch.equal(native.fwht_native(x), native.fwht_native(x.reshape(-1, 16)).reshape(x.shape))
+        assert torch.equal(native.fwht_native(torch.tensor([1.0, 0.0, 0.0, 0.0])), torch.ones(4))
+
+    def test_in_place_equals_out_of_place(self):
+        x = torch.randn(7, 64)
+        signs = random_signs(64, torch.Generator().manual_seed(0))
+        expected = native.fwht_native(x, signs, 0.125, 8)
+        version = x._version
+        assert native.fwht_native_(x, signs, 0.125, 8) is x
+        assert torch.equal(x, expected)
+        assert x._version > version  # autograd sees the in-place write
+
+    def test_non_contiguous_input(self):
+        x = torch.randn(32, 6).T  # (6, 32), not contiguous
+        assert torch.equal(native.fwht_native(x), native.fwht_native(x.contiguous()))
+
+    def test_empty_batch(self):
+        assert native.fwht_native(torch.empty(0, 8)).shape == (0, 8)
+
+    def test_gradcheck(self):
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(3, 16, generator=generator, dtype=torch.float64, requires_grad=True)
+        signs = torch.randn(16, generator=generator, dtype=torch.float64, requires_grad=True)
+        for m in (1, 4, 16):
+            assert torch.autograd.gradcheck(lambda x, u: native.fwht_native(x, u, 0.5, m), (x, signs))
+            # The backward is the forward again, hence differentiable itself.
+            assert torch.autograd.gradgradcheck(lambda x, u: native.fwht_native(x, u, 0.5, m), (x, signs))
+
+    def test_errors_name_expected_and_received(self):
+        with pytest.raises(HadamRNNError, match="power of two.*got 12"):
+            native.fwht_native(torch.randn(2, 12))
+        with pytest.raises(ShapeError, match="float32 or float64.*got torch.int64"):
+            native.fwht_native(torch.ones(2, 4, dtype=torch.int64))
+        with pytest.raises(ShapeError, match=r"signs must have shape \(8,\), got \(4,\)"):
+            native.fwht_native(torch.randn(2, 8), torch.ones(4))
+        with pytest.raises(ShapeError, match="CPU tensor.*got device meta"):
+            native.fwht_native(torch.empty(2, 8, device="meta"))
+        with pytest.raises(HadamRNNError, match="block_size must be a power of two dividing"):
+            native.fwht_native(torch.randn(2, 8), block_size=16)
+        with pytest.raises(ShapeError, match="contiguous"):
+            native.fwht_native_(torch.randn(8, 4).T)
+        with pytest.raises(ShapeError, match="not differentiable"):
+            native.fwht_native_(torch.randn(2, 8, requires_grad=True))
+
+
+# Shapes that together cover n ∈ {1, ..., 2048}, B ∈ {1, 3, 32, 100}, T ∈ {1, 2, 7, 100} and
+# block sizes from 1 to n, at a cost CI can afford: (n, m, B, T).
+COVERING_SHAPES = [
+    (1, 1, 3, 7),
+    (2, 1, 1, 2),
+    (2, 2, 100, 7),
+    (4, 2, 32, 100),
+    (8, 8, 3, 100),
+    (16, 4, 100, 2),
+    (32, 32, 1, 100),
+    (64, 8, 32, 7),
+    (128, 128, 3, 100),
+    (256, 32, 1, 1),
+    (512, 512, 3, 7),
+    (1024, 2, 1, 2),
+    (2048, 2048, 3, 7),
+    (2048, 64, 1, 1),
+]
+
+
+@requires_extension
+class TestRecurrenceAgainstReference:
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    @pytest.mark.parametrize("kind", KINDS)
+    @pytest.mark.parametrize("shape", COVERING_SHAPES, ids=lambda s: "n{}-m{}-B{}-T{}".format(*s))
+    def test_float32_matches_float64_reference(self, shape, kind, recurrence):
+        n, m, batch, steps = shape
+        compare_with_reference(make_problem(n, m, batch, steps, kind), recurrence)
+
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    def test_every_block_size(self, recurrence):
+        for m in all_block_sizes(64):
+            compare_with_reference(make_problem(64, m, 3, 7, seed=m), recurrence)
+
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_float64_matches_reference(self, kind):
+        compare_with_reference(make_problem(32, 8, 3, 20, kind, dtype=torch.float64), "relu", torch.float64)
+
+    def test_without_bias(self):
+        compare_with_reference(make_problem(16, 16, 3, 7, bias=False), "linear")
+
+    def test_wide_one_hot_vocabulary_takes_the_projected_path(self):
+        compare_with_reference(make_problem(16, 4, 3, 7, "tokens", width=40), "linear")
+
+    def test_tokens_equal_one_hot_features(self):
+        problem = make_problem(32, 32, 4, 9, "tokens", width=10)
+        output, _ = run_native(problem, "linear")
+        one_hot = dict(problem, inputs=F.one_hot(problem["inputs"], 10).float(), kind="features")
+        expected, _ = run_native(one_hot, "linear")
+        torch.testing.assert_close(output, expected, rtol=1e-6, atol=1e-6)
+
+    def test_only_the_requested_gradients(self):
+        problem = make_problem(16, 16, 3, 5)
+        output, leaves = run_native(problem, "linear")
+        (grad_signs,) = torch.autograd.grad(output.sum(), [leaves["signs"]])
+        expected, reference_leaves = run_reference(problem, "linear")
+        (expected_signs,) = torch.autograd.grad(expected.sum(), [reference_leaves["signs"]])
+        assert_relative_close(grad_signs, expected_signs, FLOAT32_RTOL)
+
+    def test_no_steps_and_no_sequences(self):
+        for batch, steps in ((3, 0), (0, 4)):
+            problem = make_problem(8, 8, batch, steps)
+            output, _ = run_native(problem, "linear")
+            expected, _ = run_reference(problem, "linear")
+            assert output.shape == expected.shape == (batch, steps, 8)
+
+    def test_non_contiguous_inputs(self):
+        problem = make_problem(16, 16, 4, 6)
+        transposed = dict(problem, inputs=problem["inputs"].transpose(0, 1).contiguous().transpose(0, 1))
+        assert not transposed["inputs"].is_contiguous()
+        assert torch.equal(run_native(transposed, "linear")[0], run_native(problem, "linear")[0])
+
+
+@requires_extension
+class TestGradcheck:
+    """torch.autograd.gradcheck of the native autograd Function in float64, every input kind."""
+
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_recurrence(self, kind, recurrence):
+        problem = make_problem(8, 4, 2, 4, kind, dtype=torch.float64)
+        leaves = differentiable(problem)
+        names = [name for name in ("inputs", "h0", "signs", "weight_ih", "bias") if leaves[name].is_floating_point()]
+        function = native.hadamard_recurrence_tokens_native if kind == "tokens" else native.hadamard_recurrence_native
+
+        def recurrence_of(*values):
+            arguments = dict(leaves, **dict(zip(names, values)))
+            return function(
+                arguments["inputs"], arguments["h0"], arguments["signs"], arguments["weight_ih"],
+                arguments["bias"], problem["block_size"], recurrence,
+            )
+
+        assert torch.autograd.gradcheck(recurrence_of, [leaves[name] for name in names])
+
+    def test_double_backward_is_refused(self):
+        leaves = differentiable(make_problem(8, 8, 2, 3, dtype=torch.float64))
+        output = native.hadamard_recurrence_native(
+            leaves["inputs"], leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], 8, "linear"
+        )
+        (grad_h0,) = torch.autograd.grad(output.sum(), leaves["h0"], create_graph=True)
+        with pytest.raises(RuntimeError, match="once_differentiable|does not require grad"):
+            torch.autograd.grad(grad_h0.sum(), leaves["signs"])
+
+
+@requires_extension
+class TestDeterminism:
+    def _forward_and_gradients(self, problem, recurrence="relu"):
+        output, leaves = run_native(problem, recurrence)
+        grad_output = torch.randn(output.shape, generator=torch.Generator().manual_seed(3))
+        return output, gradients(output, leaves, grad_output)
+
+    def _assert_identical(self, first, second):
+        assert torch.equal(first[0], second[0])
+        for name in first[1]:
+            assert torch.equal(first[1][name], second[1][name]), name
+
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_same_input_same_bits(self, kind):
+        problem = make_problem(64, 16, 32, 20, kind)
+        self._assert_identical(self._forward_and_gradients(problem), self._forward_and_gradients(problem))
+
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_one_and_two_threads_give_the_same_bits(self, kind, threads):
+        """Per-sequence partial sums, added in batch order: not even the reductions of the backward
+        depend on the number of threads."""
+        problem = make_problem(128, 128, 33, 12, kind)
+        threads(1)
+        one = self._forward_and_gradients(problem)
+        threads(2)
+        two = self._forward_and_gradients(problem)
+        self._assert_identical(one, two)
+
+    def test_fwht_across_threads(self, threads):
+        x = torch.randn(300, 512)
+        threads(1)
+        one = native.fwht_native(x)
+        threads(2)
+        assert torch.equal(native.fwht_native(x), one)
+
+    @requires_avx2
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_avx2_and_portable_paths_give_the_same_bits(self, kind, instruction_set):
+        problem = make_problem(256, 64, 5, 9, kind)
+        instruction_set("avx2")
+        fast = self._forward_and_gradients(problem)
+        instruction_set("portable")
+        portable = self._forward_and_gradients(problem)
+        self._assert_identical(fast, portable)
+
+    @requires_avx2
+    def test_fwht_avx2_and_portable_paths_give_the_same_bits(self, instruction_set):
+        generator = torch.Generator().manual_seed(0)
+        for n in (1 << k for k in range(12)):
+            x = torch.randn(3, n, generator=generator)
+            signs = random_signs(n, generator)
+            for m in all_block_sizes(n):
+                instruction_set("avx2")
+                fast = native.fwht_native(x, signs, 1 / math.sqrt(m), m)
+                instruction_set("portable")
+                assert torch.equal(native.fwht_native(x, signs, 1 / math.sqrt(m), m), fast), (n, m)
+
+
+@requires_extension
+class TestRecurrenceErrors:
+    def test_messages_name_expected_and_received(self):
+        p = make_problem(8, 8, 2, 3)
+        args = (p["h0"], p["signs"], p["weight_ih"], p["bias"], 8)
+        with pytest.raises(ShapeError, match=r"x must have shape \(B=2, T, d=3\), got \(2, 3\)"):
+            native.hadamard_recurrence_native(p["inputs"][..., 0], *args)
+        with pytest.raises(ShapeError, match="dtype torch.float32.*got torch.float64"):
+            native.hadamard_recurrence_native(p["inputs"].double(), *args)
+        with pytest.raises(HadamRNNError, match="recurrence must be 'linear' or 'relu', got 'tanh'"):
+            native.hadamard_recurrence_native(p["inputs"], *args, "tanh")
+        with pytest.raises(HadamRNNError, match="block_size must be a power of two dividing"):
+            native.hadamard_recurrence_native(p["inputs"], *args[:-1], 3)
+        with pytest.raises(ShapeError, match=r"weight_ih must have shape \(n=8, d\), got \(4, 3\)"):
+            native.hadamard_recurrence_native(p["inputs"], p["h0"], p["signs"], p["weight_ih"][:4], p["bias"], 8)
+
+    def test_token_errors(self):
+        p = make_problem(8, 8, 2, 3, "tokens", width=5)
+        args = (p["h0"], p["signs"], p["weight_ih"], p["bias"], 8)
+        with pytest.raises(ShapeError, match=r"tokens must lie in \[0, 5\).*from 0 to 5"):
+            native.hadamard_recurrence_tokens_native(torch.tensor([[0, 5, 1], [1, 1, 1]]), *args)
+        with pytest.raises(ShapeError, match="int64 ids, got dtype torch.int32"):
+            native.hadamard_recurrence_tokens_native(p["inputs"].int(), *args)
+
+
+# ------------------------------------------------------------------------------------------------
+# HadamRNN integration
+# ------------------------------------------------------------------------------------------------
+
+
+def twin_layers(backends, **kwargs):
+    torch.manual_seed(0)
+    layers = [HadamRNN(3, 32, backend=backend, **kwargs) for backend in backends]
+    for layer in layers[1:]:
+        layer.load_state_dict(layers[0].state_dict())
+    return layers
+
+
+@requires_extension
+class TestHadamRNNNative:
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    @pytest.mark.parametrize("block_size", [None, 8])
+    def test_native_layer_matches_reference_layer(self, block_size, recurrence):
+        fast, reference = twin_layers(["native", "reference"], block_size=block_size, recurrence=recurrence)
+        reference.double()
+        x = torch.randn(4, 25, 3)
+        h0 = torch.randn(1, 4, 32)
+        outputs, h_n = fast(x, h0)
+        expected, expected_h_n = reference(x.double(), h0.double())
+        assert_relative_close(outputs, expected, FLOAT32_RTOL, "outputs")
+        assert torch.equal(h_n[0], outputs[:, -1])
+        outputs.square().sum().backward()
+        expected.square().sum().backward()
+        for (name, parameter), expected_parameter in zip(fast.named_parameters(), reference.parameters()):
+            assert_relative_close(parameter.grad, expected_parameter.grad, FLOAT32_RTOL, name)
+
+    def test_auto_chooses_native_for_float32_on_cpu(self):
+        x = torch.randn(2, 3, 4)
+        assert native.resolve_backend("auto", x) == "native"
+        assert native.resolve_backend("auto", x.double()) == "reference"
+        assert native.resolve_backend("auto", torch.empty(2, 3, 4, device="meta")) == "reference"
+        assert native.resolve_backend("dense", x) == "dense"
+
+    def test_auto_layer_equals_native_layer(self):
+        auto, fast = twin_layers(["auto", "native"])
+        x = torch.randn(2, 9, 3)
+        assert torch.equal(auto(x)[0], fast(x)[0])
+
+    def test_native_runs_float64_too(self):
+        (layer,) = twin_layers(["native"])
+        layer.double()
+        outputs, _ = layer(torch.randn(2, 5, 3, dtype=torch.float64))
+        assert outputs.dtype == torch.float64
+
+    def test_native_refuses_what_it_cannot_run(self):
+        with pytest.raises(HadamRNNError, match="expected device cpu, got meta"):
+            native.resolve_backend("native", torch.empty(2, 3, 4, device="meta"))
+        with pytest.raises(HadamRNNError, match="float32 or float64 inputs, got torch.float16"):
+            native.resolve_backend("native", torch.randn(2, 3, 4).half())
+
+    def test_batch_first_false_and_unbatched(self):
+        fast, reference = twin_layers(["native", "reference"], batch_first=False)
+        x = torch.randn(6, 2, 3)
+        torch.testing.assert_close(fast(x)[0], reference(x)[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fast(x[:, 0])[0], reference(x[:, 0])[0], rtol=1e-5, atol=1e-5)
+
+
+class TestFallback:
+    """Run in both configurations: the extension is made unavailable by monkeypatching."""
+
+    @pytest.fixture
+    def without_extension(self, monkeypatch):
+        monkeypatch.setattr(native, "is_available", lambda: False)
+        monkeypatch.setattr(native, "unavailable_reason", lambda: "disabled by the test")
+        monkeypatch.setattr(native, "_fallback_warned", False)
+
+    def test_auto_falls_back_to_the_reference_with_one_warning(self, without_extension):
+        auto, reference = twin_layers(["auto", "reference"])
+        x = torch.randn(2, 6, 3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            first, _ = auto(x)
+            second, _ = auto(x)
+        fallbacks = [w for w in caught if "native kernels are not available" in str(w.message)]
+        assert len(fallbacks) == 1
+        assert "disabled by the test" in str(fallbacks[0].message)
+        expected, _ = reference(x)
+        assert torch.equal(first, expected) and torch.equal(second, expected)
+
+    def test_native_raises_without_the_extension(self, without_extension):
+        (layer,) = twin_layers(["native"])
+        with pytest.raises(HadamRNNError, match="needs the C extension.*disabled by the test"):
+            layer(torch.randn(2, 6, 3))
+
+    def test_no_warning_where_native_would_not_run_anyway(self, without_extension):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert native.resolve_backend("auto", torch.randn(2, 3, 4).double()) == "reference"
+
+    def test_config_accepts_native(self):
+        assert parse_config({"model": {"backend": "native"}}).model.backend == "native"
