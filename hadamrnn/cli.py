@@ -5,6 +5,7 @@
     hadamrnn train --resume runs/copy-demo-...   # continue an interrupted run exactly
     hadamrnn evaluate runs/copy-demo-...         # metrics of the latest checkpoint
     hadamrnn size --config configs/copy_paper.toml
+    hadamrnn export runs/copy-demo-... --format hrnn --out copy.hrnn   # integer-only deployment
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from . import __version__
 from .checkpoint import load_checkpoint
 from .config import RunConfig, apply_overrides, load_config, parse_config
 from .errors import CheckpointError, ConfigError, HadamRNNError
+from .export.pipeline import EXPORT_FORMATS, export_checkpoint
 from .models import build_model
 from .report import plot_learning_curve, write_metrics
 from .size import model_size
@@ -140,6 +142,22 @@ def _size(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    result = export_checkpoint(
+        args.checkpoint,
+        args.out,
+        fmt=args.format,
+        hidden_bits=args.hidden_bits,
+        input_bits=args.input_bits,
+        calibration_batches=args.calibration_batches,
+        method=args.calibration,
+        percentile=args.percentile,
+        evaluate=args.evaluate,
+    )
+    print(json.dumps(result.summary(), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hadamrnn", description="Binary and sparse-ternary orthogonal RNNs.")
     parser.add_argument("--version", action="version", version=f"hadamrnn {__version__}")
@@ -166,6 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
     size = commands.add_parser("size", help="print the model size table of a config")
     add_config_arguments(size)
     size.set_defaults(handler=_size)
+
+    export = commands.add_parser("export", help="quantize a checkpoint to integers; write a .hrnn file or a C99 header")
+    export.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="hrnn", help="hrnn: the packed model file; c: one C99 header (default: hrnn)")
+    export.add_argument("--out", required=True, help="the file to write (atomically)")
+    export.add_argument("--hidden-bits", type=int, default=16, metavar="B_H", help="bits of the hidden-state codes, 2..16 (default: 16)")
+    export.add_argument("--input-bits", type=int, default=8, metavar="B_X", help="bits of the input codes, 2..8 (default: 8)")
+    export.add_argument("--calibration-batches", type=int, default=8, metavar="N", help="training batches to calibrate the scales on (default: 8)")
+    export.add_argument("--calibration", choices=("max", "percentile"), default="max", help="how activation ranges are measured (default: max)")
+    export.add_argument("--percentile", type=float, default=99.99, help="the percentile of --calibration percentile (default: 99.99)")
+    export.add_argument("--evaluate", choices=("val", "test"), help="also compare float and integer metrics on this split")
+    export.set_defaults(handler=_export)
     return parser
 
 

@@ -1,0 +1,55 @@
+"""Integer-only deployment: post-training quantization, the ``.hrnn`` file, and a C99 runtime.
+
+* :mod:`~hadamrnn.export.fixed_point`: the fixed-point convention (rounding, rescale, saturation,
+  accumulator bounds), written once and shared by every integer runtime;
+* :mod:`~hadamrnn.export.quantize`: calibration of the activation scales and
+  :func:`quantize_model`, which builds a :class:`QuantizedModel`;
+* :mod:`~hadamrnn.export.model_file`: :class:`QuantizedModel` and the ``.hrnn`` format;
+* :mod:`~hadamrnn.export.simulation`: :class:`IntegerSimulation`, the integer model in PyTorch;
+* :mod:`~hadamrnn.export.c_source`: :func:`generate_c`, one self-contained C99 header;
+* :mod:`~hadamrnn.export.pipeline`: :func:`export_checkpoint`, what ``hadamrnn export`` runs.
+
+The numpy runtime is :mod:`hadamrnn.runtime`. Names are imported on first use (PEP 562), so that
+the numpy-only modules (``fixed_point``, ``model_file``, ``c_source``, ``errors``) load without torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_EXPORTS = {
+    "errors": ("ExportError", "ModelFileError"),
+    "fixed_point": ("Rescale",),
+    "model_file": ("QuantizedModel", "read_model", "write_model"),
+    "c_source": ("generate_c",),
+    "quantize": ("Calibration", "calibrate", "quantize_model", "task_calibration_inputs"),
+    "simulation": ("IntegerSimulation", "IntegerRun"),
+    "pipeline": ("export_checkpoint", "export_model", "ExportResult", "EXPORT_FORMATS"),
+}
+_SOURCE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_SOURCE)
+
+
+def __getattr__(name: str):
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hadamrnn.export' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCE))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .c_source import generate_c
+    from .errors import ExportError, ModelFileError
+    from .fixed_point import Rescale
+    from .model_file import QuantizedModel, read_model, write_model
+    from .pipeline import EXPORT_FORMATS, ExportResult, export_checkpoint, export_model
+    from .quantize import Calibration, calibrate, quantize_model, task_calibration_inputs
+    from .simulation import IntegerRun, IntegerSimulation
