@@ -22,9 +22,9 @@ import torch
 from . import __version__
 from .checkpoint import load_checkpoint
 from .config import RunConfig, apply_overrides, load_config, parse_config
-from .errors import CheckpointError, ConfigError, HadamRNNError
+from .errors import ConfigError, HadamRNNError
 from .export.pipeline import EXPORT_FORMATS, export_checkpoint
-from .models import build_model
+from .models import build_model, load_trained_model
 from .report import plot_learning_curve, write_metrics
 from .size import model_size
 from .tasks import build_task
@@ -120,17 +120,10 @@ def _print_result(metrics: dict, baseline: float | None) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    checkpoint = load_checkpoint(args.checkpoint)
-    config = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
-    task = build_task(config.task, config.train.seed)
-    model = build_model(config.model, task)
-    try:
-        model.load_state_dict(checkpoint.model_state, strict=True)
-    except RuntimeError as error:
-        raise CheckpointError(f"checkpoint {checkpoint.path} does not match its config: {error}") from None
-    trainer = Trainer(config, task, model, Path(args.checkpoint), progress=False)
+    trained = load_trained_model(args.checkpoint)
+    trainer = Trainer(trained.config, trained.task, trained.model, Path(args.checkpoint), progress=False)
     result = {split: trainer.evaluate(split) for split in args.split}
-    print(json.dumps({"checkpoint": str(checkpoint.path), "step": checkpoint.meta["step"], **result}, indent=2))
+    print(json.dumps({"checkpoint": str(trained.checkpoint.path), "step": trained.checkpoint.meta["step"], **result}, indent=2))
     return 0
 
 

@@ -9,13 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from ..checkpoint import atomic_write_text, load_checkpoint
-from ..config import parse_config
-from ..errors import CheckpointError
-from ..models import build_model
-from ..tasks import build_task
+from ..checkpoint import atomic_write_text
+from ..models import load_trained_model
 from .c_source import generate_c
 from .errors import ExportError
 from .model_file import QuantizedModel, write_model
@@ -103,19 +99,6 @@ def export_model(quantized: QuantizedModel, out: str | Path, fmt: str) -> int:
     raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r}")
 
 
-def _load_model(path: str | Path) -> tuple[nn.Module, Any, Any]:
-    checkpoint = load_checkpoint(path)
-    config = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
-    task = build_task(config.task, config.train.seed)
-    model = build_model(config.model, task)
-    try:
-        model.load_state_dict(checkpoint.model_state, strict=True)
-    except RuntimeError as error:
-        raise CheckpointError(f"checkpoint {checkpoint.path} does not match its config: {error}") from None
-    model.eval()
-    return model, task, config
-
-
 def export_checkpoint(
     path: str | Path,
     out: str | Path,
@@ -142,7 +125,8 @@ def export_checkpoint(
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r}")
-    model, task, config = _load_model(path)
+    trained = load_trained_model(path)
+    model, task, config = trained.model, trained.task, trained.config
     batch_size = config.train.batch_size
     calibration = calibrate(
         model, task_calibration_inputs(task, batch_size, calibration_batches), method=method, percentile=percentile
