@@ -11,8 +11,9 @@ RNNs", ICLR 2025, arXiv:2502.00047.
 
 __version__ = "0.1.0"
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 # Public names and the submodule that defines each. They are imported on first use (PEP 562), so
 # that the numpy-only parts (``hadamrnn.packing``, ``hadamrnn.runtime``) load without torch.
@@ -38,20 +39,7 @@ _EXPORTS = {
     "tasks": ("CopyTask", "build_task"),
     "training": ("Trainer",),
 }
-_SOURCE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name: str):
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hadamrnn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SOURCE))
+_SOURCE, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only

@@ -15,8 +15,9 @@ the numpy-only modules (``fixed_point``, ``model_file``, ``c_source``, ``errors`
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _EXPORTS = {
     "errors": ("ExportError", "ModelFileError"),
@@ -27,22 +28,9 @@ _EXPORTS = {
     "simulation": ("IntegerSimulation", "IntegerRun"),
     "pipeline": ("export_checkpoint", "export_model", "ExportResult", "EXPORT_FORMATS"),
 }
-_SOURCE = {name: module for module, names in _EXPORTS.items() for name in names}
+_SOURCE, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = sorted(_SOURCE)
-
-
-def __getattr__(name: str):
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hadamrnn.export' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SOURCE))
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
