@@ -270,6 +270,21 @@ def _paragraph(*children: nodes.Node) -> nodes.paragraph:
     return paragraph
 
 
+def _table(columns: list[tuple[str, int]], classes: list[str]) -> tuple[nodes.table, nodes.tbody]:
+    """An empty table with a header row of ``(title, width)`` columns; returns it and its body."""
+    table = nodes.table(classes=classes)
+    group = nodes.tgroup(cols=len(columns))
+    table.append(group)
+    for _, width in columns:
+        group.append(nodes.colspec(colwidth=width))
+    head = nodes.thead()
+    head.append(_row([[nodes.Text(title)] for title, _ in columns]))
+    group.append(head)
+    body = nodes.tbody()
+    group.append(body)
+    return table, body
+
+
 def _row(cells: list[list[nodes.Node]]) -> nodes.row:
     row = nodes.row()
     for children in cells:
@@ -295,16 +310,7 @@ class VerificationTable(SphinxDirective):
         registry = claim_registry()
         cited = citations(collect_theorems(Path(self.env.srcdir)))
         columns = [("claim and theorem", 24), ("statement", 44), ("method and range", 16), ("result", 16)]
-        table = nodes.table(classes=["verification-table", *self.options.get("class", [])])
-        group = nodes.tgroup(cols=len(columns))
-        table.append(group)
-        for _, width in columns:
-            group.append(nodes.colspec(colwidth=width))
-        head = nodes.thead()
-        head.append(_row([[nodes.Text(title)] for title, _ in columns]))
-        group.append(head)
-        body = nodes.tbody()
-        group.append(body)
+        table, body = _table(columns, ["verification-table", *self.options.get("class", [])])
         for claim_id, claim in registry.items():
             anchor = claim_anchor(claim_id)
             target = nodes.target("", "", ids=[anchor], names=[anchor])
@@ -439,17 +445,8 @@ class ConfigSchema(SphinxDirective):
 
         walk(config_module.RunConfig, "")
         columns = [("key", 18), ("type", 18), ("default", 10), ("allowed", 10), ("meaning", 44)]
-        table = nodes.table(classes=["config-schema"])
-        group = nodes.tgroup(cols=len(columns))
-        table.append(group)
-        for _, width in columns:
-            group.append(nodes.colspec(colwidth=width))
-        head = nodes.thead()
-        head.append(_row([[nodes.Text(title)] for title, _ in columns]))
-        group.append(head)
-        body = nodes.tbody()
+        table, body = _table(columns, ["config-schema"])
         body.extend(_row(cells) for cells in rows)
-        group.append(body)
         return [table]
 
 
