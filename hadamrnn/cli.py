@@ -87,7 +87,7 @@ def _train(args: argparse.Namespace) -> int:
     if config.train.num_threads:
         torch.set_num_threads(config.train.num_threads)
     torch.manual_seed(config.train.seed)
-    task = build_task(config.task, config.train.seed)
+    task = build_task(config.task, config.train.seed, args.data_dir)
     model = build_model(config.model, task)
     trainer = Trainer(config, task, model, run_dir, progress=not args.no_progress)
     if args.resume:
@@ -120,7 +120,7 @@ def _print_result(metrics: dict, baseline: float | None) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    trained = load_trained_model(args.checkpoint)
+    trained = load_trained_model(args.checkpoint, args.data_dir)
     trainer = Trainer(trained.config, trained.task, trained.model, Path(args.checkpoint), progress=False)
     result = {split: trainer.evaluate(split) for split in args.split}
     print(json.dumps({"checkpoint": str(trained.checkpoint.path), "step": trained.checkpoint.meta["step"], **result}, indent=2))
@@ -131,7 +131,7 @@ def _size(args: argparse.Namespace) -> int:
     config = _resolve_config(args)
     if config is None:
         raise ConfigError("give a built-in task or --config PATH")
-    print(model_size(build_model(config.model, build_task(config.task, config.train.seed))))
+    print(model_size(build_model(config.model, build_task(config.task, config.train.seed, args.data_dir))))
     return 0
 
 
@@ -146,6 +146,7 @@ def _export(args: argparse.Namespace) -> int:
         method=args.calibration,
         percentile=args.percentile,
         evaluate=args.evaluate,
+        data_dir=args.data_dir,
     )
     print(json.dumps(result.summary(), indent=2))
     return 0
@@ -160,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("task", nargs="?", choices=BUILTIN_CONFIGS, help="a built-in config (the demo)")
         command.add_argument("--config", help="a TOML run config")
         command.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value (TOML syntax)")
+        add_data_dir_argument(command)
+
+    def add_data_dir_argument(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--data-dir", metavar="DIR", help="folder of the data sets (mnist/, imdb/, sst2/, qqp/, har/); default: $HADAMRNN_DATA")
 
     train = commands.add_parser("train", help="train a model")
     add_config_arguments(train)
@@ -171,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint or a run directory")
     evaluate.add_argument("checkpoint")
+    add_data_dir_argument(evaluate)
     evaluate.add_argument("--split", nargs="+", default=["val", "test"], choices=["train", "val", "test"])
     evaluate.set_defaults(handler=_evaluate)
 
@@ -180,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="quantize a checkpoint to integers; write a .hrnn file or a C99 header")
     export.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT")
+    add_data_dir_argument(export)
     export.add_argument("--format", choices=EXPORT_FORMATS, default="hrnn", help="hrnn: the packed model file; c: one C99 header (default: hrnn)")
     export.add_argument("--out", required=True, help="the file to write (atomically)")
     export.add_argument("--hidden-bits", type=int, default=16, metavar="B_H", help="bits of the hidden-state codes, 2..16 (default: 16)")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -20,7 +20,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["CopyTaskConfig", "ModelConfig", "TrainConfig", "RunConfig", "load_config", "parse_config", "apply_overrides"]
+__all__ = [
+    "CopyTaskConfig",
+    "MNISTTaskConfig",
+    "IMDBTaskConfig",
+    "GLUETaskConfig",
+    "HARTaskConfig",
+    "TASK_CONFIGS",
+    "ModelConfig", "TrainConfig", "RunConfig", "load_config", "parse_config", "apply_overrides"]
 
 
 class _Strict(BaseModel):
@@ -36,6 +43,61 @@ class CopyTaskConfig(_Strict):
     test_size: int = Field(2_000, ge=1, description="test sequences")
 
 
+_LIMIT = "keep only the first samples of this split (quick runs); omit for all"
+
+
+class MNISTTaskConfig(_Strict):
+    name: Literal["smnist", "pmnist"] = Field(description="smnist (pixel order) or pmnist (fixed permutation)")
+    train_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    val_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    test_limit: int | None = Field(None, ge=1, description=_LIMIT)
+
+
+class IMDBTaskConfig(_Strict):
+    name: Literal["imdb"] = Field(description="the task")
+    vocab_size: int = Field(10_000, ge=3, description="token ids in all, padding (0) and out-of-vocabulary (1) included")
+    max_tokens: int = Field(500, ge=1, description="T: each review keeps its last max_tokens tokens")
+    cache: bool = Field(True, description="cache the tokenised arrays ($HADAMRNN_CACHE or ~/.cache/hadamrnn)")
+    train_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    val_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    test_limit: int | None = Field(None, ge=1, description=_LIMIT)
+
+
+class GLUETaskConfig(_Strict):
+    name: Literal["sst2", "qqp"] = Field(description="the GLUE task")
+    vocab_size: int = Field(30_522, ge=4, description="most token ids of the word vocabulary built from train.tsv")
+    max_tokens: int = Field(128, ge=3, description="T: tokens per sentence (or question pair)")
+    balanced: bool = Field(True, description="class-balanced training batches (the paper)")
+    train_limit: int | None = Field(None, ge=1, description="keep only the first rows of train.tsv (quick runs)")
+    val_limit: int | None = Field(None, ge=1, description="keep only the first rows of dev.tsv (quick runs)")
+
+
+class HARTaskConfig(_Strict):
+    name: Literal["har"] = Field(description="the task")
+    source: Literal["auto", "uci", "hapt"] = Field(
+        "auto", description="uci: the 'UCI HAR Dataset' folder; hapt: HAPT.pkl.gz windowed; auto: uci if present"
+    )
+    val_subjects: int = Field(4, ge=1, description="training subjects held out for validation (a fixed seeded draw)")
+    train_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    val_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    test_limit: int | None = Field(None, ge=1, description=_LIMIT)
+
+
+TaskConfig = Annotated[
+    Union[CopyTaskConfig, MNISTTaskConfig, IMDBTaskConfig, GLUETaskConfig, HARTaskConfig], Field(discriminator="name")
+]
+# The schema of each task name (the ``name`` tag selects the table's schema).
+TASK_CONFIGS: dict[str, type[BaseModel]] = {
+    "copy": CopyTaskConfig,
+    "smnist": MNISTTaskConfig,
+    "pmnist": MNISTTaskConfig,
+    "imdb": IMDBTaskConfig,
+    "sst2": GLUETaskConfig,
+    "qqp": GLUETaskConfig,
+    "har": HARTaskConfig,
+}
+
+
 class ModelConfig(_Strict):
     hidden_size: int = Field(128, ge=1, description="n, a power of two")
     block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN; None for full")
@@ -44,6 +106,7 @@ class ModelConfig(_Strict):
     output_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of V; omit for float")
     sign_clip: float | None = Field(None, gt=0, description="clip of the sign STE gradient; omit for none")
     backend: Literal["auto", "reference", "dense", "native"] = Field("auto", description="how W h is computed (see HadamRNN)")
+    embedding_dim: int | None = Field(None, ge=1, description="size of the learned word embedding (token tasks only)")
 
 
 class TrainConfig(_Strict):
@@ -63,14 +126,32 @@ class TrainConfig(_Strict):
 
 class RunConfig(_Strict):
     name: str = Field("run", description="prefix of the run directory")
-    task: CopyTaskConfig = CopyTaskConfig()
+    task: TaskConfig = CopyTaskConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
 
+    @field_validator("task", mode="before")
+    @classmethod
+    def _task_name_defaults_to_copy(cls, data: Any) -> Any:
+        # Configs written before there were several tasks have a [task] table without a name.
+        if isinstance(data, dict) and "name" not in data:
+            return {"name": "copy", **data}
+        return data
 
-def _fields_of(location: tuple) -> list[str]:
+
+def _untagged(location: tuple) -> tuple[tuple, str]:
+    """The location without the union tag pydantic inserts (``task.<name>.key``), and the task name."""
+    if len(location) > 1 and location[0] == "task" and location[1] in TASK_CONFIGS:
+        return ("task", *location[2:]), location[1]
+    return location, "copy"
+
+
+def _fields_of(location: tuple, task_name: str = "copy") -> list[str]:
     schema: type[BaseModel] = RunConfig
     for key in location:
+        if schema is RunConfig and key == "task":
+            schema = TASK_CONFIGS[task_name]
+            continue
         annotation = schema.model_fields[key].annotation if key in schema.model_fields else None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             break
@@ -81,11 +162,14 @@ def _fields_of(location: tuple) -> list[str]:
 def _describe(error: ValidationError, source: str) -> ConfigError:
     lines = []
     for item in error.errors():
-        location = tuple(item["loc"])
+        location, task_name = _untagged(tuple(item["loc"]))
         key = ".".join(str(part) for part in location)
         if item["type"] == "extra_forbidden":
-            valid = ", ".join(_fields_of(location[:-1]))
+            valid = ", ".join(_fields_of(location[:-1], task_name))
             lines.append(f"unknown key {key!r}; valid keys here are: {valid}")
+        elif item["type"] == "union_tag_invalid":
+            known = ", ".join(sorted(TASK_CONFIGS))
+            lines.append(f"{key}.name: unknown task {item['ctx']['tag']!r}; known tasks: {known}")
         else:
             lines.append(f"{key}: {item['msg']}, got {item.get('input')!r}")
     return ConfigError(f"invalid config {source}:\n  " + "\n  ".join(lines))

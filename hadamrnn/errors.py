@@ -16,6 +16,8 @@ __all__ = [
     "ConfigError",
     "CheckpointError",
     "CheckpointNotFoundError",
+    "DataError",
+    "DataNotFoundError",
 ]
 
 
@@ -49,3 +51,11 @@ class CheckpointError(HadamRNNError):
 
 class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """A checkpoint that does not exist."""
+
+
+class DataError(HadamRNNError):
+    """A data file that is malformed, truncated or holds values outside the task's range."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """A data directory or data file that does not exist."""

@@ -125,11 +125,14 @@ class TrainedModel:
     checkpoint: Checkpoint
 
 
-def load_trained_model(path: str | Path) -> TrainedModel:
-    """Rebuild the model of a checkpoint (or of a run directory's latest one), in eval mode."""
+def load_trained_model(path: str | Path, data_dir: str | Path | None = None) -> TrainedModel:
+    """Rebuild the model of a checkpoint (or of a run directory's latest one), in eval mode.
+
+    ``data_dir`` locates the task's data (None reads ``$HADAMRNN_DATA``); the copy task needs none.
+    """
     checkpoint = load_checkpoint(path)
     config = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
-    task = build_task(config.task, config.train.seed)
+    task = build_task(config.task, config.train.seed, data_dir)
     model = build_model(config.model, task)
     try:
         model.load_state_dict(checkpoint.model_state, strict=True)

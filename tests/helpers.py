@@ -28,3 +28,14 @@ def sylvester_by_recursion(n: int) -> torch.Tensor:
     while matrix.shape[0] < n:
         matrix = torch.cat([torch.cat([matrix, matrix], 1), torch.cat([matrix, -matrix], 1)], 0)
     return matrix
+
+
+def shared_data_dir():
+    """The real data sets: ``$HADAMRNN_DATA``, else the repository's sibling ``../shared/data``, else None."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("HADAMRNN_DATA"):
+        return Path(os.environ["HADAMRNN_DATA"])
+    sibling = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return sibling if sibling.is_dir() else None

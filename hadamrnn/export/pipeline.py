@@ -110,6 +110,7 @@ def export_checkpoint(
     method: str = "max",
     percentile: float = DEFAULT_PERCENTILE,
     evaluate: str | None = None,
+    data_dir: str | Path | None = None,
 ) -> ExportResult:
     """Calibrate the model of a checkpoint on its training data, quantize it and write it.
 
@@ -122,10 +123,11 @@ def export_checkpoint(
         method, percentile: the calibration method.
         evaluate: a split (``"val"``, ``"test"``) on which to compare the float model with the
             integer simulation, or None.
+        data_dir: where the task's data are (None reads ``$HADAMRNN_DATA``; copy needs none).
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r}")
-    trained = load_trained_model(path)
+    trained = load_trained_model(path, data_dir)
     model, task, config = trained.model, trained.task, trained.config
     batch_size = config.train.batch_size
     calibration = calibrate(

@@ -21,9 +21,12 @@ class Task(Protocol):
     """What the trainer needs from a task. Batches are deterministic functions of their index."""
 
     name: str
-    input_size: int
+    input_size: int | None
+    """Features per step of float inputs ``(B, T, input_size)``; None for token tasks."""
     output_size: int
     many_to_many: bool
+    vocab_size: int | None
+    """Token ids of a token task, whose inputs are ``(B, T)`` int64; None for float inputs."""
 
     def num_batches(self, split: str, batch_size: int) -> int: ...
 

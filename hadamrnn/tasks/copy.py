@@ -45,6 +45,7 @@ class CopyTask:
     input_size = _VOCAB
     output_size = NUM_SYMBOLS + 1  # blank and the 8 symbols; the marker is never a target
     many_to_many = True
+    vocab_size = None  # the inputs are one-hot floats, not token ids
 
     def __init__(
         self,
