@@ -22,10 +22,11 @@ import torch
 from . import __version__
 from .checkpoint import load_checkpoint
 from .config import RunConfig, apply_overrides, load_config, parse_config
+from .distributed import DistributedContext, init_from_env
 from .errors import ConfigError, HadamRNNError
 from .export.pipeline import EXPORT_FORMATS, export_checkpoint
 from .models import build_model, load_trained_model
-from .report import plot_learning_curve, write_metrics
+from .report import plot_learning_curve, source_commit, write_metrics
 from .size import model_size
 from .tasks import build_task
 from .training import Trainer
@@ -73,8 +74,32 @@ def _new_run_dir(args: argparse.Namespace, config: RunConfig) -> Path:
     return run_dir
 
 
+def _decided_on_main(distributed: DistributedContext, decide):
+    """Run ``decide`` on rank 0 only and hand its result, or its error, to every rank."""
+    outcome = None
+    if distributed.is_main:
+        try:
+            outcome = (True, decide())
+        except HadamRNNError as error:
+            outcome = (False, error)
+    succeeded, value = distributed.broadcast_from_main(outcome)
+    if not succeeded:
+        raise value
+    return value
+
+
 def _train(args: argparse.Namespace) -> int:
     config = _resolve_config(args)
+    # Under torchrun (WORLD_SIZE set) this joins the process group; otherwise one process.
+    distributed = init_from_env()
+    try:
+        return _train_ranks(args, config, distributed)
+    finally:
+        distributed.close()
+
+
+def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed: DistributedContext) -> int:
+    main_rank = distributed.is_main
     if args.resume:
         run_dir = Path(args.resume)
         checkpoint = load_checkpoint(run_dir)
@@ -83,22 +108,32 @@ def _train(args: argparse.Namespace) -> int:
     elif config is None:
         raise ConfigError("nothing to train: give a built-in task (e.g. `hadamrnn train copy`), --config PATH or --resume RUN_DIR")
     else:
-        run_dir = _new_run_dir(args, config)
+        run_dir = _decided_on_main(distributed, lambda: _new_run_dir(args, config))
     if config.train.num_threads:
         torch.set_num_threads(config.train.num_threads)
     torch.manual_seed(config.train.seed)
     task = build_task(config.task, config.train.seed, args.data_dir)
     model = build_model(config.model, task)
-    trainer = Trainer(config, task, model, run_dir, progress=not args.no_progress)
+    trainer = Trainer(config, task, model, run_dir, progress=not args.no_progress, distributed=distributed)
     if args.resume:
         trainer.resume(checkpoint.path)
-        print(f"resuming {run_dir} at step {trainer.step} (epoch {trainer.epochs_completed + 1})")
-    else:
+        if main_rank:
+            print(f"resuming {run_dir} at step {trainer.step} (epoch {trainer.epochs_completed + 1})")
+    elif main_rank:
         run_dir.mkdir(parents=True, exist_ok=True)
         print(f"run directory: {run_dir}")
-    print(model_size(model))
+    if main_rank:
+        print(model_size(model))
     result = trainer.fit()
-    metrics = {**result.metrics, "model_size": model_size(model).as_dict(), "command": " ".join(sys.argv)}
+    if not main_rank:
+        return 0
+    metrics = {
+        **result.metrics,
+        "model_size": model_size(model).as_dict(),
+        "command": " ".join(sys.argv),
+        "world_size": distributed.world_size,
+        "commit": source_commit(),
+    }
     write_metrics(run_dir / "metrics.json", metrics)
     summary = task.summary()
     baseline = summary.get("naive_baseline")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -98,7 +98,16 @@ TASK_CONFIGS: dict[str, type[BaseModel]] = {
 }
 
 
+MODEL_KINDS = ("hadamrnn", "ornn", "qornn", "lstm", "gru")
+# Baselines whose recurrent weights are float: their U and V default to float too (a TOML file
+# cannot write None, so "omit" has to mean float for them).
+_FLOAT_KINDS = ("ornn", "lstm", "gru")
+
+
 class ModelConfig(_Strict):
+    kind: Literal["hadamrnn", "ornn", "qornn", "lstm", "gru"] = Field(
+        "hadamrnn", description="hadamrnn, or a baseline: ornn (float orthogonal W), qornn (p-bit W), lstm, gru"
+    )
     hidden_size: int = Field(128, ge=1, description="n, a power of two")
     block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN; None for full")
     recurrence: Literal["linear", "relu"] = Field("linear", description="linear (the paper) or relu (vanilla ORNN)")
@@ -107,6 +116,44 @@ class ModelConfig(_Strict):
     sign_clip: float | None = Field(None, gt=0, description="clip of the sign STE gradient; omit for none")
     backend: Literal["auto", "reference", "dense", "native"] = Field("auto", description="how W h is computed (see HadamRNN)")
     embedding_dim: int | None = Field(None, ge=1, description="size of the learned word embedding (token tasks only)")
+    embedding_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the embedding output during training")
+    recurrent_bits: int | None = Field(None, ge=1, le=16, description="bit-width p of W for qornn (required there)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bit_defaults_follow_kind(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("kind", "hadamrnn")
+        if kind in _FLOAT_KINDS:
+            data = {"input_bits": None, "output_bits": None, **data}
+        elif kind == "qornn" and data.get("recurrent_bits") is not None:
+            p = data["recurrent_bits"]
+            data = {"input_bits": p, "output_bits": p, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _check_kind_combination(self) -> "ModelConfig":
+        def refuse(key: str, value: Any, kinds: str) -> None:
+            raise ValueError(f"model.{key}={value!r} applies only to kind {kinds}, got kind={self.kind!r}")
+
+        if self.kind != "hadamrnn":
+            if self.block_size is not None:
+                refuse("block_size", self.block_size, "'hadamrnn'")
+            if self.sign_clip is not None:
+                refuse("sign_clip", self.sign_clip, "'hadamrnn'")
+            if self.backend != "auto":
+                refuse("backend", self.backend, "'hadamrnn'")
+        if self.kind == "qornn" and self.recurrent_bits is None:
+            raise ValueError("model.recurrent_bits is required with kind='qornn' (the bit-width p of W), got None")
+        if self.kind != "qornn" and self.recurrent_bits is not None:
+            refuse("recurrent_bits", self.recurrent_bits, "'qornn'")
+        if self.kind in ("lstm", "gru"):
+            if self.recurrence != "linear":
+                refuse("recurrence", self.recurrence, "'hadamrnn', 'ornn' or 'qornn' (LSTM and GRU have their own gates)")
+            if self.input_bits is not None:
+                refuse("input_bits", self.input_bits, "'hadamrnn', 'ornn' or 'qornn' (LSTM and GRU input weights stay float)")
+        return self
 
 
 class TrainConfig(_Strict):
@@ -170,6 +217,8 @@ def _describe(error: ValidationError, source: str) -> ConfigError:
         elif item["type"] == "union_tag_invalid":
             known = ", ".join(sorted(TASK_CONFIGS))
             lines.append(f"{key}.name: unknown task {item['ctx']['tag']!r}; known tasks: {known}")
+        elif isinstance(item.get("input"), dict):  # a whole-table check: its message names the key and value
+            lines.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"{key}: {item['msg']}, got {item.get('input')!r}")
     return ConfigError(f"invalid config {source}:\n  " + "\n  ".join(lines))

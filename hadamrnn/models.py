@@ -12,9 +12,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .baselines import BaselineClassifier, BaselineTagger
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import RunConfig, parse_config
-from .errors import CheckpointError, ShapeError
+from .errors import CheckpointError, ConfigError, ShapeError
 from .layers import HadamRNN, QuantizedLinear
 from .tasks import Task, build_task
 
@@ -30,6 +31,7 @@ class _HadamRNNHead(nn.Module):
         *,
         vocab_size: int | None = None,
         embedding_dim: int | None = None,
+        embedding_dropout: float = 0.0,
         block_size: int | None = None,
         recurrence: str = "linear",
         input_bits: int | None = 4,
@@ -51,6 +53,7 @@ class _HadamRNNHead(nn.Module):
             if input_size is None:
                 raise ShapeError("input_size is required without vocab_size, got None")
             self.embedding = None
+        self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.rnn = HadamRNN(
             input_size,
             hidden_size,
@@ -66,7 +69,7 @@ class _HadamRNNHead(nn.Module):
         if self.embedding is not None:
             if x.is_floating_point():
                 raise ShapeError(f"expected integer token ids of shape (B, T), got dtype {x.dtype}")
-            x = self.embedding(x)
+            x = self.embedding_dropout(self.embedding(x))
         outputs, _ = self.rnn(x)
         return outputs
 
@@ -102,18 +105,42 @@ class SequenceTagger(_HadamRNNHead):
 
 
 def build_model(config, task) -> nn.Module:
-    """The head that fits ``task`` (tagger for many-to-many, classifier otherwise), per ``config``."""
+    """The head that fits ``task`` (tagger for many-to-many, classifier otherwise), per ``config``.
+
+    ``config.kind`` picks HadamRNN or a baseline of :mod:`hadamrnn.baselines`; tasks with token
+    inputs expose ``vocab_size`` and get an embedding of ``config.embedding_dim``.
+    """
+    vocab_size = getattr(task, "vocab_size", None)
+    if vocab_size is None and config.embedding_dropout:
+        raise ConfigError(
+            f"model.embedding_dropout applies to token tasks only; task {task.name!r} has no vocabulary, "
+            f"got embedding_dropout={config.embedding_dropout}"
+        )
+    if vocab_size is not None and config.embedding_dim is None:
+        raise ConfigError(f"task {task.name!r} reads token ids: model.embedding_dim is required, got None")
+    common = {
+        "vocab_size": vocab_size,
+        "embedding_dim": config.embedding_dim if vocab_size is not None else None,
+        "embedding_dropout": config.embedding_dropout,
+        "recurrence": config.recurrence,
+        "input_bits": config.input_bits,
+        "output_bits": config.output_bits,
+    }
+    input_size = None if vocab_size is not None else task.input_size
+    if config.kind != "hadamrnn":
+        head = BaselineTagger if task.many_to_many else BaselineClassifier
+        return head(
+            config.kind, input_size, config.hidden_size, task.output_size, recurrent_bits=config.recurrent_bits, **common
+        )
     head = SequenceTagger if task.many_to_many else SequenceClassifier
     return head(
-        task.input_size,
+        input_size,
         config.hidden_size,
         task.output_size,
         block_size=config.block_size,
-        recurrence=config.recurrence,
-        input_bits=config.input_bits,
-        output_bits=config.output_bits,
         backend=config.backend,
         sign_clip=config.sign_clip,
+        **common,
     )
 
 

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import atomic_write_bytes, atomic_write_text
 
-__all__ = ["write_metrics", "plot_learning_curve"]
+__all__ = ["write_metrics", "plot_learning_curve", "source_commit"]
+
+
+def source_commit(directory: str | Path | None = None) -> str | None:
+    """``git rev-parse --short HEAD`` of the checkout holding ``directory`` (default: this package's
+    source, i.e. the code that trains), with ``-dirty`` when tracked files are modified; None
+    outside a git checkout or without git.
+    """
+    directory = Path(directory) if directory is not None else Path(__file__).resolve().parent
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", *arguments], cwd=directory, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        modified = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if modified else commit
 
 
 def write_metrics(path: str | Path, metrics: dict[str, Any]) -> Path:

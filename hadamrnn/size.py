@@ -10,6 +10,16 @@ For a model with hidden size ``n``, block size ``m`` (``m = n`` for full HadamRN
 * biases: 32 bits per entry;
 * embeddings: 32 bits per entry, reported separately and excluded from the recurrent-model total;
 * any other parameter: 32 bits per entry.
+
+Baselines (:mod:`hadamrnn.baselines`) count their recurrent matrix as it is stored:
+
+* ORNN: ``W`` is ``32 · n²`` bits (a float orthogonal matrix);
+* QORNN with p-bit ``W``: ``p · n²`` bits plus one 32-bit scale;
+* LSTM / GRU with ``G = 4`` / ``G = 3`` gates: ``32 · G·n·n`` bits of recurrent weights,
+  ``32 · G·n·d`` bits of input weights and ``32 · 2·G·n`` bits of biases (PyTorch keeps two bias
+  vectors per gate).
+
+``U`` and ``V`` of ORNN and QORNN follow the rules above; ``V`` of every baseline too.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from .baselines import GatedRNN, OrthogonalRNN
 from .layers import HadamRNN, QuantizedLinear
 
 __all__ = ["ModelSize", "SizeRow", "model_size"]
@@ -80,8 +91,11 @@ class ModelSize:
             lines.append(
                 f"{row.component:<28}{row.entries:>10}{row.bits_per_entry:>12g}{row.bits:>12}{row.bytes:>12g}  {row.note}"
             )
-        lines.append(f"{'total (W as signs)':<62}{self.total_bits:>12}{self.total_bytes:>12g}")
-        lines.append(f"{'total (W as dense pattern)':<62}{self.total_bits_dense_w:>12}{self.total_bits_dense_w / 8:>12g}")
+        if self.dense_recurrent_bits:
+            lines.append(f"{'total (W as signs)':<62}{self.total_bits:>12}{self.total_bytes:>12g}")
+            lines.append(f"{'total (W as dense pattern)':<62}{self.total_bits_dense_w:>12}{self.total_bits_dense_w / 8:>12g}")
+        else:  # a baseline: W is stored as it is counted, there is no sign-vector form
+            lines.append(f"{'total':<62}{self.total_bits:>12}{self.total_bytes:>12g}")
         if self.embedding_rows:
             lines.append(f"{'embeddings (separate)':<62}{self.embedding_bits:>12}{self.embedding_bits / 8:>12g}")
         return "\n".join(lines)
@@ -98,6 +112,26 @@ def _linear_rows(prefix: str, layer: QuantizedLinear) -> list[SizeRow]:
         ]
     if layer.bias is not None:
         rows.append(SizeRow(f"{prefix} bias", layer.bias.numel(), FLOAT_BITS, FLOAT_BITS * layer.bias.numel(), "float"))
+    return rows
+
+
+def _orthogonal_rnn_rows(prefix: str, module: OrthogonalRNN) -> list[SizeRow]:
+    entries = module.hidden_size**2
+    p = module.recurrent_bits
+    if p is None:
+        return [SizeRow(f"{prefix}.W (orthogonal)", entries, FLOAT_BITS, FLOAT_BITS * entries, "float")]
+    return [
+        SizeRow(f"{prefix}.W", entries, p, p * entries, f"{p}-bit, approximately orthogonal"),
+        SizeRow(f"{prefix}.W scale", 1, FLOAT_BITS, FLOAT_BITS, "alpha / 2^(p-1)"),
+    ]
+
+
+def _gated_rnn_rows(prefix: str, module: GatedRNN) -> list[SizeRow]:
+    gates = {"lstm": 4, "gru": 3}[module.cell]
+    n, d = module.hidden_size, module.input_size
+    rows = []
+    for component, entries in (("W (gates)", gates * n * n), ("U (gates)", gates * n * d), ("biases", 2 * gates * n)):
+        rows.append(SizeRow(f"{prefix}.{component}", entries, FLOAT_BITS, FLOAT_BITS * entries, f"float, {gates} gates"))
     return rows
 
 
@@ -122,6 +156,12 @@ def model_size(model: nn.Module) -> ModelSize:
             rows.append(SizeRow(f"{prefix}.W (signs)", n, 1, n, f"{kind}; dense pattern n*m = {n * m} bits"))
             dense_bits += n * m
             counted.add(id(module.latent_signs))
+        elif isinstance(module, OrthogonalRNN):
+            rows.extend(_orthogonal_rnn_rows(prefix, module))
+            counted.update(id(p) for p in module.parametrizations.weight_hh.parameters())
+        elif isinstance(module, GatedRNN):
+            rows.extend(_gated_rnn_rows(prefix, module))
+            counted.update(id(p) for p in module.layer.parameters())
         elif isinstance(module, QuantizedLinear):
             if name.endswith("input_proj"):
                 prefix = name[: -len("input_proj")] + "U"

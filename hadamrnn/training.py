@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig, parse_config
+from .distributed import SINGLE_PROCESS, DistributedContext
 from .errors import CheckpointError, ConfigError
 from .layers import HadamRNN
 from .tasks.base import Task
@@ -62,16 +63,30 @@ def _signs_of(model: nn.Module) -> list[torch.Tensor]:
 class Trainer:
     """Train ``model`` on ``task`` as ``config.train`` says, checkpointing under ``run_dir``."""
 
-    def __init__(self, config: RunConfig, task: Task, model: nn.Module, run_dir: str | Path, progress: bool = True):
+    def __init__(
+        self,
+        config: RunConfig,
+        task: Task,
+        model: nn.Module,
+        run_dir: str | Path,
+        progress: bool = True,
+        distributed: DistributedContext = SINGLE_PROCESS,
+    ):
         self.config = config
         self.task = task
         self.model = model
         self.run_dir = Path(run_dir)
-        self.progress = progress
+        self.distributed = distributed
+        self.progress = progress and distributed.is_main
         train = config.train
         self.optimizer = torch.optim.Adam(_parameter_groups(model, train.sign_lr), lr=train.lr)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=1, gamma=train.gamma)
         self.batches_per_epoch = task.num_batches("train", train.batch_size)
+        if distributed.enabled:
+            last = task.batch("train", self.batches_per_epoch - 1, train.batch_size).targets.shape[0]
+            distributed.check_batch_size(train.batch_size, last)
+        # The forward/backward path: the model itself, or its DDP wrapper (same parameters).
+        self.network = distributed.wrap(model)
         self.step = 0
         self.epochs_completed = 0
         self.elapsed = 0.0
@@ -90,13 +105,17 @@ class Trainer:
         }
 
     def save(self) -> Path:
+        """Write a checkpoint from rank 0; every rank returns its path once it exists."""
+        if not self.distributed.is_main:
+            self.distributed.barrier()
+            return self.checkpoint_dir / f"step_{self.step:08d}"
         meta = {
             "config": self.config.model_dump(mode="json"),
             "epochs_completed": self.epochs_completed,
             "elapsed_seconds": self.elapsed,
             "history": self.history,
         }
-        return save_checkpoint(
+        path = save_checkpoint(
             self.checkpoint_dir,
             self.step,
             self.model.state_dict(),
@@ -104,6 +123,8 @@ class Trainer:
             meta,
             keep=self.config.train.keep_checkpoints,
         )
+        self.distributed.barrier()
+        return path
 
     def resume(self, path: str | Path | None = None) -> None:
         """Restore every piece of state from the latest checkpoint of this run (or ``path``)."""
@@ -133,30 +154,37 @@ class Trainer:
     # -- loops -------------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, split: str) -> dict[str, float]:
-        """Metrics averaged over a whole split, weighted by batch size."""
+        """Metrics averaged over a whole split, weighted by batch size (each rank takes its slice)."""
         self.model.eval()
         totals: dict[str, float] = {}
         count = 0
-        for batch in self.task.batches(split, self.config.train.eval_batch_size):
-            outputs = self.model(batch.inputs)
+        for global_batch in self.task.batches(split, self.config.train.eval_batch_size):
+            count += global_batch.targets.shape[0]
+            batch, _ = self.distributed.local_slice(global_batch)
             size = batch.targets.shape[0]
+            if size == 0:
+                continue
+            outputs = self.model(batch.inputs)
             for key, value in self.task.metrics(outputs, batch.targets).items():
                 totals[key] = totals.get(key, 0.0) + value * size
-            count += size
+        totals = self.distributed.sum_over_ranks(totals)
         self.model.train()
         return {key: value / count for key, value in totals.items()}
 
     def _train_step(self, batch) -> tuple[float, int]:
         before = _signs_of(self.model)
-        outputs = self.model(batch.inputs)
-        loss = self.task.loss(outputs, batch.targets)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} at step {self.step}")
+        batch, share = self.distributed.local_slice(batch)
+        outputs = self.network(batch.inputs)
+        loss = self.task.loss(outputs, batch.targets) * share
+        # The global mean loss, identical on every rank, so that all ranks stop together.
+        global_loss = self.distributed.mean_over_ranks(loss.detach())
+        if not torch.isfinite(global_loss):
+            raise FloatingPointError(f"training loss became {global_loss.item()} at step {self.step}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         flips = sum(int((a != b).sum()) for a, b in zip(before, _signs_of(self.model)))
-        return float(loss.detach()), flips
+        return float(global_loss), flips
 
     def fit(self) -> TrainResult:
         train = self.config.train
@@ -184,7 +212,8 @@ class Trainer:
                 validation = self.evaluate("val")
                 self.epochs_completed += 1
                 self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
-                bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
+                if self.distributed.is_main:
+                    bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
                 self.save()
         finally:
             bar.close()
