@@ -6,6 +6,7 @@
     hadamrnn evaluate runs/copy-demo-...         # metrics of the latest checkpoint
     hadamrnn size --config configs/copy_paper.toml
     hadamrnn export runs/copy-demo-... --format hrnn --out copy.hrnn   # integer-only deployment
+    hadamrnn report runs/* --out docs/results.md  # results table and figures of finished runs
 """
 
 from __future__ import annotations
@@ -187,6 +188,18 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .results import write_report  # imported on use: no other command needs it
+
+    result = write_report(args.runs, args.out, args.figures)
+    for note in result.skipped:
+        print(f"note: {note}")
+    for figure in result.figures:
+        print(f"figure: {figure}")
+    print(f"page:   {result.page}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hadamrnn", description="Binary and sparse-ternary orthogonal RNNs.")
     parser.add_argument("--version", action="version", version=f"hadamrnn {__version__}")
@@ -231,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--percentile", type=float, default=99.99, help="the percentile of --calibration percentile (default: 99.99)")
     export.add_argument("--evaluate", choices=("val", "test"), help="also compare float and integer metrics on this split")
     export.set_defaults(handler=_export)
+
+    report = commands.add_parser("report", help="write the results table and figures of finished runs into a page")
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories holding a metrics.json")
+    report.add_argument("--out", default="docs/results.md", help="the page whose results section is regenerated (default: docs/results.md)")
+    report.add_argument("--figures", metavar="DIR", help="where the PNG figures go (default: _static/results/ next to --out)")
+    report.set_defaults(handler=_report)
     return parser
 
 

@@ -1,0 +1,164 @@
+"""`hadamrnn report`: the results table between markers, the figures, and bad run directories."""
+
+import json
+import subprocess
+
+import pytest
+import torch
+
+from hadamrnn import parse_config
+from hadamrnn.checkpoint import save_checkpoint
+from hadamrnn.cli import main
+from hadamrnn.report import source_commit
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("size_accuracy_pmnist.png", "learning_curves.png", "block_size_tradeoff.png", "recurrence_comparison.png")
+
+
+def make_run(root, name, config, test, size_bits, seconds=125.0, epochs=3, commit="abc1234", command=None):
+    """A finished run as `hadamrnn train` leaves it: metrics.json and a checkpoint with config and history."""
+    run = root / name
+    config = parse_config({"name": name, **config}).model_dump(mode="json")
+    history = {
+        "step": [1, 2, 3],
+        "train_loss": [2.0, 1.5, 1.2],
+        "lr": [1e-3] * 3,
+        "sign_flips": [0, 1, 0],
+        "validation": [{"epoch": 1, "step": 3, "loss": 1.3}],
+    }
+    save_checkpoint(run / "checkpoints", 3, {"w": torch.zeros(1)}, {}, {"config": config, "history": history, "epochs_completed": epochs})
+    metrics = {
+        "name": name,
+        "task": {"task": config["task"]["name"]},
+        "steps": 3,
+        "epochs": epochs,
+        "train_seconds": seconds,
+        "test": test,
+        "model_size": {"total_bits": size_bits},
+        "command": command or f"hadamrnn train --config configs/{name}.toml",
+        "commit": commit,
+    }
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    pmnist = {"task": {"name": "pmnist"}}
+    copy = {"task": {"name": "copy", "seq_len": 20}}
+    return [
+        make_run(root, "pm-full", {**pmnist, "model": {"hidden_size": 512}}, {"loss": 0.2, "accuracy": 0.9512}, 24_096, seconds=7500.0, epochs=100),
+        make_run(root, "pm-block", {**pmnist, "model": {"hidden_size": 512, "block_size": 128}}, {"loss": 0.3, "accuracy": 0.9301}, 24_096),
+        make_run(root, "pm-lstm", {**pmnist, "model": {"kind": "lstm", "hidden_size": 128}}, {"loss": 0.4, "accuracy": 0.9}, 2_187_264, commit=None),
+        make_run(root, "copy-linear", {**copy, "model": {"hidden_size": 64}}, {"loss": 1.5e-3, "symbol_accuracy": 1.0}, 9_000, seconds=42.0),
+        make_run(root, "copy-relu", {**copy, "model": {"hidden_size": 64, "recurrence": "relu"}}, {"loss": 0.02}, 9_000, command="a | b"),
+    ]
+
+
+def rows_by_run(page: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in page.splitlines():
+        if line.startswith("| ") and not line.startswith("| run |"):
+            cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_table_rows_hold_the_run_values(runs, tmp_path, capsys):
+    page = tmp_path / "docs" / "results.md"
+    assert main(["report", *map(str, runs), "--out", str(page)]) == 0
+    rows = rows_by_run(page.read_text())
+    assert set(rows) == {"pm-full", "pm-block", "pm-lstm", "copy-linear", "copy-relu"}
+    full = rows["pm-full"]
+    assert full[1] == "pmnist"
+    assert full[2] == "HadamRNN n=512, W/U/V bits 1/4/4"
+    assert full[3] == "95.12 % accuracy"
+    assert full[4:] == ["24096", "3.012", "2 h 05 min", "100", "`abc1234`", "`hadamrnn train --config configs/pm-full.toml`"]
+    assert rows["pm-block"][2] == "Block-HadamRNN n=512, m=128, W/U/V bits 1/4/4"
+    assert rows["pm-lstm"][2] == "LSTM n=128, W/U/V bits fp/fp/fp" and rows["pm-lstm"][8] == "—"
+    assert rows["pm-lstm"][5] == "273.408"
+    assert rows["copy-linear"][3] == "CE 0.0015" and rows["copy-linear"][6] == "42.0 s"
+    assert rows["copy-relu"][2].endswith(", relu") and rows["copy-relu"][3] == "CE 0.02"
+    assert rows["copy-relu"][9] == "`a \\| b`"  # a pipe in a command does not split the row
+    order = [name for name in rows]
+    # by task, then kind (HadamRNN before the baselines), then size, then name
+    assert order == ["copy-linear", "copy-relu", "pm-block", "pm-full", "pm-lstm"]
+
+
+def test_figures_are_png_files_linked_from_the_page(runs, tmp_path):
+    page = tmp_path / "docs" / "results.md"
+    assert main(["report", *map(str, runs), "--out", str(page)]) == 0
+    text = page.read_text()
+    for name in FIGURES:
+        figure = tmp_path / "docs" / "_static" / "results" / name
+        assert figure.read_bytes()[:8] == PNG_MAGIC, name
+        assert f"(_static/results/{name})" in text
+
+
+def test_figure_without_matching_runs_is_skipped_with_a_note(runs, tmp_path, capsys):
+    page = tmp_path / "results.md"
+    figures = tmp_path / "figures"
+    copy_runs = [str(run) for run in runs if run.name.startswith("copy")]
+    assert main(["report", *copy_runs, "--out", str(page), "--figures", str(figures)]) == 0
+    out = capsys.readouterr().out
+    assert "note: size_accuracy_pmnist.png skipped: no runs match" in out
+    assert "note: block_size_tradeoff.png skipped" in out
+    assert sorted(p.name for p in figures.iterdir()) == ["learning_curves.png", "recurrence_comparison.png"]
+    assert "size_accuracy_pmnist.png" not in page.read_text()
+
+
+def test_only_the_section_between_markers_is_regenerated(runs, tmp_path):
+    page = tmp_path / "results.md"
+    before = "# Results\n\nWritten by hand.\n\n<!-- results:begin -->\nstale table\n<!-- results:end -->\n\n## Notes\n\nAlso by hand.\n"
+    page.write_text(before)
+    assert main(["report", str(runs[0]), "--out", str(page)]) == 0
+    first = page.read_text()
+    assert first.startswith("# Results\n\nWritten by hand.\n\n<!-- results:begin -->")
+    assert first.endswith("<!-- results:end -->\n\n## Notes\n\nAlso by hand.\n")
+    assert "stale table" not in first and "| pm-full |" in first
+    assert main(["report", str(runs[0]), "--out", str(page)]) == 0
+    assert page.read_text() == first
+
+
+def test_missing_markers_are_appended(runs, tmp_path):
+    page = tmp_path / "results.md"
+    page.write_text("# Results\n\nNothing yet.\n")
+    assert main(["report", str(runs[0]), "--out", str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("# Results\n\nNothing yet.\n\n<!-- results:begin -->")
+    assert text.rstrip().endswith("<!-- results:end -->") and text.count("<!-- results:begin -->") == 1
+
+
+def test_broken_markers_are_an_error_and_change_nothing(runs, tmp_path, capsys):
+    page = tmp_path / "results.md"
+    page.write_text("<!-- results:end -->\ntext\n<!-- results:begin -->\n")
+    assert main(["report", str(runs[0]), "--out", str(page)]) == 2
+    assert "expected one <!-- results:begin --> followed by one <!-- results:end -->" in capsys.readouterr().err
+    assert page.read_text() == "<!-- results:end -->\ntext\n<!-- results:begin -->\n"
+
+
+def test_run_without_metrics_is_a_clear_error(runs, tmp_path, capsys):
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    page = tmp_path / "results.md"
+    assert main(["report", str(runs[0]), str(unfinished), "--out", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert f"'{unfinished}' has no metrics.json: expected a finished run directory" in err
+    assert not page.exists()
+
+
+def test_source_commit_marks_a_modified_tree_dirty(tmp_path):
+    assert source_commit(tmp_path) is None
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "file.txt").write_text("one\n")
+    subprocess.run([*git, "add", "file.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    commit = source_commit(tmp_path)
+    assert head.startswith(commit) and len(commit) >= 7
+    (tmp_path / "untracked.txt").write_text("ignored for dirtiness\n")
+    assert source_commit(tmp_path) == commit
+    (tmp_path / "file.txt").write_text("two\n")
+    assert source_commit(tmp_path) == f"{commit}-dirty"
