@@ -3,6 +3,7 @@
     hadamrnn train copy                          # the demo: embedded config, no data needed
     hadamrnn train --config configs/copy_paper.toml
     hadamrnn train --resume runs/copy-demo-...   # continue an interrupted run exactly
+    torchrun --nproc_per_node=2 -m hadamrnn train --config ...   # data-parallel (DDP) over 2 processes
     hadamrnn evaluate runs/copy-demo-...         # metrics of the latest checkpoint
     hadamrnn size --config configs/copy_paper.toml
     hadamrnn export runs/copy-demo-... --format hrnn --out copy.hrnn   # integer-only deployment
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 import time
 from importlib import resources
@@ -131,7 +134,7 @@ def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed
     metrics = {
         **result.metrics,
         "model_size": model_size(model).as_dict(),
-        "command": " ".join(sys.argv),
+        "command": _command_line(distributed),
         "world_size": distributed.world_size,
         "commit": source_commit(),
     }
@@ -144,6 +147,17 @@ def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed
     _print_result(metrics, baseline)
     print(f"metrics: {run_dir / 'metrics.json'}\nplot:    {plot}")
     return 0
+
+
+def _command_line(distributed: DistributedContext) -> str:
+    """The command that ran, as it can be typed again (``sys.argv[0]`` is a path under ``-m``)."""
+    arguments = shlex.join(sys.argv[1:])
+    if distributed.enabled:
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", distributed.world_size))
+        nodes = "" if per_node == distributed.world_size else f"--nnodes={distributed.world_size // per_node} "
+        return f"torchrun {nodes}--nproc_per_node={per_node} -m hadamrnn {arguments}"
+    program = "python -m hadamrnn" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
+    return f"{program} {arguments}"
 
 
 def _print_result(metrics: dict, baseline: float | None) -> None:

@@ -371,7 +371,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path, figures_dir: str |
     for filename, (caption, draw) in FIGURES.items():
         path = draw(runs, figures_dir / filename)
         if path is None:
-            skipped.append(f"{filename} skipped: no runs match ({caption.lower()})")
+            skipped.append(f"{filename} skipped: no runs match ({caption})")
             continue
         written.append(path)
         relative = Path(os.path.relpath(path, out.parent)).as_posix()

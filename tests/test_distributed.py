@@ -75,6 +75,7 @@ def test_two_processes_train_like_one(tmp_path):
     assert losses[1] == pytest.approx(losses[0], rel=1e-5)
     metrics = [json.loads((tmp_path / run / "metrics.json").read_text()) for run in ("one", "two")]
     assert [m["world_size"] for m in metrics] == [1, 2]
+    assert metrics[1]["command"].startswith(f"torchrun --nproc_per_node=2 -m hadamrnn train --config {config} ")
     for split in ("validation", "test"):
         assert metrics[1][split] == pytest.approx(metrics[0][split], rel=1e-5, abs=1e-7)
     # Only rank 0 wrote: one set of checkpoints, no leftovers of a second writer.
