@@ -211,15 +211,75 @@ class HadamRNN(nn.Module):
             outputs = outputs.transpose(0, 1)
         return outputs, h_n.unsqueeze(0)
 
-    def _run(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``; returns ``(B, T, n)``."""
+    def last_state(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+        """Only ``h_T``, for many-to-one heads: ``forward(x, h0)[1][0]`` without ``(B, T, n)`` gradients.
+
+        On the native backend the states stay inside the kernel, and the backward receives the
+        ``(B, n)`` gradient of ``h_T`` alone instead of a ``(B, T, n)`` tensor of zeros around it.
+
+        Shapes:
+            ``x``, ``h0``: as in :meth:`forward`. Returns ``(B, n)``, or ``(n,)`` unbatched.
+        """
+        x, h, batched = self._check_input(x, h0)
+        with parametrize.cached():
+            h_n = self._run(x, h, output="last")
+        return h_n if batched else h_n[0]
+
+    def readout(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, h0: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``o_t = weight · ReLU(h_t) + bias`` at every step, for many-to-many heads.
+
+        Equals ``F.linear(torch.relu(forward(x, h0)[0]), weight, bias)``. On the native backend the
+        read-out is fused into the recurrence kernel, so neither ``ReLU(h)`` nor its gradient is
+        ever a ``(B, T, n)`` tensor.
+
+        Shapes:
+            ``x``, ``h0``: as in :meth:`forward`; ``weight``: ``(k, n)``; ``bias``: ``(k,)``.
+            Returns ``(B, T, k)`` (``(T, B, k)`` unless ``batch_first``), or ``(T, k)`` unbatched.
+        """
+        x, h, batched = self._check_input(x, h0)
+        if not isinstance(weight, torch.Tensor) or weight.ndim != 2 or weight.shape[1] != self.hidden_size:
+            shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
+            raise ShapeError(f"the read-out weight must have shape (k, n={self.hidden_size}), got {shape}")
+        with parametrize.cached():
+            logits = self._run(x, h, output="logits", readout_weight=weight, readout_bias=bias)
+        if not batched:
+            return logits[0]
+        return logits if self.batch_first else logits.transpose(0, 1)
+
+    def _run(
+        self,
+        x: torch.Tensor,
+        h: torch.Tensor,
+        output: str = "states",
+        readout_weight: torch.Tensor | None = None,
+        readout_bias: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``.
+
+        Returns, by ``output``: ``(B, T, n)`` every state, ``(B, n)`` the last one, or ``(B, T, k)``
+        the read-out (see :func:`hadamrnn.native.hadamard_recurrence_native`).
+        """
         weight_ih = self.input_proj.quantized_weight()
         bias = self.input_proj.bias
         backend = native.resolve_backend(self.backend, x)
+        if backend == "native":
+            return native.hadamard_recurrence_native(
+                x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence,
+                output=output, readout_weight=readout_weight, readout_bias=readout_bias,
+            )
         if backend == "dense":
-            return dense_recurrence(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
-        recurrence = native.hadamard_recurrence_native if backend == "native" else hadamard_recurrence_reference
-        return recurrence(x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence)
+            states = dense_recurrence(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
+        else:
+            states = hadamard_recurrence_reference(
+                x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence
+            )
+        if output == "last":
+            return states[:, -1] if states.shape[1] else h
+        if output == "logits":
+            return nn.functional.linear(torch.relu(states), readout_weight, readout_bias)
+        return states
 
     def extra_repr(self) -> str:
         return (

@@ -65,12 +65,17 @@ class _HadamRNNHead(nn.Module):
         )
         self.readout = QuantizedLinear(hidden_size, output_size, output_bits)
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The recurrence's input: ``x`` itself, or the embeddings of its token ids."""
+        if self.embedding is None:
+            return x
+        if x.is_floating_point():
+            raise ShapeError(f"expected integer token ids of shape (B, T), got dtype {x.dtype}")
+        return self.embedding_dropout(self.embedding(x))
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        if self.embedding is not None:
-            if x.is_floating_point():
-                raise ShapeError(f"expected integer token ids of shape (B, T), got dtype {x.dtype}")
-            x = self.embedding_dropout(self.embedding(x))
-        outputs, _ = self.rnn(x)
+        """Every hidden state ``h_t``, ``(B, T, n)``."""
+        outputs, _ = self.rnn(self.embed(x))
         return outputs
 
 
@@ -86,7 +91,7 @@ class SequenceClassifier(_HadamRNNHead):
         super().__init__(input_size, hidden_size, num_classes, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.readout(torch.relu(self.encode(x)[..., -1, :]))
+        return self.readout(torch.relu(self.rnn.last_state(self.embed(x))))
 
 
 class SequenceTagger(_HadamRNNHead):
@@ -101,7 +106,8 @@ class SequenceTagger(_HadamRNNHead):
         super().__init__(input_size, hidden_size, num_classes, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.readout(torch.relu(self.encode(x)))
+        # HadamRNN.readout fuses V·ReLU(h_t) + c into the native kernel.
+        return self.rnn.readout(self.embed(x), self.readout.quantized_weight(), self.readout.bias)
 
 
 def build_model(config, task) -> nn.Module:

@@ -285,6 +285,10 @@ def fwht_native_(
 # ------------------------------------------------------------------------------------------------
 
 
+#: What the recurrence Function returns (see ``_RecurrenceFunction``).
+_OUTPUTS = ("states", "last", "logits")
+
+
 class _RecurrenceFunction(torch.autograd.Function):
     """The recurrence on inputs of one kind (see ``input_kind`` in ``hadamrnn/_native/kernels.h``):
 
@@ -292,24 +296,37 @@ class _RecurrenceFunction(torch.autograd.Function):
     * ``"tokens"``: ``inputs`` ``(B, T)`` int64, drive ``U[:, id] = columns[id]``;
     * ``"projected"``: ``inputs`` ``(B, T, n)`` already projected, ``columns`` None.
 
-    Returns every state ``(B, T, n)``; the backward runs the adjoint recurrence in C.
+    Returns, by ``output``: every state ``(B, T, n)`` (``"states"``); only ``h_T`` ``(B, n)``
+    (``"last"``); or the fused read-out ``V·ReLU(h_t) + c`` for every step, ``(B, T, k)``
+    (``"logits"``). In the last two the states stay inside: the backward receives a gradient the
+    size of what was returned, not a ``(B, T, n)`` tensor of mostly zeros. The backward runs the
+    adjoint recurrence in C.
     """
 
     @staticmethod
-    def forward(ctx, inputs, h0, signs, columns, bias, kind: str, block_size: int, relu: bool):
+    def forward(ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, kind, block_size, relu, output):
         batch, steps = inputs.shape[:2]
         states = h0.new_empty((batch, steps, h0.shape[1]))
-        ctx.kind, ctx.block_size, ctx.relu = kind, block_size, relu
-        ctx.save_for_backward(inputs, h0, signs, columns, bias, states)
+        logits = None
+        if output == "logits":
+            logits = h0.new_empty((batch, steps, readout_weight.shape[0]))
+        ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
+        ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states)
         _require_extension().recurrence_forward(
-            **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states)
+            **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states),
+            **_readout(readout_weight, readout_bias),
+            logits=_address(logits),
         )
-        return states
+        if output == "states":
+            return states
+        if output == "last":
+            return states[:, -1].clone()  # a copy: the states themselves stay private
+        return logits
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_states):
-        inputs, h0, signs, columns, bias, states = ctx.saved_tensors
+    def backward(ctx, grad_output):
+        inputs, h0, signs, columns, bias, readout_weight, readout_bias, states = ctx.saved_tensors
         needs = ctx.needs_input_grad
         wants = {
             "grad_inputs": needs[0] and ctx.kind != "tokens",
@@ -317,15 +334,27 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_signs": needs[2],
             "grad_columns": needs[3],
             "grad_bias": needs[4],
+            "grad_readout_weight": needs[5],
+            "grad_readout_bias": needs[6],
         }
         if not any(wants.values()):
-            return (None,) * 8
-        like = {"grad_inputs": inputs, "grad_h0": h0, "grad_signs": signs, "grad_columns": columns, "grad_bias": bias}
+            return (None,) * 11
+        like = {
+            "grad_inputs": inputs,
+            "grad_h0": h0,
+            "grad_signs": signs,
+            "grad_columns": columns,
+            "grad_bias": bias,
+            "grad_readout_weight": readout_weight,
+            "grad_readout_bias": readout_bias,
+        }
         grads = {name: torch.empty_like(like[name]) if wanted else None for name, wanted in wants.items()}
-        grad_states = grad_states.contiguous()  # kept referenced: the kernel reads its buffer
+        grad_output = grad_output.contiguous()  # kept referenced: the kernel reads its buffer
+        incoming = {"states": "grad_states", "last": "grad_last", "logits": "grad_logits"}
         _require_extension().recurrence_backward(
             **_problem(ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states),
-            grad_states=grad_states.data_ptr(),
+            **_readout(readout_weight, readout_bias),
+            **{"grad_states": 0, incoming[ctx.output]: grad_output.data_ptr()},
             **{name: _address(grad) for name, grad in grads.items()},
         )
         return (
@@ -334,10 +363,22 @@ class _RecurrenceFunction(torch.autograd.Function):
             grads["grad_signs"],
             grads["grad_columns"],
             grads["grad_bias"],
+            grads["grad_readout_weight"],
+            grads["grad_readout_bias"],
+            None,
             None,
             None,
             None,
         )
+
+
+def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
+    """The keyword arguments that describe the fused read-out (none when ``weight`` is None)."""
+    return dict(
+        readout_size=0 if weight is None else weight.shape[0],
+        readout_weight=_address(weight),
+        readout_bias=_address(bias),
+    )
 
 
 def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -> dict:
@@ -384,12 +425,30 @@ def _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence) -> tup
     return n, m, weight_ih.shape[1]
 
 
-def _run(inputs, kind, h0, signs, columns, bias, block_size, recurrence) -> torch.Tensor:
+def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dtype) -> None:
+    if output not in _OUTPUTS:
+        raise HadamRNNError(f"output must be one of {_OUTPUTS}, got {output!r}")
+    if output != "logits":
+        if readout_weight is not None or readout_bias is not None:
+            raise HadamRNNError(f"readout_weight and readout_bias go with output='logits', got output={output!r}")
+        return
+    if not isinstance(readout_weight, torch.Tensor) or readout_weight.ndim != 2 or readout_weight.shape[1] != n:
+        shape = tuple(readout_weight.shape) if isinstance(readout_weight, torch.Tensor) else type(readout_weight).__name__
+        raise ShapeError(f"output='logits' needs readout_weight of shape (k, n={n}), got {shape}")
+    _check_like(readout_weight, "readout_weight", tuple(readout_weight.shape), dtype)
+    _check_like(readout_bias, "readout_bias", (readout_weight.shape[0],), dtype)
+
+
+def _run(inputs, kind, h0, signs, columns, bias, block_size, recurrence, output, readout_weight, readout_bias):
     batch, steps = inputs.shape[:2]
     if batch == 0 or steps == 0:  # nothing to run; no gradient flows (as in the reference)
-        return h0.new_zeros(batch, steps, h0.shape[1])
-    contiguous = [None if tensor is None else tensor.contiguous() for tensor in (inputs, h0, signs, columns, bias)]
-    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu")
+        if output == "last":
+            return h0.new_zeros(batch, h0.shape[1]) if batch == 0 else h0
+        width = h0.shape[1] if output == "states" else readout_weight.shape[0]
+        return h0.new_zeros(batch, steps, width)
+    tensors = (inputs, h0, signs, columns, bias, readout_weight, readout_bias)
+    contiguous = [None if tensor is None else tensor.contiguous() for tensor in tensors]
+    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu", output)
 
 
 def hadamard_recurrence_native(
@@ -400,6 +459,10 @@ def hadamard_recurrence_native(
     bias: torch.Tensor | None,
     block_size: int,
     recurrence: str = "linear",
+    *,
+    output: str = "states",
+    readout_weight: torch.Tensor | None = None,
+    readout_bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
     r"""The Hadamard recurrence over a whole sequence, forward and backward in C.
 
@@ -426,24 +489,33 @@ def hadamard_recurrence_native(
         bias: ``(n,)`` or None.
         block_size: ``m`` (``n`` for full HadamRNN).
         recurrence: ``"linear"`` or ``"relu"``.
+        output: what to return (and so what the backward receives a gradient for):
+            ``"states"``, every ``h_t``; ``"last"``, only ``h_T`` (many-to-one heads: no
+            ``(B, T, n)`` gradient of zeros); ``"logits"``, the fused read-out
+            ``V·ReLU(h_t) + c`` of every step (many-to-many heads: no ``(B, T, n)`` activations
+            or gradients outside the kernel).
+        readout_weight: ``(k, n)`` the read-out ``V`` (already quantized), with ``"logits"``.
+        readout_bias: ``(k,)`` the read-out bias ``c``, or None, with ``"logits"``.
 
     All tensors are float32 (AVX2 or portable kernels) or float64 (portable kernels), on the CPU,
     of one dtype.
 
     Returns:
-        ``(B, T, n)``: every ``h_t``.
+        ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; or ``(B, T, k)`` the read-out, by ``output``.
     """
     n, m, d = _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence)
     if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[0] != h0.shape[0] or x.shape[2] != d:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ShapeError(f"x must have shape (B={h0.shape[0]}, T, d={d}), got {shape}")
     _check_like(x, "x", tuple(x.shape), h0.dtype)
+    _check_output(output, readout_weight, readout_bias, n, h0.dtype)
+    readout = (output, readout_weight, readout_bias)
     if d > INLINE_PROJECTION_MAX_WIDTH:
         # The very drive the reference forms: the same F.linear, bias included.
         projected = torch.nn.functional.linear(x, weight_ih, bias)
-        return _run(projected, "projected", h0, signs, None, None, m, recurrence)
+        return _run(projected, "projected", h0, signs, None, None, m, recurrence, *readout)
     # Row j of weight_ih.T is column j of U: the kernel adds it with unit stride.
-    return _run(x, "features", h0, signs, weight_ih.t(), bias, m, recurrence)
+    return _run(x, "features", h0, signs, weight_ih.t(), bias, m, recurrence, *readout)
 
 
 def hadamard_recurrence_tokens_native(
@@ -454,6 +526,10 @@ def hadamard_recurrence_tokens_native(
     bias: torch.Tensor | None,
     block_size: int,
     recurrence: str = "linear",
+    *,
+    output: str = "states",
+    readout_weight: torch.Tensor | None = None,
+    readout_bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` with token ids in place of one-hot inputs.
 
@@ -464,11 +540,11 @@ def hadamard_recurrence_tokens_native(
 
     Args:
         tokens: ``(B, T)`` int64 ids in ``[0, V)``.
-        h0, signs, weight_ih (``(n, V)``), bias, block_size, recurrence: as in
-            :func:`hadamard_recurrence_native`.
+        h0, signs, weight_ih (``(n, V)``), bias, block_size, recurrence, output, readout_weight,
+            readout_bias: as in :func:`hadamard_recurrence_native`.
 
     Returns:
-        ``(B, T, n)``: every ``h_t``.
+        as :func:`hadamard_recurrence_native`.
     """
     n, m, vocabulary = _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence)
     if not isinstance(tokens, torch.Tensor) or tokens.ndim != 2 or tokens.shape[0] != h0.shape[0]:
@@ -482,10 +558,12 @@ def hadamard_recurrence_tokens_native(
             f"tokens must lie in [0, {vocabulary}) (weight_ih has {vocabulary} columns), "
             f"got values from {int(tokens.min())} to {int(tokens.max())}"
         )
+    _check_output(output, readout_weight, readout_bias, n, h0.dtype)
+    readout = (output, readout_weight, readout_bias)
     if vocabulary > INLINE_PROJECTION_MAX_WIDTH:
         projected = torch.nn.functional.embedding(tokens, weight_ih.t())
-        return _run(projected, "projected", h0, signs, None, bias, m, recurrence)
-    return _run(tokens, "tokens", h0, signs, weight_ih.t(), bias, m, recurrence)
+        return _run(projected, "projected", h0, signs, None, bias, m, recurrence, *readout)
+    return _run(tokens, "tokens", h0, signs, weight_ih.t(), bias, m, recurrence, *readout)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from hadamrnn import native
 from hadamrnn import BitsError, BlockSizeError, HadamRNN, HadamRNNError, HiddenSizeError, QuantizedLinear, ShapeError, uniform_quantize
 
 from helpers import assert_orthogonal, sylvester_by_recursion
@@ -95,6 +96,46 @@ class TestHadamRNN:
         single, h_single = batch_first(x[:, 0])
         assert single.shape == (6, 8) and h_single.shape == (1, 8)
         torch.testing.assert_close(single, outputs[:, 0])
+
+    @pytest.mark.parametrize("backend", ["reference", "dense", "native"])
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    def test_last_state_and_readout_match_forward(self, backend, recurrence):
+        """The many-to-one and many-to-many entry points compute what forward's outputs give, with
+        the same gradients, on every backend (native: the kernels' own outputs)."""
+        if backend == "native" and not native.is_available():
+            pytest.skip(f"native extension not built: {native.unavailable_reason()}")
+        torch.manual_seed(0)
+        rnn = HadamRNN(3, 16, block_size=4, recurrence=recurrence, backend=backend).double()
+        readout = torch.randn(5, 16, dtype=torch.float64, requires_grad=True)
+        bias = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        x = torch.randn(4, 9, 3, dtype=torch.float64)
+        h0 = torch.randn(1, 4, 16, dtype=torch.float64)
+        outputs, h_n = rnn(x, h0)
+        expected = {"last": h_n[0], "logits": nn.functional.linear(torch.relu(outputs), readout, bias)}
+        actual = {"last": rnn.last_state(x, h0), "logits": rnn.readout(x, readout, bias, h0)}
+        parameters = [*rnn.parameters(), readout, bias]
+        for key in expected:
+            torch.testing.assert_close(actual[key], expected[key], rtol=1e-12, atol=1e-12)
+            upstream = torch.randn_like(expected[key])
+            wanted = torch.autograd.grad(expected[key], parameters, upstream, retain_graph=True, allow_unused=True)
+            got = torch.autograd.grad(actual[key], parameters, upstream, retain_graph=True, allow_unused=True)
+            for a, b in zip(got, wanted):
+                assert (a is None) == (b is None)
+                if a is not None:
+                    torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+    def test_last_state_and_readout_layouts(self):
+        rnn = HadamRNN(3, 8, batch_first=False)
+        x = torch.randn(6, 2, 3)
+        weight = torch.randn(4, 8)
+        outputs, h_n = rnn(x)
+        torch.testing.assert_close(rnn.last_state(x), h_n[0])
+        torch.testing.assert_close(rnn.readout(x, weight), nn.functional.linear(torch.relu(outputs), weight))
+        torch.testing.assert_close(rnn.last_state(x[:, 0]), h_n[0, 0])
+        assert rnn.readout(x[:, 0], weight).shape == (6, 4)
+        assert torch.equal(rnn.last_state(torch.randn(0, 2, 3)), torch.zeros(2, 8))  # T = 0: h_T = h_0
+        with pytest.raises(ShapeError, match=r"read-out weight must have shape \(k, n=8\), got \(4, 7\)"):
+            rnn.readout(x, torch.randn(4, 7))
 
     def test_zero_length_sequence(self):
         rnn = HadamRNN(3, 8)

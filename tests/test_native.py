@@ -3,7 +3,9 @@
 Tolerance policy of this file:
 
 * the native float32 path against the reference run in float64 on the same values: relative error
-  in norm, ``‖native − reference‖ / ‖reference‖ <= 1e-5``, for outputs and every gradient;
+  in norm, ``‖native − reference‖ / ‖reference‖ <= 1e-5``, for outputs and every gradient (or
+  8 times the float32 reference's own error, for a gradient whose sum cancels so heavily that
+  no float32 computation reaches 1e-5);
 * the native float64 path against the float64 reference: the same with ``1e-12``;
 * integer-valued transforms, the AVX2 path against the portable one, repeated runs and different
   thread counts: bit for bit (``torch.equal``).
@@ -83,6 +85,8 @@ def threads():
 # ------------------------------------------------------------------------------------------------
 
 KINDS = ("features", "tokens", "projected")
+OUTPUTS = ("states", "last", "logits")
+READOUT_SIZE = 5
 
 
 def make_problem(n, m, batch, steps, kind="features", width=3, seed=0, dtype=torch.float32, bias=True):
@@ -101,15 +105,19 @@ def make_problem(n, m, batch, steps, kind="features", width=3, seed=0, dtype=tor
         "signs": random_signs(n, generator, dtype),
         "weight_ih": torch.randn(n, width, generator=generator, dtype=dtype) * 0.5,
         "bias": torch.randn(n, generator=generator, dtype=dtype) * 0.1 if bias else None,
+        "readout_weight": torch.randn(READOUT_SIZE, n, generator=generator, dtype=dtype) * 0.3,
+        "readout_bias": torch.randn(READOUT_SIZE, generator=generator, dtype=dtype) * 0.1 if bias else None,
         "block_size": m,
         "kind": kind,
     }
 
 
-def differentiable(problem, dtype=None):
-    """Leaf copies of the float tensors of ``problem`` (cast to ``dtype``) that require grad."""
+def differentiable(problem, dtype=None, output="states"):
+    """Leaf copies of the float tensors of ``problem`` (cast to ``dtype``) that require grad; the
+    read-out's only with ``output="logits"``."""
     leaves = {}
-    for name in ("inputs", "h0", "signs", "weight_ih", "bias"):
+    names = ("inputs", "h0", "signs", "weight_ih", "bias")
+    for name in names + (("readout_weight", "readout_bias") if output == "logits" else ()):
         value = problem[name]
         if value is None or not value.is_floating_point():
             leaves[name] = value
@@ -118,21 +126,27 @@ def differentiable(problem, dtype=None):
     return leaves
 
 
-def run_native(problem, recurrence, dtype=None):
-    leaves = differentiable(problem, dtype)
+def run_native(problem, recurrence, dtype=None, output="states"):
+    leaves = differentiable(problem, dtype, output)
     rest = (leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], problem["block_size"], recurrence)
-    if problem["kind"] == "tokens":
-        return native.hadamard_recurrence_tokens_native(leaves["inputs"], *rest), leaves
-    return native.hadamard_recurrence_native(leaves["inputs"], *rest), leaves
+    readout = {"readout_weight": leaves["readout_weight"], "readout_bias": leaves["readout_bias"]} if output == "logits" else {}
+    function = native.hadamard_recurrence_tokens_native if problem["kind"] == "tokens" else native.hadamard_recurrence_native
+    return function(leaves["inputs"], *rest, output=output, **readout), leaves
 
 
-def run_reference(problem, recurrence, dtype=torch.float64):
-    leaves = differentiable(problem, dtype)
+def run_reference(problem, recurrence, dtype=torch.float64, output="states"):
+    """The reference states, then what ``output`` asks for, by plain torch operations."""
+    leaves = differentiable(problem, dtype, output)
     inputs = leaves["inputs"]
     if problem["kind"] == "tokens":
         inputs = F.one_hot(inputs, problem["weight_ih"].shape[1]).to(dtype)
     rest = (leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], problem["block_size"], recurrence)
-    return hadamard_recurrence_reference(inputs, *rest), leaves
+    states = hadamard_recurrence_reference(inputs, *rest)
+    if output == "last":
+        return states[:, -1], leaves
+    if output == "logits":
+        return F.linear(torch.relu(states), leaves["readout_weight"], leaves["readout_bias"]), leaves
+    return states, leaves
 
 
 def gradients(output, leaves, grad_output):
@@ -141,18 +155,27 @@ def gradients(output, leaves, grad_output):
     return dict(zip(names, values))
 
 
-def compare_with_reference(problem, recurrence, native_dtype=torch.float32):
+def compare_with_reference(problem, recurrence, native_dtype=torch.float32, output="states"):
     rtol = FLOAT32_RTOL if native_dtype == torch.float32 else FLOAT64_RTOL
-    output, native_leaves = run_native(problem, recurrence, native_dtype)
-    expected, reference_leaves = run_reference(problem, recurrence)
-    assert output.dtype == native_dtype
-    assert_relative_close(output, expected, rtol, "states")
+    result, native_leaves = run_native(problem, recurrence, native_dtype, output)
+    expected, reference_leaves = run_reference(problem, recurrence, output=output)
+    assert result.dtype == native_dtype
+    assert_relative_close(result, expected, rtol, output)
     grad_output = torch.randn(expected.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    native_grads = gradients(output, native_leaves, grad_output)
+    native_grads = gradients(result, native_leaves, grad_output)
     reference_grads = gradients(expected, reference_leaves, grad_output)
     assert native_grads.keys() == reference_grads.keys()
+    own_precision = {}
+    if native_dtype == torch.float32:
+        single, single_leaves = run_reference(problem, recurrence, torch.float32, output)
+        own_precision = gradients(single, single_leaves, grad_output)
     for name in reference_grads:
-        assert_relative_close(native_grads[name], reference_grads[name], rtol, f"gradient of {name}")
+        # A gradient that is a sum with heavy cancellation (a bias summed over B·T steps at n = 1)
+        # is off by more than 1e-5 in any float32 computation, the reference's included, and by
+        # how much depends on the order of the additions: there the bound is 8 times the float32
+        # reference's own error.
+        allowance = 8 * relative_error(own_precision[name], reference_grads[name]) if own_precision else 0.0
+        assert_relative_close(native_grads[name], reference_grads[name], max(rtol, allowance), f"gradient of {name}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -316,6 +339,61 @@ class TestRecurrenceAgainstReference:
             expected, _ = run_reference(problem, "linear")
             assert output.shape == expected.shape == (batch, steps, 8)
 
+    def test_signs_off_the_unit_values(self):
+        """The kernels take any sign vector, not only ±1 (gradcheck perturbs it, for one)."""
+        problem = make_problem(32, 8, 3, 9)
+        problem["signs"] = torch.randn(32, generator=torch.Generator().manual_seed(5))
+        for recurrence in ("linear", "relu"):
+            compare_with_reference(problem, recurrence)
+
+    @pytest.mark.parametrize("output", ["last", "logits"])
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    @pytest.mark.parametrize("kind", KINDS)
+    @pytest.mark.parametrize("shape", COVERING_SHAPES, ids=lambda s: "n{}-m{}-B{}-T{}".format(*s))
+    def test_last_state_and_fused_readout(self, shape, kind, recurrence, output):
+        n, m, batch, steps = shape
+        compare_with_reference(make_problem(n, m, batch, steps, kind, seed=n + steps), recurrence, output=output)
+
+    @pytest.mark.parametrize("output", ["last", "logits"])
+    def test_outputs_in_float64_and_without_biases(self, output):
+        compare_with_reference(make_problem(32, 8, 3, 20, dtype=torch.float64), "relu", torch.float64, output)
+        compare_with_reference(make_problem(16, 16, 3, 7, bias=False), "linear", output=output)
+
+    def test_outputs_are_slices_of_the_states(self):
+        """h_T is the last state and the fused read-out is F.linear(ReLU(states)) of the very same
+        states: the native paths agree with each other, not only with the reference."""
+        problem = make_problem(64, 16, 4, 30, seed=3)
+        with torch.no_grad():
+            states, _ = run_native(problem, "linear")
+            last, _ = run_native(problem, "linear", output="last")
+            logits, _ = run_native(problem, "linear", output="logits")
+        assert torch.equal(last, states[:, -1])
+        expected = F.linear(torch.relu(states.double()), problem["readout_weight"].double(), problem["readout_bias"].double())
+        assert_relative_close(logits, expected, FLOAT32_RTOL, "fused read-out")
+
+    def test_outputs_with_no_steps_and_no_sequences(self):
+        problem = make_problem(8, 8, 3, 0)
+        last, leaves = run_native(problem, "linear", output="last")
+        assert torch.equal(last, problem["h0"])  # h_T of an empty sequence is h_0
+        logits, _ = run_native(problem, "linear", output="logits")
+        assert logits.shape == (3, 0, READOUT_SIZE)
+        empty = make_problem(8, 8, 0, 4)
+        assert run_native(empty, "linear", output="last")[0].shape == (0, 8)
+
+    def test_output_arguments_are_checked(self):
+        p = make_problem(8, 8, 2, 3)
+        args = (p["inputs"], p["h0"], p["signs"], p["weight_ih"], p["bias"], 8)
+        with pytest.raises(HadamRNNError, match="output must be one of .*got 'all'"):
+            native.hadamard_recurrence_native(*args, output="all")
+        with pytest.raises(ShapeError, match=r"readout_weight of shape \(k, n=8\), got \(5, 4\)"):
+            native.hadamard_recurrence_native(*args, output="logits", readout_weight=p["readout_weight"][:, :4])
+        with pytest.raises(HadamRNNError, match="go with output='logits', got output='last'"):
+            native.hadamard_recurrence_native(*args, output="last", readout_weight=p["readout_weight"])
+        with pytest.raises(ShapeError, match=r"readout_bias must have shape \(5,\), got \(4,\)"):
+            native.hadamard_recurrence_native(
+                *args, output="logits", readout_weight=p["readout_weight"], readout_bias=p["readout_bias"][:4]
+            )
+
     def test_non_contiguous_inputs(self):
         problem = make_problem(16, 16, 4, 6)
         transposed = dict(problem, inputs=problem["inputs"].transpose(0, 1).contiguous().transpose(0, 1))
@@ -340,6 +418,25 @@ class TestGradcheck:
             return function(
                 arguments["inputs"], arguments["h0"], arguments["signs"], arguments["weight_ih"],
                 arguments["bias"], problem["block_size"], recurrence,
+            )
+
+        assert torch.autograd.gradcheck(recurrence_of, [leaves[name] for name in names])
+
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    @pytest.mark.parametrize("output", ["last", "logits"])
+    def test_last_state_and_fused_readout(self, output, recurrence):
+        problem = make_problem(8, 4, 2, 4, dtype=torch.float64)
+        leaves = differentiable(problem, output=output)
+        names = [name for name, leaf in leaves.items() if leaf is not None and leaf.requires_grad]
+
+        def recurrence_of(*values):
+            arguments = dict(leaves, **dict(zip(names, values)))
+            readout = {}
+            if output == "logits":
+                readout = {"readout_weight": arguments["readout_weight"], "readout_bias": arguments["readout_bias"]}
+            return native.hadamard_recurrence_native(
+                arguments["inputs"], arguments["h0"], arguments["signs"], arguments["weight_ih"],
+                arguments["bias"], problem["block_size"], recurrence, output=output, **readout,
             )
 
         assert torch.autograd.gradcheck(recurrence_of, [leaves[name] for name in names])

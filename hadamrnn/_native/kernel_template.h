@@ -116,7 +116,10 @@ typedef struct {
     const int64_t *tokens;  /* INPUT_TOKENS: (B, T) */
     const REAL *h0, *signs, *columns, *bias;
     REAL *states;
-    const REAL *grad_states;
+    int64_t readout_size;                 /* k, 0 without a fused read-out */
+    const REAL *readout_weight, *readout_bias;
+    REAL *logits;
+    const REAL *grad_states, *grad_last, *grad_logits;
     REAL *grad_inputs, *grad_h0;
 
     REAL *token_drives; /* INPUT_TOKENS: (width, n), row v = U[:, v] + b */
@@ -128,7 +131,9 @@ typedef struct {
     REAL *partial_signs;    /* (B, n) */
     REAL *partial_bias;     /* (B, n) */
     REAL *partial_columns;  /* (B, width, n) */
-    REAL *scratch;          /* per worker: n (forward), 4 n (backward) */
+    REAL *partial_readout_weight; /* (B, k, n) */
+    REAL *partial_readout_bias;   /* (B, k) */
+    REAL *scratch;          /* per worker: FORWARD_SCRATCH n (forward), BACKWARD_SCRATCH n (backward) */
 } KERNEL(recurrence);
 
 /* Ask for a row that a step to come will read. The backward walks time downwards, which hardware
@@ -190,27 +195,8 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
     return scratch;
 }
 
-KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin, int64_t end, int worker)
-{
-    const KERNEL(recurrence) *r = context;
-    const int64_t n = r->n;
-    REAL *scratch = r->scratch + (int64_t)worker * n;
-    for (int64_t b = begin; b < end; b++) {
-        const REAL *previous = r->h0 + b * n;
-        for (int64_t t = 0; t < r->steps; t++) {
-            const int64_t step = KERNEL(step_index)(r, b, t);
-            REAL *state = r->states + step * n;
-            const REAL *drive = KERNEL(drive)(r, scratch, step);
-            FWHT_ROW(previous, state, n, r->block_size, r->signed_gain); /* W h_{t-1} */
-            for (int64_t i = 0; i < n; i++)
-                state[i] += drive[i];
-            if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
-                for (int64_t i = 0; i < n; i++)
-                    state[i] = state[i] < 0 ? 0 : state[i];
-            previous = state;
-        }
-    }
-}
+#define FORWARD_SCRATCH 2
+#define BACKWARD_SCRATCH 7
 
 /*
  * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
@@ -218,7 +204,7 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
  * four independent AVX2 accumulators, enough to hide the latency of the additions.
  */
 #define DOT_LANES 32
-KERNEL_TARGET static inline REAL KERNEL(dot)(const REAL *a, const REAL *b, int64_t n)
+KERNEL_TARGET static inline REAL KERNEL(dot_reference)(const REAL *a, const REAL *b, int64_t n)
 {
     REAL lane[DOT_LANES] = {0};
     int64_t i = 0;
@@ -233,43 +219,128 @@ KERNEL_TARGET static inline REAL KERNEL(dot)(const REAL *a, const REAL *b, int64
     return lane[0];
 }
 
+/* A build may bring a faster dot product (DOT) that adds in exactly this order. */
+#ifndef DOT
+#define DOT KERNEL(dot_reference)
+#endif
+
+/* o = V ReLU(h) + c, one dot product per output. `rectified` is scratch of n values. */
+KERNEL_TARGET static inline void KERNEL(readout)(const KERNEL(recurrence) *r, const REAL *state, REAL *rectified,
+                                                 REAL *logits)
+{
+    const int64_t n = r->n;
+    for (int64_t i = 0; i < n; i++) /* as torch.relu: negatives to 0, NaN kept */
+        rectified[i] = state[i] < 0 ? 0 : state[i];
+    for (int64_t k = 0; k < r->readout_size; k++)
+        logits[k] = DOT(r->readout_weight + k * n, rectified, n)
+                    + (r->readout_bias ? r->readout_bias[k] : 0);
+}
+
+KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin, int64_t end, int worker)
+{
+    const KERNEL(recurrence) *r = context;
+    const int64_t n = r->n;
+    REAL *scratch = r->scratch + (int64_t)worker * FORWARD_SCRATCH * n;
+    REAL *rectified = scratch + n;
+    for (int64_t b = begin; b < end; b++) {
+        const REAL *previous = r->h0 + b * n;
+        for (int64_t t = 0; t < r->steps; t++) {
+            const int64_t step = KERNEL(step_index)(r, b, t);
+            REAL *state = r->states + step * n;
+            const REAL *drive = KERNEL(drive)(r, scratch, step);
+            FWHT_ROW(previous, state, n, r->block_size, r->signed_gain); /* W h_{t-1} */
+            for (int64_t i = 0; i < n; i++)
+                state[i] += drive[i];
+            if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
+                for (int64_t i = 0; i < n; i++)
+                    state[i] = state[i] < 0 ? 0 : state[i];
+            if (r->readout_size)
+                KERNEL(readout)(r, state, rectified, r->logits + step * r->readout_size);
+            previous = state;
+        }
+    }
+}
+
+
 /*
  * The adjoint recurrence of one sequence. With δ_t = ∂L/∂(pre-activation at step t):
  *
  *   δ_t = mask_t ⊙ (g_t + Wᵀ δ_{t+1}),   Wᵀ δ = S(u ⊙ δ) / sqrt(m)   (S is symmetric),
  *
  * with mask_t = 0 where h_t <= 0 for the ReLU recurrence (torch's convention at 0), 1 otherwise, and
- * δ_{T+1} = 0. Then ∂L/∂u_i = Σ_t δ_t,i (S h_{t-1})_i / sqrt(m), ∂L/∂U = Σ_t δ_t x_tᵀ,
- * ∂L/∂b = Σ_t δ_t, ∂L/∂x_t = Uᵀ δ_t and ∂L/∂h_0 = Wᵀ δ_1. S h_{t-1} is recomputed from the stored
- * states rather than stored by the forward: one more transform per step, no more memory.
+ * δ_{T+1} = 0. g_t, the gradient reaching h_t from outside, sums what is given of grad_states,
+ * grad_last (at t = T) and, through the fused read-out, Vᵀ(∂L/∂o_t) ⊙ [h_t > 0].
+ * Then ∂L/∂u_i = Σ_t δ_t,i (S h_{t-1})_i / sqrt(m), ∂L/∂U = Σ_t δ_t x_tᵀ, ∂L/∂b = Σ_t δ_t,
+ * ∂L/∂x_t = Uᵀ δ_t, ∂L/∂h_0 = Wᵀ δ_1, ∂L/∂V = Σ_t (∂L/∂o_t) ReLU(h_t)ᵀ and ∂L/∂c = Σ_t ∂L/∂o_t.
+ * S h_{t-1} is recomputed from the stored states rather than stored by the forward: one more
+ * transform per step, no more memory. (Reading W h_{t-1} off h_t - drive_t instead would save the
+ * transform but not the memory traffic, and loses all relative accuracy where W h_{t-1} is small
+ * against the drive.)
  */
 KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begin, int64_t end, int worker)
 {
     const KERNEL(recurrence) *r = context;
-    const int64_t n = r->n, width = r->width;
-    REAL *delta = r->scratch + (int64_t)worker * 4 * n;
-    REAL *signed_delta = delta + n;          /* u ⊙ δ_t */
-    REAL *carry = delta + 2 * n;             /* Wᵀ δ_{t+1} */
+    const int64_t n = r->n, width = r->width, outputs = r->readout_size;
+    REAL *delta = r->scratch + (int64_t)worker * BACKWARD_SCRATCH * n;
+    REAL *signed_delta = delta + n;             /* u ⊙ δ_t */
+    REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
     REAL *transformed_previous = delta + 3 * n; /* S h_{t-1} / sqrt(m) */
+    REAL *outside = delta + 4 * n;              /* g_t */
+    REAL *rectified = delta + 5 * n;            /* ReLU(h_t) */
+    REAL *read_back = delta + 6 * n;            /* Vᵀ ∂L/∂o_t */
 
     for (int64_t b = begin; b < end; b++) {
         REAL *partial_signs = r->partial_signs ? r->partial_signs + b * n : NULL;
         REAL *partial_bias = r->partial_bias ? r->partial_bias + b * n : NULL;
         REAL *partial_columns = r->partial_columns ? r->partial_columns + b * width * n : NULL;
+        REAL *partial_readout_weight = r->partial_readout_weight ? r->partial_readout_weight + b * outputs * n : NULL;
+        REAL *partial_readout_bias = r->partial_readout_bias ? r->partial_readout_bias + b * outputs : NULL;
         memset(carry, 0, (size_t)n * sizeof(REAL));
 
         for (int64_t t = r->steps - 1; t >= 0; t--) {
             const int64_t step = KERNEL(step_index)(r, b, t);
-            const REAL *grad = r->grad_states + step * n;
+            const REAL *grad = r->grad_states ? r->grad_states + step * n : NULL;
+            const REAL *last = t == r->steps - 1 && r->grad_last ? r->grad_last + b * n : NULL;
             const REAL *state = r->states + step * n;
             const REAL *previous = t > 0 ? state - n : r->h0 + b * n;
             if (t >= PREFETCH_STEPS_AHEAD + 1) {
-                KERNEL(prefetch_row)(grad - PREFETCH_STEPS_AHEAD * n, n);
+                if (grad)
+                    KERNEL(prefetch_row)(grad - PREFETCH_STEPS_AHEAD * n, n);
                 KERNEL(prefetch_row)(previous - PREFETCH_STEPS_AHEAD * n, n);
             }
 
+            /* Separate loops, not `grad ? grad[i] : 0`: compilers vectorise that into masked
+             * loads from NULL, which are correct but take a microcode assist each. */
+            if (grad)
+                memcpy(outside, grad, (size_t)n * sizeof(REAL));
+            else
+                memset(outside, 0, (size_t)n * sizeof(REAL));
+            if (last)
+                for (int64_t i = 0; i < n; i++)
+                    outside[i] += last[i];
+            if (outputs && r->grad_logits) {
+                const REAL *grad_logits = r->grad_logits + step * outputs;
+                memset(read_back, 0, (size_t)n * sizeof(REAL));
+                for (int64_t i = 0; i < n; i++)
+                    rectified[i] = state[i] < 0 ? 0 : state[i];
+                for (int64_t k = 0; k < outputs; k++) {
+                    const REAL gk = grad_logits[k], *row = r->readout_weight + k * n;
+                    for (int64_t i = 0; i < n; i++)
+                        read_back[i] += row[i] * gk;
+                    if (partial_readout_weight) {
+                        REAL *grad_row = partial_readout_weight + k * n;
+                        for (int64_t i = 0; i < n; i++)
+                            grad_row[i] += gk * rectified[i];
+                    }
+                    if (partial_readout_bias)
+                        partial_readout_bias[k] += gk;
+                }
+                for (int64_t i = 0; i < n; i++) /* torch's threshold_backward: through where h_t > 0 */
+                    outside[i] += state[i] > 0 ? read_back[i] : 0;
+            }
+
             for (int64_t i = 0; i < n; i++) {
-                REAL d = grad[i] + carry[i];
+                REAL d = outside[i] + carry[i];
                 if (r->relu && state[i] <= 0) /* torch's threshold_backward */
                     d = 0;
                 delta[i] = d;
@@ -298,7 +369,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                     }
                 if (r->grad_inputs)
                     for (int64_t j = 0; j < width; j++)
-                        r->grad_inputs[step * width + j] = KERNEL(dot)(r->columns + j * n, delta, n);
+                        r->grad_inputs[step * width + j] = DOT(r->columns + j * n, delta, n);
             } else if (r->kind == INPUT_TOKENS) {
                 if (partial_columns) {
                     REAL *column = partial_columns + r->tokens[step] * n;
@@ -366,7 +437,13 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .columns = problem->columns,
         .bias = problem->bias,
         .states = problem->states,
+        .readout_size = problem->readout_size,
+        .readout_weight = problem->readout_weight,
+        .readout_bias = problem->readout_bias,
+        .logits = problem->logits,
         .grad_states = problem->grad_states,
+        .grad_last = problem->grad_last,
+        .grad_logits = problem->grad_logits,
         .grad_inputs = problem->grad_inputs,
         .grad_h0 = problem->grad_h0,
     };
@@ -380,6 +457,21 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
     return KERNEL_OK;
 }
 
+/* INPUT_TOKENS: the table of drives U[:, v] + b, one row per token id. */
+static int KERNEL(prepare_token_drives)(KERNEL(recurrence) *r)
+{
+    if (r->kind != INPUT_TOKENS)
+        return KERNEL_OK;
+    const int64_t n = r->n;
+    r->token_drives = malloc((size_t)(r->width * n) * sizeof(REAL));
+    if (!r->token_drives)
+        return KERNEL_OUT_OF_MEMORY;
+    for (int64_t v = 0; v < r->width; v++)
+        for (int64_t i = 0; i < n; i++)
+            r->token_drives[v * n + i] = r->columns[v * n + i] + (r->bias ? r->bias[i] : 0);
+    return KERNEL_OK;
+}
+
 static void KERNEL(release)(KERNEL(recurrence) *r)
 {
     free(r->token_drives);
@@ -388,6 +480,8 @@ static void KERNEL(release)(KERNEL(recurrence) *r)
     free(r->partial_signs);
     free(r->partial_bias);
     free(r->partial_columns);
+    free(r->partial_readout_weight);
+    free(r->partial_readout_bias);
     free(r->scratch);
 }
 
@@ -398,17 +492,11 @@ static int KERNEL(recurrence_forward)(const recurrence_problem *problem, int thr
         return KERNEL_OUT_OF_MEMORY;
     const int64_t n = r.n;
     const int workers = parallel_workers(r.batch, threads, 1);
-    r.scratch = malloc((size_t)(workers * n) * sizeof(REAL));
-    if (r.kind == INPUT_TOKENS)
-        r.token_drives = malloc((size_t)(r.width * n) * sizeof(REAL));
-    if (!r.scratch || (r.kind == INPUT_TOKENS && !r.token_drives)) {
+    r.scratch = malloc((size_t)(workers * FORWARD_SCRATCH * n) * sizeof(REAL));
+    if (!r.scratch || KERNEL(prepare_token_drives)(&r) != KERNEL_OK) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }
-    if (r.kind == INPUT_TOKENS)
-        for (int64_t v = 0; v < r.width; v++)
-            for (int64_t i = 0; i < n; i++)
-                r.token_drives[v * n + i] = r.columns[v * n + i] + (r.bias ? r.bias[i] : 0);
 
     parallel_for(r.batch, workers, KERNEL(forward_sequences), &r);
     KERNEL(release)(&r);
@@ -430,9 +518,17 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         r.partial_bias = calloc((size_t)(batch * n), sizeof(REAL));
     if (wants_columns)
         r.partial_columns = calloc((size_t)(batch * width * n), sizeof(REAL));
-    r.scratch = malloc((size_t)(workers * 4 * n) * sizeof(REAL));
+    const int64_t outputs = r.readout_size;
+    const int wants_readout_weight = outputs && problem->grad_readout_weight;
+    const int wants_readout_bias = outputs && problem->grad_readout_bias;
+    if (wants_readout_weight)
+        r.partial_readout_weight = calloc((size_t)(batch * outputs * n), sizeof(REAL));
+    if (wants_readout_bias)
+        r.partial_readout_bias = calloc((size_t)(batch * outputs), sizeof(REAL));
+    r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH * n) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
-        || (wants_columns && !r.partial_columns) || !r.scratch) {
+        || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
+        || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }
@@ -445,6 +541,10 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         KERNEL(sum_over_batch)(r.partial_bias, problem->grad_bias, batch, n, threads);
     if (wants_columns)
         KERNEL(sum_over_batch)(r.partial_columns, problem->grad_columns, batch, width * n, threads);
+    if (wants_readout_weight)
+        KERNEL(sum_over_batch)(r.partial_readout_weight, problem->grad_readout_weight, batch, outputs * n, threads);
+    if (wants_readout_bias)
+        KERNEL(sum_over_batch)(r.partial_readout_bias, problem->grad_readout_bias, batch, outputs, threads);
     KERNEL(release)(&r);
     return KERNEL_OK;
 }

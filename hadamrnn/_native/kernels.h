@@ -62,8 +62,21 @@ typedef struct {
     const void *bias;     /* real (n), or NULL */
     void *states;         /* real (B, T, n), written by the forward: h_1 ... h_T */
 
-    /* Backward only. Every output may be NULL when its gradient is not needed. */
+    /* The fused read-out o_t = V ReLU(h_t) + c (readout_size = k > 0), or none (k = 0). Fusing it
+     * spares the caller the (B, T, n) tensors of ReLU(h) and of its gradient. */
+    int64_t readout_size;         /* k */
+    const void *readout_weight;   /* real (k, n): V */
+    const void *readout_bias;     /* real (k): c, or NULL */
+    void *logits;                 /* real (B, T, k), written by the forward: o_1 ... o_T */
+
+    /* Backward only. Every output may be NULL when its gradient is not needed; so may every
+     * incoming gradient (NULL is zero), which spares the caller a (B, T, n) tensor of zeros when
+     * only h_T or only the read-out is used. */
     const void *grad_states;  /* real (B, T, n): dL/dh_t as seen from outside the recurrence */
+    const void *grad_last;    /* real (B, n): dL/dh_T through a separate output h_T */
+    const void *grad_logits;  /* real (B, T, k): dL/do_t */
+    void *grad_readout_weight; /* real (k, n) */
+    void *grad_readout_bias;   /* real (k) */
     void *grad_inputs;        /* real (B, T, d) or (B, T, n) (projected); never for tokens */
     void *grad_h0;            /* real (B, n) */
     void *grad_signs;         /* real (n) */

@@ -19,9 +19,11 @@
 #define KERNEL_TARGET __attribute__((target("avx2,fma")))
 #define KERNEL_TABLE kernels_f32_avx2
 #define FWHT_ROW fwht_row_avx2
+#define DOT dot_avx2
 
 KERNEL_TARGET static void fwht_row_avx2(const float *src, float *dst, int64_t n, int64_t block_size,
                                         const float *gain);
+KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64_t n);
 
 #include "kernel_template.h"
 
@@ -161,3 +163,30 @@ KERNEL_TARGET static void fwht_row_avx2(const float *src, float *dst, int64_t n,
 }
 
 #endif /* HADAMRNN_HAVE_AVX2 */
+
+#if HADAMRNN_HAVE_AVX2
+/*
+ * The dot product of kernel_template.h in registers: lane k of the reference (the i ≡ k mod 32)
+ * is lane k % 8 of accumulator k / 8, so the four accumulators take the same products in the same
+ * order, the tail of 8-element chunks included, and the tree below is the reference's tree
+ * (lane[k] += lane[k + 16], then + 8, + 4, + 2, + 1). Products and sums are separate operations,
+ * as in the portable build. Lengths that are not a multiple of 8 use the reference.
+ */
+KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64_t n)
+{
+    if (n % 8)
+        return dot_reference_f32_avx2(a, b, n);
+    __m256 lane[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n; i += 8) {
+        const int k = (int)((i / 8) % 4);
+        lane[k] = _mm256_add_ps(lane[k], _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    }
+    lane[0] = _mm256_add_ps(lane[0], lane[2]); /* width 16 */
+    lane[1] = _mm256_add_ps(lane[1], lane[3]);
+    __m256 sum = _mm256_add_ps(lane[0], lane[1]); /* width 8 */
+    __m128 half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1)); /* width 4 */
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));                                    /* width 2 */
+    half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));                                /* width 1 */
+    return _mm_cvtss_f32(half);
+}
+#endif

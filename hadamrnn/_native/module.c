@@ -254,24 +254,45 @@ static int fill_problem(recurrence_problem *problem, const char *kind_name, int 
     return 0;
 }
 
+/* The fused read-out's sizes and weights: none (k = 0), or k >= 1 with V given. */
+static int fill_readout(recurrence_problem *problem, long long batch, long long steps, long long readout_size,
+                        unsigned long long readout_weight, unsigned long long readout_bias)
+{
+    if (check_count("readout_size", readout_size))
+        return -1;
+    if (readout_size > 0 && batch > 0 && steps > 0 && check_address("readout_weight", readout_weight))
+        return -1;
+    problem->readout_size = readout_size;
+    problem->readout_weight = ADDRESS(readout_weight);
+    problem->readout_bias = ADDRESS(readout_bias);
+    return 0;
+}
+
 static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "input_width",
-                               "inputs", "h0", "signs", "columns", "bias", "states", "threads", NULL};
+                               "inputs", "h0", "signs", "columns", "bias", "states", "threads", "readout_size",
+                               "readout_weight", "readout_bias", "logits", NULL};
     const char *dtype, *kind;
     int relu;
-    long long batch, steps, hidden, block_size, input_width, threads;
+    long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0;
     unsigned long long inputs, h0, signs, columns, bias, states;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKL:recurrence_forward", keywords, &dtype, &kind,
-                                     &relu, &batch, &steps, &hidden, &block_size, &input_width, &inputs, &h0,
-                                     &signs, &columns, &bias, &states, &threads))
+    unsigned long long readout_weight = 0, readout_bias = 0, logits = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKL|$LKKK:recurrence_forward", keywords, &dtype,
+                                     &kind, &relu, &batch, &steps, &hidden, &block_size, &input_width, &inputs,
+                                     &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
+                                     &readout_weight, &readout_bias, &logits))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
     if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,
-                                 signs, columns, bias, states, threads))
+                                 signs, columns, bias, states, threads)
+        || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
+    if (readout_size > 0 && batch > 0 && steps > 0 && check_address("logits", logits))
+        return NULL;
+    problem.logits = ADDRESS(logits);
     if (batch == 0 || steps == 0)
         Py_RETURN_NONE;
 
@@ -289,29 +310,37 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "input_width",
                                "inputs", "h0", "signs", "columns", "bias", "states", "grad_states",
                                "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
-                               NULL};
+                               "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
+                               "grad_readout_weight", "grad_readout_bias", NULL};
     const char *dtype, *kind;
     int relu;
-    long long batch, steps, hidden, block_size, input_width, threads;
+    long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0;
     unsigned long long inputs, h0, signs, columns, bias, states;
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKKKKKKKL:recurrence_backward", keywords, &dtype,
-                                     &kind, &relu, &batch, &steps, &hidden, &block_size, &input_width, &inputs,
-                                     &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs, &grad_h0,
-                                     &grad_signs, &grad_columns, &grad_bias, &threads))
+    unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
+    unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKKKKKKKL|$LKKKKKK:recurrence_backward", keywords,
+                                     &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &input_width,
+                                     &inputs, &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs,
+                                     &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads, &readout_size,
+                                     &readout_weight, &readout_bias, &grad_last, &grad_logits,
+                                     &grad_readout_weight, &grad_readout_bias))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
     if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,
-                                 signs, columns, bias, states, threads))
+                                 signs, columns, bias, states, threads)
+        || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
     if (problem.kind == INPUT_TOKENS && grad_inputs) {
         PyErr_SetString(PyExc_ValueError, "token ids have no gradient: expected grad_inputs=0 for kind 'tokens'");
         return NULL;
     }
-    if (batch > 0 && steps > 0 && check_address("grad_states", grad_states))
-        return NULL;
-    problem.grad_states = ADDRESS(grad_states);
+    problem.grad_states = ADDRESS(grad_states); /* 0 (none) means zero, like grad_last and grad_logits */
+    problem.grad_last = ADDRESS(grad_last);
+    problem.grad_logits = ADDRESS(grad_logits);
+    problem.grad_readout_weight = ADDRESS(grad_readout_weight);
+    problem.grad_readout_bias = ADDRESS(grad_readout_bias);
     problem.grad_inputs = ADDRESS(grad_inputs);
     problem.grad_h0 = ADDRESS(grad_h0);
     problem.grad_signs = ADDRESS(grad_signs);
@@ -337,12 +366,16 @@ static PyMethodDef methods[] = {
      "dst = u * ((I_{n/m} kron S_m) src) * scale for each of `rows` rows (u = 1 when signs is 0)."},
     {"recurrence_forward", (PyCFunction)(void (*)(void))py_recurrence_forward, METH_VARARGS | METH_KEYWORDS,
      "recurrence_forward(*, dtype, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,\n"
-     "                   signs, columns, bias, states, threads)\n\n"
-     "states[b, t] = h_{t+1} of h_t = W h_{t-1} + U x_t + b (ReLU'd if relu) for every sequence b."},
+     "                   signs, columns, bias, states, threads, readout_size=0, readout_weight=0,\n"
+     "                   readout_bias=0, logits=0)\n\n"
+     "states[b, t] = h_{t+1} of h_t = W h_{t-1} + U x_t + b (ReLU'd if relu) for every sequence b;\n"
+     "with readout_size = k > 0, also logits[b, t] = V ReLU(states[b, t]) + c."},
     {"recurrence_backward", (PyCFunction)(void (*)(void))py_recurrence_backward, METH_VARARGS | METH_KEYWORDS,
      "recurrence_backward(*, ..., grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias,\n"
-     "                    threads)\n\n"
-     "The gradients of the recurrence from dL/dstates; a gradient whose address is 0 is skipped."},
+     "                    threads, readout_size=0, readout_weight=0, readout_bias=0, grad_last=0,\n"
+     "                    grad_logits=0, grad_readout_weight=0, grad_readout_bias=0)\n\n"
+     "The gradients of the recurrence from dL/dstates, dL/dh_T and dL/dlogits (an incoming gradient\n"
+     "whose address is 0 is zero); an outgoing gradient whose address is 0 is skipped."},
     {"instruction_set", py_instruction_set, METH_NOARGS,
      "The instruction set of the float32 kernels now in use: 'avx2' or 'portable'."},
     {"available_instruction_sets", py_available_instruction_sets, METH_NOARGS,
