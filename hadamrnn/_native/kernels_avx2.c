@@ -176,14 +176,24 @@ KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64
 {
     if (n % 8)
         return dot_reference_f32_avx2(a, b, n);
-    __m256 lane[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t i = 0; i < n; i += 8) {
-        const int k = (int)((i / 8) % 4);
-        lane[k] = _mm256_add_ps(lane[k], _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    __m256 lane0 = _mm256_setzero_ps(), lane1 = _mm256_setzero_ps();
+    __m256 lane2 = _mm256_setzero_ps(), lane3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        lane0 = _mm256_add_ps(lane0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+        lane1 = _mm256_add_ps(lane1, _mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)));
+        lane2 = _mm256_add_ps(lane2, _mm256_mul_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16)));
+        lane3 = _mm256_add_ps(lane3, _mm256_mul_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24)));
     }
-    lane[0] = _mm256_add_ps(lane[0], lane[2]); /* width 16 */
-    lane[1] = _mm256_add_ps(lane[1], lane[3]);
-    __m256 sum = _mm256_add_ps(lane[0], lane[1]); /* width 8 */
+    if (i + 8 <= n)
+        lane0 = _mm256_add_ps(lane0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    if (i + 16 <= n)
+        lane1 = _mm256_add_ps(lane1, _mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)));
+    if (i + 24 <= n)
+        lane2 = _mm256_add_ps(lane2, _mm256_mul_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16)));
+    lane0 = _mm256_add_ps(lane0, lane2); /* width 16 */
+    lane1 = _mm256_add_ps(lane1, lane3);
+    __m256 sum = _mm256_add_ps(lane0, lane1); /* width 8 */
     __m128 half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1)); /* width 4 */
     half = _mm_add_ps(half, _mm_movehl_ps(half, half));                                    /* width 2 */
     half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));                                /* width 1 */
