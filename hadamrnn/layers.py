@@ -164,9 +164,18 @@ class HadamRNN(nn.Module):
         return self.recurrent.signs(self.latent_signs)
 
     def reset_parameters(self) -> None:
+        """``U`` and ``ũ`` Xavier-uniform; ``b`` uniform in ``±1/√n``, as :class:`torch.nn.RNN`.
+
+        The bias is added at every step and accumulates through the orthogonal ``W``: with
+        ``nn.Linear``'s ``±1/√d_in`` it would be ``±1`` for pixel-by-pixel MNIST (``d_in = 1``),
+        and ``h_T`` would start hundreds of times larger than the read-out can use.
+        """
         self.input_proj.reset_parameters()
         with torch.no_grad():
             nn.init.xavier_uniform_(self.latent_signs.view(1, -1))
+            if self.input_proj.bias is not None:
+                bound = 1.0 / math.sqrt(self.hidden_size)
+                nn.init.uniform_(self.input_proj.bias, -bound, bound)
 
     def _check_input(self, x: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, bool]:
         if not isinstance(x, torch.Tensor):

@@ -137,6 +137,16 @@ class TestHadamRNN:
         with pytest.raises(ShapeError, match=r"read-out weight must have shape \(k, n=8\), got \(4, 7\)"):
             rnn.readout(x, torch.randn(4, 7))
 
+    def test_bias_initialisation_follows_torch_rnn(self):
+        """b ~ U(±1/√n) like torch.nn.RNN, whatever the input width (nn.Linear would use ±1/√d)."""
+        torch.manual_seed(0)
+        rnn = HadamRNN(1, 256)
+        bias = rnn.input_proj.bias.detach()
+        assert bias.abs().max() <= 1 / 16
+        assert bias.abs().max() > 0.9 / 16  # spread over the whole range, not clustered at 0
+        reference = nn.RNN(1, 256)
+        assert reference.bias_ih_l0.abs().max() <= 1 / 16
+
     def test_zero_length_sequence(self):
         rnn = HadamRNN(3, 8)
         outputs, h_n = rnn(torch.randn(2, 0, 3))
