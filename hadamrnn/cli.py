@@ -203,7 +203,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .results import write_report  # imported on use: no other command needs it
+    from .results import archive_run, write_report  # imported on use: no other command needs it
+
+    if args.archive:
+        args.runs = [archive_run(run, args.archive) for run in args.runs]
 
     result = write_report(args.runs, args.out, args.figures)
     for note in result.skipped:
@@ -263,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories holding a metrics.json")
     report.add_argument("--out", default="docs/results.md", help="the page whose results section is regenerated (default: docs/results.md)")
     report.add_argument("--figures", metavar="DIR", help="where the PNG figures go (default: _static/results/ next to --out)")
+    report.add_argument("--archive", metavar="DIR", help="first copy each run's metrics, config and curves (no checkpoints) into DIR/<run>/, and report from there")
     report.set_defaults(handler=_report)
     return parser
 

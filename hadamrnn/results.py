@@ -133,8 +133,47 @@ def load_run(run_dir: str | Path) -> RunRecord:
     missing = [key for key in ("test", "model_size") if key not in metrics]
     if missing:
         raise HadamRNNError(f"{metrics_path} lacks {', '.join(missing)}: expected the metrics of a finished run")
+    history_path = run_dir / HISTORY_FILE
+    if "config" in metrics and history_path.is_file():  # an archived run: no checkpoint kept
+        try:
+            history = json.loads(history_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise HadamRNNError(f"{history_path} is not valid JSON: {error}") from None
+        return RunRecord(run_dir, metrics, metrics["config"], history)
     meta = load_checkpoint(run_dir).meta
     return RunRecord(run_dir, metrics, meta["config"], meta.get("history", {}))
+
+
+#: The learning curves of an archived run, next to its metrics.json.
+HISTORY_FILE = "history.json"
+#: Training-loss points kept per archived run (the validation rows are all kept).
+ARCHIVED_TRAINING_POINTS = 2000
+
+
+def archive_run(run_dir: str | Path, destination: str | Path) -> Path:
+    """Copy what reports a finished run into ``destination/<run name>/``, without its checkpoints.
+
+    Writes ``metrics.json`` with the run's config added, ``history.json`` (every validation row,
+    the per-step series thinned to at most :data:`ARCHIVED_TRAINING_POINTS` evenly spaced steps)
+    and the learning-curve PNG, each atomically. The archive is what ``results/`` holds: a few
+    kilobytes per run, where a checkpoint with an embedding would be tens of megabytes.
+    """
+    record = load_run(run_dir)
+    target = Path(destination) / Path(run_dir).resolve().name
+    history = dict(record.history)
+    steps = len(history.get("step", []))
+    if steps > ARCHIVED_TRAINING_POINTS:
+        stride = -(-steps // ARCHIVED_TRAINING_POINTS)
+        kept = list(range(steps - 1, -1, -stride))[::-1]  # counted from the end: the last step stays
+        for key in ("step", "train_loss", "lr", "sign_flips"):
+            if key in history:
+                history[key] = [history[key][i] for i in kept]
+    atomic_write_text(target / "metrics.json", json.dumps({**record.metrics, "config": record.config}, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(target / HISTORY_FILE, json.dumps(history) + "\n")
+    curve = Path(run_dir) / "learning_curve.png"
+    if curve.is_file():
+        atomic_write_bytes(target / "learning_curve.png", curve.read_bytes())
+    return target
 
 
 # -- the table -------------------------------------------------------------------------------------

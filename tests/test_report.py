@@ -162,3 +162,31 @@ def test_source_commit_marks_a_modified_tree_dirty(tmp_path):
     assert source_commit(tmp_path) == commit
     (tmp_path / "file.txt").write_text("two\n")
     assert source_commit(tmp_path) == f"{commit}-dirty"
+
+
+def test_archive_keeps_what_the_report_needs_without_checkpoints(runs, tmp_path):
+    """--archive copies metrics (with the config), thinned curves and the PNG; the report of the
+    archive equals the report of the original runs."""
+    from hadamrnn import results
+
+    long_run = runs[0]
+    page_of_runs = tmp_path / "from_runs.md"
+    assert main(["report", *map(str, runs), "--out", str(page_of_runs), "--figures", str(tmp_path / "f1")]) == 0
+    archive = tmp_path / "results"
+    page_of_archive = tmp_path / "from_archive.md"
+    assert main(["report", *map(str, runs), "--archive", str(archive), "--out", str(page_of_archive), "--figures", str(tmp_path / "f2")]) == 0
+    for run in runs:
+        archived = archive / run.name
+        assert not (archived / "checkpoints").exists()
+        metrics = json.loads((archived / "metrics.json").read_text())
+        assert metrics["config"]["name"] == run.name
+        assert json.loads((archived / "history.json").read_text())["validation"] == [{"epoch": 1, "step": 3, "loss": 1.3}]
+    assert rows_by_run(page_of_archive.read_text()) == rows_by_run(page_of_runs.read_text())
+
+    steps = 5 * results.ARCHIVED_TRAINING_POINTS + 3
+    history = {"step": list(range(1, steps + 1)), "train_loss": [1.0] * steps, "lr": [1e-3] * steps, "sign_flips": [0] * steps, "validation": []}
+    config = json.loads((archive / long_run.name / "metrics.json").read_text())["config"]
+    save_checkpoint(long_run / "checkpoints", steps, {"w": torch.zeros(1)}, {}, {"config": config, "history": history, "epochs_completed": 1})
+    thinned = json.loads((results.archive_run(long_run, tmp_path / "again") / "history.json").read_text())
+    assert len(thinned["step"]) <= results.ARCHIVED_TRAINING_POINTS
+    assert thinned["step"][-1] == steps  # the last step is kept
