@@ -26,8 +26,15 @@ __all__ = [
     "IMDBTaskConfig",
     "GLUETaskConfig",
     "HARTaskConfig",
+    "TaskConfig",
     "TASK_CONFIGS",
-    "ModelConfig", "TrainConfig", "RunConfig", "load_config", "parse_config", "apply_overrides"]
+    "ModelConfig",
+    "TrainConfig",
+    "RunConfig",
+    "load_config",
+    "parse_config",
+    "apply_overrides",
+]
 
 
 class _Strict(BaseModel):
@@ -83,6 +90,7 @@ class HARTaskConfig(_Strict):
     test_limit: int | None = Field(None, ge=1, description=_LIMIT)
 
 
+#: The ``[task]`` table: one of the task schemas, chosen by its ``name``.
 TaskConfig = Annotated[
     Union[CopyTaskConfig, MNISTTaskConfig, IMDBTaskConfig, GLUETaskConfig, HARTaskConfig], Field(discriminator="name")
 ]

@@ -16,7 +16,11 @@ from hadamrnn.distributed import DistributedContext
 from hadamrnn.tasks import Batch
 
 # 40 sequences in batches of 8: 5 steps per epoch, 2 epochs; an evaluation batch of 7 leaves the
-# ranks unequal slices (4 and 3, then 2 and 1) to exercise the weighted all-reduce.
+# ranks unequal slices (4 and 3, then 2 and 1) to exercise the weighted all-reduce. U and V are
+# 16-bit: a p-bit quantizer is discontinuous, so at 4 bits a latent weight that the two runs round
+# differently in its last bit can land on the other side of a level, move the forward by a whole
+# step of the grid and the weights by 1e-3 after a few Adam steps; 16-bit levels keep the two runs
+# within float tolerance while exercising the same quantized code path.
 TINY_CONFIG = """
 name = "tiny"
 [task]
@@ -29,6 +33,8 @@ test_size = 10
 hidden_size = 16
 block_size = 4
 backend = "reference"
+input_bits = 16
+output_bits = 16
 [train]
 epochs = 2
 batch_size = 8

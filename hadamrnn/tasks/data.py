@@ -139,7 +139,7 @@ class ArrayClassificationTask:
     """A many-to-one classification task over in-memory splits.
 
     Subclasses fill ``self._inputs`` and ``self._labels`` (``split -> array``, first axis the
-    sample) and override :meth:`_convert` to turn a slice of stored inputs (compact dtypes) into the
+    sample) and override ``_convert`` to turn a slice of stored inputs (compact dtypes) into the
     batch tensor. ``output_size == 1`` means binary with BCE-with-logits on one logit; otherwise
     cross-entropy over ``output_size`` classes. ``balanced=True`` draws training batches with
     :func:`balanced_order` instead of a plain permutation.
