@@ -26,7 +26,7 @@ from torch.nn.utils.parametrizations import orthogonal
 
 from .errors import HadamRNNError, ShapeError
 from .functional import dense_recurrence
-from .layers import RECURRENCES, QuantizedLinear
+from .layers import RECURRENCES, QuantizedLinear, token_embedding
 from .quantizers import check_bits, uniform_quantize
 
 __all__ = ["OrthogonalRNN", "GatedRNN", "BaselineClassifier", "BaselineTagger", "BASELINE_KINDS"]
@@ -148,19 +148,7 @@ class _BaselineHead(nn.Module):
                 f"recurrence='linear', got input_bits={input_bits!r}, recurrence={recurrence!r}"
             )
         self.kind = kind
-        if vocab_size is not None:
-            if embedding_dim is None:
-                raise ShapeError("embedding_dim is required with vocab_size, got None")
-            if input_size not in (None, embedding_dim):
-                raise ShapeError(
-                    f"with an embedding, input_size must be None or embedding_dim={embedding_dim}, got {input_size}"
-                )
-            self.embedding: nn.Embedding | None = nn.Embedding(vocab_size, embedding_dim)
-            input_size = embedding_dim
-        else:
-            if input_size is None:
-                raise ShapeError("input_size is required without vocab_size, got None")
-            self.embedding = None
+        self.embedding, input_size = token_embedding(input_size, vocab_size, embedding_dim)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         if kind in ("ornn", "qornn"):
             self.rnn: nn.Module = OrthogonalRNN(input_size, hidden_size, recurrence, input_bits, recurrent_bits)

@@ -15,7 +15,7 @@ from .hadamard import check_block_size, check_hidden_size
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
-__all__ = ["QuantizedLinear", "HadamRNN", "RECURRENCES", "BACKENDS"]
+__all__ = ["QuantizedLinear", "HadamRNN", "token_embedding", "PADDING_ID", "RECURRENCES", "BACKENDS"]
 
 RECURRENCES = ("linear", "relu")
 BACKENDS = ("auto", "reference", "dense", "native")
@@ -71,6 +71,35 @@ class QuantizedLinear(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bits={self.bits}, bias={self.bias is not None}"
         )
+
+
+#: The token id of padding in every token task: its embedding is zero and stays zero.
+PADDING_ID = 0
+
+
+def token_embedding(
+    input_size: int | None, vocab_size: int | None, embedding_dim: int | None
+) -> tuple[nn.Embedding | None, int]:
+    """The front end of a head: an embedding of token ids, or none for feature inputs.
+
+    Returns ``(embedding, recurrence input size)``. The embedding of :data:`PADDING_ID` is zero
+    and gets no gradient (``nn.Embedding(padding_idx=0)``): sequences are left-padded, and a
+    learned padding vector would be added to the state at every padded step, hundreds of times
+    for short reviews.
+
+    Raises:
+        ShapeError: ``vocab_size`` without ``embedding_dim``, an ``input_size`` that contradicts
+            ``embedding_dim``, or neither ``input_size`` nor ``vocab_size``.
+    """
+    if vocab_size is None:
+        if input_size is None:
+            raise ShapeError("input_size is required without vocab_size, got None")
+        return None, input_size
+    if embedding_dim is None:
+        raise ShapeError("embedding_dim is required with vocab_size, got None")
+    if input_size not in (None, embedding_dim):
+        raise ShapeError(f"with an embedding, input_size must be None or embedding_dim={embedding_dim}, got {input_size}")
+    return nn.Embedding(vocab_size, embedding_dim, padding_idx=PADDING_ID), embedding_dim
 
 
 class HadamRNN(nn.Module):

@@ -16,7 +16,7 @@ from .baselines import BaselineClassifier, BaselineTagger
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import RunConfig, parse_config
 from .errors import CheckpointError, ConfigError, ShapeError
-from .layers import HadamRNN, QuantizedLinear
+from .layers import HadamRNN, QuantizedLinear, token_embedding
 from .tasks import Task, build_task
 
 __all__ = ["SequenceClassifier", "SequenceTagger", "build_model", "TrainedModel", "load_trained_model"]
@@ -40,19 +40,7 @@ class _HadamRNNHead(nn.Module):
         sign_clip: float | None = None,
     ):
         super().__init__()
-        if vocab_size is not None:
-            if embedding_dim is None:
-                raise ShapeError("embedding_dim is required with vocab_size, got None")
-            if input_size not in (None, embedding_dim):
-                raise ShapeError(
-                    f"with an embedding, input_size must be None or embedding_dim={embedding_dim}, got {input_size}"
-                )
-            self.embedding: nn.Embedding | None = nn.Embedding(vocab_size, embedding_dim)
-            input_size = embedding_dim
-        else:
-            if input_size is None:
-                raise ShapeError("input_size is required without vocab_size, got None")
-            self.embedding = None
+        self.embedding, input_size = token_embedding(input_size, vocab_size, embedding_dim)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.rnn = HadamRNN(
             input_size,

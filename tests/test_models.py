@@ -100,3 +100,20 @@ class TestCopyTask:
         logits = torch.nn.functional.one_hot(batch.targets, 9).float() * 100
         metrics = task.metrics(logits, batch.targets)
         assert metrics["loss"] < 1e-30 + 1e-6 and metrics["symbol_accuracy"] == 1.0 and metrics["sequence_accuracy"] == 1.0
+
+
+def test_padding_token_embeds_to_zero_and_learns_nothing():
+    """Token id 0 pads sequences on the left: its embedding is zero and receives no gradient, in the
+    HadamRNN heads and in the baselines alike."""
+    from hadamrnn.baselines import BaselineClassifier
+    from hadamrnn.layers import PADDING_ID
+
+    for model in (
+        SequenceClassifier(None, 16, 2, vocab_size=30, embedding_dim=8),
+        BaselineClassifier("lstm", None, 16, 2, vocab_size=30, embedding_dim=8, input_bits=None, output_bits=None),
+    ):
+        assert torch.equal(model.embedding.weight[PADDING_ID], torch.zeros(8))
+        tokens = torch.tensor([[0, 0, 5, 7], [0, 3, 3, 9]])
+        model(tokens).sum().backward()
+        assert torch.equal(model.embedding.weight.grad[PADDING_ID], torch.zeros(8))
+        assert model.embedding.weight.grad[5].abs().sum() > 0
