@@ -128,6 +128,7 @@ def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed
         print(f"run directory: {run_dir}")
     if main_rank:
         print(model_size(model))
+    commit = source_commit()  # the code that trains: taken now, not when the run ends hours later
     result = trainer.fit()
     if not main_rank:
         return 0
@@ -136,7 +137,7 @@ def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed
         "model_size": model_size(model).as_dict(),
         "command": _command_line(distributed),
         "world_size": distributed.world_size,
-        "commit": source_commit(),
+        "commit": commit,
     }
     write_metrics(run_dir / "metrics.json", metrics)
     summary = task.summary()
