@@ -31,11 +31,16 @@ def sylvester_by_recursion(n: int) -> torch.Tensor:
 
 
 def shared_data_dir():
-    """The real data sets: ``$HADAMRNN_DATA``, else the repository's sibling ``../shared/data``, else None."""
+    """The real data sets: ``$HADAMRNN_DATA``, else a ``shared/data`` folder beside the repository
+    or beside one of its parent folders (the nearest one), else None."""
     import os
     from pathlib import Path
 
     if os.environ.get("HADAMRNN_DATA"):
         return Path(os.environ["HADAMRNN_DATA"])
-    sibling = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-    return sibling if sibling.is_dir() else None
+    repository = Path(__file__).resolve().parent.parent
+    for folder in repository.parents:
+        candidate = folder / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return None
