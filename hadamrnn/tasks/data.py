@@ -11,6 +11,8 @@ with ``(seed, split, epoch)``; validation and test are read in their stored orde
 
 from __future__ import annotations
 
+import abc
+
 import gzip
 import io
 import math
@@ -135,7 +137,7 @@ def balanced_order(labels: np.ndarray, num_classes: int, length: int, rng: np.ra
     return order
 
 
-class ArrayClassificationTask:
+class ArrayClassificationTask(abc.ABC):
     """A many-to-one classification task over in-memory splits.
 
     Subclasses fill ``self._inputs`` and ``self._labels`` (``split -> array``, first axis the
@@ -196,8 +198,9 @@ class ArrayClassificationTask:
         order = self._order(split, epoch)
         return np.arange(index * batch_size, stop) if order is None else order[index * batch_size : stop]
 
+    @abc.abstractmethod
     def _convert(self, stored: np.ndarray) -> torch.Tensor:
-        raise NotImplementedError
+        """The batch tensor of ``stored``, a slice of the stored inputs along the first axis."""
 
     def batch(self, split: str, index: int, batch_size: int, epoch: int = 0) -> Batch:
         rows = self.indices(split, index, batch_size, epoch)
