@@ -108,7 +108,7 @@ napoleon_use_ivar = True  # "Attributes" sections as fields, so dataclass fields
 # local extension).
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(torch|numpy|np|pydantic|safetensors|typing|collections|pathlib|pickle)(\..*)?"),
+    (r"py:.*", r"(torch|numpy|np|pydantic|safetensors|typing|collections|pathlib|pickle|abc)(\..*)?"),
     (r"py:.*", r"hadamrnn(\.\w+)*\._\w+"),
     # free-form type descriptions of numpy-style docstrings ("numpy.ndarray of uint64, shape
     # (M, ceil(k / 64))"): Sphinx makes a reference of each word
