@@ -309,20 +309,27 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 KERNEL(prefetch_row)(previous - PREFETCH_STEPS_AHEAD * n, n);
             }
 
-            /* Separate loops, not `grad ? grad[i] : 0`: compilers vectorise that into masked
-             * loads from NULL, which are correct but take a microcode assist each. */
-            if (grad)
+            /* g_t: the given grad_states row itself when it is the only incoming gradient (no
+             * copy on the common path); otherwise summed into `outside`, by separate loops, not
+             * `grad ? grad[i] : 0`: compilers vectorise that into masked loads from NULL, which
+             * are correct but take a microcode assist each. */
+            const int reads_out = outputs && r->grad_logits;
+            const REAL *incoming = outside;
+            if (grad && !last && !reads_out)
+                incoming = grad;
+            else if (grad)
                 memcpy(outside, grad, (size_t)n * sizeof(REAL));
             else
                 memset(outside, 0, (size_t)n * sizeof(REAL));
             if (last)
                 for (int64_t i = 0; i < n; i++)
                     outside[i] += last[i];
-            if (outputs && r->grad_logits) {
+            if (reads_out) {
                 const REAL *grad_logits = r->grad_logits + step * outputs;
                 memset(read_back, 0, (size_t)n * sizeof(REAL));
-                for (int64_t i = 0; i < n; i++)
-                    rectified[i] = state[i] < 0 ? 0 : state[i];
+                if (partial_readout_weight)
+                    for (int64_t i = 0; i < n; i++)
+                        rectified[i] = state[i] < 0 ? 0 : state[i];
                 for (int64_t k = 0; k < outputs; k++) {
                     const REAL gk = grad_logits[k], *row = r->readout_weight + k * n;
                     for (int64_t i = 0; i < n; i++)
@@ -340,7 +347,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
             }
 
             for (int64_t i = 0; i < n; i++) {
-                REAL d = outside[i] + carry[i];
+                REAL d = incoming[i] + carry[i];
                 if (r->relu && state[i] <= 0) /* torch's threshold_backward */
                     d = 0;
                 delta[i] = d;
