@@ -118,7 +118,11 @@ def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed
     torch.manual_seed(config.train.seed)
     task = build_task(config.task, config.train.seed, args.data_dir)
     model = build_model(config.model, task)
-    trainer = Trainer(config, task, model, run_dir, progress=not args.no_progress, distributed=distributed)
+    # The code that trains: taken now, not when the run ends hours later.
+    provenance = {"command": _command_line(distributed), "commit": source_commit()}
+    trainer = Trainer(
+        config, task, model, run_dir, progress=not args.no_progress, distributed=distributed, provenance=provenance
+    )
     if args.resume:
         trainer.resume(checkpoint.path)
         if main_rank:
@@ -128,16 +132,16 @@ def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed
         print(f"run directory: {run_dir}")
     if main_rank:
         print(model_size(model))
-    commit = source_commit()  # the code that trains: taken now, not when the run ends hours later
     result = trainer.fit()
     if not main_rank:
         return 0
     metrics = {
         **result.metrics,
         "model_size": model_size(model).as_dict(),
-        "command": _command_line(distributed),
+        "command": trainer.provenance["command"],
         "world_size": distributed.world_size,
-        "commit": commit,
+        "commit": trainer.provenance["commit"],
+        "resumes": trainer.provenance["resumes"],
     }
     write_metrics(run_dir / "metrics.json", metrics)
     summary = task.summary()

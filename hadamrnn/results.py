@@ -208,6 +208,8 @@ def results_table(runs: list[RunRecord]) -> str:
     for run in _sorted(runs):
         metrics = run.metrics
         command = metrics.get("command")
+        resumes = metrics.get("resumes") or []
+        commit = metrics.get("commit")
         cells = [
             run.name,
             run.task,
@@ -217,8 +219,8 @@ def results_table(runs: list[RunRecord]) -> str:
             f"{run.size_kilobytes:.3f}",
             _duration(float(metrics.get("train_seconds", math.nan))),
             str(metrics.get("epochs", "?")),
-            f"`{metrics['commit']}`" if metrics.get("commit") else "—",
-            f"`{command}`" if command else "—",
+            (f"`{commit}`" if commit else "—") + "".join(f", then `{r['commit']}`" for r in resumes if r.get("commit") != commit),
+            (f"`{command}`" if command else "—") + (f", then resumed {len(resumes)}× with `{resumes[-1]['command']}`" if resumes else ""),
         ]
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -71,6 +71,7 @@ class Trainer:
         run_dir: str | Path,
         progress: bool = True,
         distributed: DistributedContext = SINGLE_PROCESS,
+        provenance: dict[str, str] | None = None,
     ):
         self.config = config
         self.task = task
@@ -91,6 +92,9 @@ class Trainer:
         self.epochs_completed = 0
         self.elapsed = 0.0
         self.history: dict[str, Any] = {"step": [], "train_loss": [], "lr": [], "sign_flips": [], "validation": []}
+        # Where the run came from: the command and commit that started it and, after each
+        # `--resume`, the command and commit that continued it (checkpointed, so they survive).
+        self.provenance: dict[str, Any] = {**(provenance or {}), "resumes": []}
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -114,6 +118,7 @@ class Trainer:
             "epochs_completed": self.epochs_completed,
             "elapsed_seconds": self.elapsed,
             "history": self.history,
+            "provenance": self.provenance,
         }
         path = save_checkpoint(
             self.checkpoint_dir,
@@ -150,6 +155,10 @@ class Trainer:
         self.epochs_completed = int(checkpoint.meta["epochs_completed"])
         self.elapsed = float(checkpoint.meta.get("elapsed_seconds", 0.0))
         self.history = checkpoint.meta["history"]
+        continuing = {key: value for key, value in self.provenance.items() if key != "resumes"}
+        stored = checkpoint.meta.get("provenance")
+        if stored:  # checkpoints written before provenance was recorded start the run here
+            self.provenance = {**stored, "resumes": [*stored.get("resumes", []), continuing]}
 
     # -- loops -------------------------------------------------------------------------------
     @torch.no_grad()

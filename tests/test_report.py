@@ -86,6 +86,24 @@ def test_table_rows_hold_the_run_values(runs, tmp_path, capsys):
     assert order == ["copy-linear", "copy-relu", "pm-block", "pm-full", "pm-lstm"]
 
 
+def test_resumed_run_shows_its_starting_command_and_its_resumes(runs, tmp_path):
+    metrics_path = runs[0] / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["resumes"] = [
+        {"command": "hadamrnn train --resume runs/pm-full", "commit": "abc1234"},
+        {"command": "hadamrnn train --resume runs/pm-full --no-progress", "commit": "def5678"},
+    ]
+    metrics_path.write_text(json.dumps(metrics))
+    page = tmp_path / "results.md"
+    assert main(["report", *map(str, runs), "--out", str(page)]) == 0
+    row = rows_by_run(page.read_text())["pm-full"]
+    assert row[-2] == "`abc1234`, then `def5678`"
+    assert row[-1] == (
+        "`hadamrnn train --config configs/pm-full.toml`, then resumed 2× with "
+        "`hadamrnn train --resume runs/pm-full --no-progress`"
+    )
+
+
 def test_figures_are_png_files_linked_from_the_page(runs, tmp_path):
     page = tmp_path / "docs" / "results.md"
     assert main(["report", *map(str, runs), "--out", str(page)]) == 0

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -123,4 +124,12 @@ def test_kill_and_resume_gives_identical_weights(tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
-    assert json.loads((victim / "metrics.json").read_text())["steps"] == 40
+    metrics = json.loads((victim / "metrics.json").read_text())
+    assert metrics["steps"] == 40
+    # The run is reported with the command that started it, and the resume is recorded beside it.
+    started = shlex.join([*command[len(CLI) :], "--out", str(victim)])
+    assert metrics["command"] == f"python -m hadamrnn {started}"
+    resumed = shlex.join(["train", "--resume", str(victim), "--no-progress"])
+    assert [resume["command"] for resume in metrics["resumes"]] == [f"python -m hadamrnn {resumed}"]
+    assert metrics["resumes"][0]["commit"] == metrics["commit"]
+    assert json.loads((tmp_path / "straight" / "metrics.json").read_text())["resumes"] == []
