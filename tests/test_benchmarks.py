@@ -95,3 +95,22 @@ def test_quick_smoke_run(tmp_path):
         path.name for path in (tmp_path / "results").rglob("*.json") if path.name not in ("machine.json", "benchmarks.json")
     ]
     assert not saved, f"--dry-run saved results: {saved}"
+
+
+def test_copy_run_time_projects_the_paper_steps():
+    """benchmarks/copy_run_time.py times the native copy step and projects the paper's 40,000 steps."""
+    from hadamrnn import native
+
+    if not native.is_available():
+        pytest.skip(f"the native extension is absent: {native.unavailable_reason()}")
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "copy_run_time.py"), "--repeats", "1"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(" ")[0] for line in lines] == ["1", "2"]
+    for line in lines:
+        match = re.search(r"([\d.]+) ms per step \(median of 2, range [\d.]+-[\d.]+\); 40000 steps in ([\d.]+) min", line)
+        assert match, line
+        assert float(match[2]) == pytest.approx(40000 * float(match[1]) / 1000 / 60, rel=2e-3, abs=0.1)
