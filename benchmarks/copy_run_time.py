@@ -18,6 +18,7 @@ import torch
 
 from hadamrnn import SequenceTagger
 from hadamrnn.tasks import CopyTask
+from kernels_ratio import training_step  # run as a script: benchmarks/ is on sys.path
 
 PAPER_STEPS = 10 * 512_000 // 128
 
@@ -31,11 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     model = SequenceTagger(10, 128, 9, input_bits=4, output_bits=4, backend="native")
     optimizer = torch.optim.Adam(model.parameters(), 1e-4)
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        task.loss(model(batch.inputs), batch.targets).backward()
-        optimizer.step()
+    step = training_step(model, optimizer, batch.inputs, lambda outputs: task.loss(outputs, batch.targets))
 
     seconds: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(2):  # two rounds, so that a burst of load does not hit one thread count only
