@@ -196,7 +196,7 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
 }
 
 #define FORWARD_SCRATCH 2
-#define BACKWARD_SCRATCH 6
+#define BACKWARD_SCRATCH 5
 
 /*
  * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
@@ -265,56 +265,48 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
 /*
  * The fused read-out's share of the backward at one step, with g = ∂L/∂o_t:
  *   outside += [h_t > 0] ⊙ Vᵀg,  ∂V += g ReLU(h_t)ᵀ,  ∂c += g.
- * Vᵀg sums over k = 0, 1, ... from zero, one column chunk at a time, so that a chunk's running
- * sums stay in registers across k instead of being stored and reloaded for every output; the
- * additions are the same, in the same order, as one pass per output over the whole row.
- * `read_back` is scratch of n values for row lengths that are not a multiple of the chunk.
+ * Vᵀg sums over k = 0, 1, ... from zero, one chunk of at most READOUT_CHUNK columns at a time, so
+ * that a chunk's running sums stay in registers across k instead of being stored and reloaded for
+ * every output; the additions are the same, in the same order, as one pass per output over the
+ * whole row.
  */
 #define READOUT_CHUNK 32
+KERNEL_TARGET static inline void KERNEL(readout_backward_columns)(const KERNEL(recurrence) *r, const REAL *state,
+                                                                  const REAL *grad_logits, REAL *outside,
+                                                                  REAL *partial_weight, int64_t start, const int width)
+{
+    const int64_t n = r->n;
+    REAL sum[READOUT_CHUNK], rectified[READOUT_CHUNK];
+    for (int c = 0; c < width; c++) { /* an initialiser would compile to `rep stos` */
+        sum[c] = 0;
+        rectified[c] = state[start + c] < 0 ? 0 : state[start + c]; /* as torch.relu */
+    }
+    for (int64_t k = 0; k < r->readout_size; k++) {
+        const REAL gk = grad_logits[k], *row = r->readout_weight + k * n + start;
+        for (int c = 0; c < width; c++)
+            sum[c] += row[c] * gk;
+        if (partial_weight) {
+            REAL *grad_row = partial_weight + k * n + start;
+            for (int c = 0; c < width; c++)
+                grad_row[c] += gk * rectified[c];
+        }
+    }
+    for (int c = 0; c < width; c++) /* torch's threshold_backward: through where h_t > 0 */
+        outside[start + c] += state[start + c] > 0 ? sum[c] : 0;
+}
+
 KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrence) *r, const REAL *state,
-                                                          const REAL *grad_logits, REAL *outside, REAL *read_back,
+                                                          const REAL *grad_logits, REAL *outside,
                                                           REAL *partial_weight, REAL *partial_bias)
 {
-    const int64_t n = r->n, outputs = r->readout_size;
-    const REAL *weight = r->readout_weight;
     if (partial_bias)
-        for (int64_t k = 0; k < outputs; k++)
+        for (int64_t k = 0; k < r->readout_size; k++)
             partial_bias[k] += grad_logits[k];
-    if (n % READOUT_CHUNK == 0) {
-        for (int64_t start = 0; start < n; start += READOUT_CHUNK) {
-            REAL sum[READOUT_CHUNK], rectified[READOUT_CHUNK];
-            for (int c = 0; c < READOUT_CHUNK; c++) { /* an initialiser would compile to `rep stos` */
-                sum[c] = 0;
-                rectified[c] = state[start + c] < 0 ? 0 : state[start + c]; /* as torch.relu */
-            }
-            for (int64_t k = 0; k < outputs; k++) {
-                const REAL gk = grad_logits[k], *row = weight + k * n + start;
-                for (int c = 0; c < READOUT_CHUNK; c++)
-                    sum[c] += row[c] * gk;
-                if (partial_weight) {
-                    REAL *grad_row = partial_weight + k * n + start;
-                    for (int c = 0; c < READOUT_CHUNK; c++)
-                        grad_row[c] += gk * rectified[c];
-                }
-            }
-            for (int c = 0; c < READOUT_CHUNK; c++) /* torch's threshold_backward: through where h_t > 0 */
-                outside[start + c] += state[start + c] > 0 ? sum[c] : 0;
-        }
-        return;
-    }
-    memset(read_back, 0, (size_t)n * sizeof(REAL));
-    for (int64_t k = 0; k < outputs; k++) {
-        const REAL gk = grad_logits[k], *row = weight + k * n;
-        for (int64_t i = 0; i < n; i++)
-            read_back[i] += row[i] * gk;
-        if (partial_weight) {
-            REAL *grad_row = partial_weight + k * n;
-            for (int64_t i = 0; i < n; i++)
-                grad_row[i] += gk * (state[i] < 0 ? 0 : state[i]);
-        }
-    }
-    for (int64_t i = 0; i < n; i++)
-        outside[i] += state[i] > 0 ? read_back[i] : 0;
+    int64_t start = 0;
+    for (; start + READOUT_CHUNK <= r->n; start += READOUT_CHUNK) /* a constant width: registers */
+        KERNEL(readout_backward_columns)(r, state, grad_logits, outside, partial_weight, start, READOUT_CHUNK);
+    if (start < r->n) /* n < READOUT_CHUNK */
+        KERNEL(readout_backward_columns)(r, state, grad_logits, outside, partial_weight, start, (int)(r->n - start));
 }
 
 /*
@@ -341,7 +333,6 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
     REAL *transformed_previous = delta + 3 * n; /* S h_{t-1} / sqrt(m) */
     REAL *outside = delta + 4 * n;              /* g_t */
-    REAL *read_back = delta + 5 * n;            /* Vᵀ ∂L/∂o_t, when n is not a multiple of READOUT_CHUNK */
 
     for (int64_t b = begin; b < end; b++) {
         REAL *partial_signs = r->partial_signs ? r->partial_signs + b * n : NULL;
@@ -379,7 +370,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 for (int64_t i = 0; i < n; i++)
                     outside[i] += last[i];
             if (reads_out)
-                KERNEL(readout_backward)(r, state, r->grad_logits + step * outputs, outside, read_back,
+                KERNEL(readout_backward)(r, state, r->grad_logits + step * outputs, outside,
                                          partial_readout_weight, partial_readout_bias);
 
             for (int64_t i = 0; i < n; i++) {
