@@ -16,9 +16,7 @@ import time
 
 import torch
 
-from hadamrnn import SequenceTagger
-from hadamrnn.tasks import CopyTask
-from kernels_ratio import training_step  # run as a script: benchmarks/ is on sys.path
+from kernels_ratio import copy_shape, training_step  # run as a script: benchmarks/ is on sys.path
 
 PAPER_STEPS = 10 * 512_000 // 128
 
@@ -27,12 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10, help="timed steps per thread count and round")
     args = parser.parse_args(argv)
-    task = CopyTask(seq_len=1000)
-    batch = task.batch("train", 0, 128)
+    batch, loss_of, make = copy_shape()
     torch.manual_seed(0)
-    model = SequenceTagger(10, 128, 9, input_bits=4, output_bits=4, backend="native")
-    optimizer = torch.optim.Adam(model.parameters(), 1e-4)
-    step = training_step(model, optimizer, batch.inputs, lambda outputs: task.loss(outputs, batch.targets))
+    model = make("native")
+    step = training_step(model, torch.optim.Adam(model.parameters(), 1e-4), batch.inputs, loss_of)
 
     seconds: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(2):  # two rounds, so that a burst of load does not hit one thread count only

@@ -195,13 +195,24 @@ def figure_pmnist(repeats: int) -> bool:
     return report_ratio("pmnist training step (n=512, T=784, B=100)", times, 20.0) and gradients_ok
 
 
-def figure_copy(repeats: int) -> bool:
+def copy_shape():
+    """The paper's copy configuration: a batch (T = 1000, B = 128, one-hot d = 10), its loss, and a
+    ``SequenceTagger`` maker (n = 128, 4-bit U and V) taking the backend."""
     task = CopyTask(seq_len=1000)
     batch = task.batch("train", 0, 128)
-    models = twin_models(lambda backend: SequenceTagger(10, 128, 9, input_bits=4, output_bits=4, backend=backend))
 
     def loss_of(outputs):
         return task.loss(outputs, batch.targets)
+
+    def make(backend: str) -> SequenceTagger:
+        return SequenceTagger(10, 128, 9, input_bits=4, output_bits=4, backend=backend)
+
+    return batch, loss_of, make
+
+
+def figure_copy(repeats: int) -> bool:
+    batch, loss_of, make = copy_shape()
+    models = twin_models(make)
 
     steps_of = {
         name: training_step(model, torch.optim.Adam(model.parameters(), 1e-4), batch.inputs, loss_of)
