@@ -5,7 +5,7 @@ one-hot d = 10, 4-bit U and V) trains 10 epochs of 4,000 steps. This times one t
 ``SequenceTagger`` on the native backend, alternating 1 and 2 threads, and projects the 40,000
 steps from the median; evaluation is not counted.
 
-    python benchmarks/copy_run_time.py [--repeats 10]
+    python -m benchmarks.copy_run_time [--repeats 10]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from kernels_ratio import copy_shape, training_step  # run as a script: benchmarks/ is on sys.path
+from .kernels_ratio import copy_shape, training_step
 
 PAPER_STEPS = 10 * 512_000 // 128
 

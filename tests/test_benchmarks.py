@@ -98,13 +98,13 @@ def test_quick_smoke_run(tmp_path):
 
 
 def test_copy_run_time_projects_the_paper_steps():
-    """benchmarks/copy_run_time.py times the native copy step and projects the paper's 40,000 steps."""
+    """`python -m benchmarks.copy_run_time` times the native copy step and projects the paper's 40,000 steps."""
     from hadamrnn import native
 
     if not native.is_available():
         pytest.skip(f"the native extension is absent: {native.unavailable_reason()}")
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "copy_run_time.py"), "--repeats", "1"],
+        [sys.executable, "-m", "benchmarks.copy_run_time", "--repeats", "1"],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
