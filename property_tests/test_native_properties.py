@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hadamrnn import native
@@ -113,13 +113,24 @@ def run(case, dtype, function):
     return output, grads
 
 
+# W = diag(−1, 1)·S/√2 is a rotation by 3π/4, so Σ_{k<8} (Wᵀ)^k = 0 and the h0 gradient cancels.
+CANCELLING_CASE = {
+    "n": 2, "m": 2, "signs": torch.tensor([-1.0, 1.0]), "batch": 1, "steps": 8, "kind": "features",
+    "width": 1, "recurrence": "linear", "output": "last", "readout_size": 1, "seed": 0,
+}
+
+
 @given(recurrence_case_st())
+@example(CANCELLING_CASE)
 def test_native_float64_equals_reference(case):
     output, grads = run(case, torch.float64, "native")
     expected, expected_grads = run(case, torch.float64, "reference")
-    assert relative_error(output, expected) <= 1e-12
-    for grad, expected_grad in zip(grads, expected_grads):
-        assert relative_error(grad, expected_grad) <= 1e-12
+    # Every input, leaf and upstream gradient is of unit scale, so a value whose exact result
+    # cancels to 0 (e.g. the h0 gradient Σ_k (Wᵀ)^k g = 0 when W^8 = I) is only known to the
+    # rounding of unit-scale terms: below a norm of 1 the bound is absolute.
+    for actual, exact in [(output, expected), *zip(grads, expected_grads)]:
+        difference = (actual - exact).detach().norm().item()
+        assert difference <= 1e-12 * max(exact.detach().norm().item(), 1.0)
 
 
 @given(recurrence_case_st())
