@@ -8,6 +8,10 @@ A checkpoint is a directory ``step_XXXXXXXX/`` holding
 * ``meta.json``: the run config, the step and the metric history;
 * ``manifest.json``: the SHA-256 of each of the three files.
 
+A *weights-only* checkpoint (``training_state=None``: the final model that ``results/`` keeps)
+has no ``training_state.pt`` and its manifest lists the other two; it evaluates and exports, but
+cannot resume training.
+
 It is written into a temporary sibling directory and renamed into place, so a kill at any moment
 leaves either the previous checkpoints or the complete new one. ``latest`` names the newest one and
 is itself replaced atomically. Loading checks the manifest before parsing anything.
@@ -44,7 +48,7 @@ LATEST_FILE = "latest"
 class Checkpoint:
     path: Path
     model_state: dict[str, torch.Tensor]
-    training_state: dict[str, Any]
+    training_state: dict[str, Any] | None  # None in a weights-only checkpoint
     meta: dict[str, Any]
 
 
@@ -88,11 +92,14 @@ def save_checkpoint(
     directory: str | Path,
     step: int,
     model_state: dict[str, torch.Tensor],
-    training_state: dict[str, Any],
+    training_state: dict[str, Any] | None,
     meta: dict[str, Any],
     keep: int = 2,
 ) -> Path:
-    """Write checkpoint ``step`` under ``directory`` atomically; keep the newest ``keep`` of them."""
+    """Write checkpoint ``step`` under ``directory`` atomically; keep the newest ``keep`` of them.
+
+    ``training_state=None`` writes a weights-only checkpoint.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"step_{step:08d}"
@@ -100,11 +107,14 @@ def save_checkpoint(
     try:
         tensors = {key: value.detach().contiguous().cpu() for key, value in model_state.items()}
         save_file(tensors, str(staging / MODEL_FILE))
-        torch.save(training_state, staging / STATE_FILE)
+        files = [MODEL_FILE, META_FILE]
+        if training_state is not None:
+            torch.save(training_state, staging / STATE_FILE)
+            files.insert(1, STATE_FILE)
         (staging / META_FILE).write_text(json.dumps({**meta, "step": step}, indent=2), encoding="utf-8")
-        manifest = {name: _sha256(staging / name) for name in (MODEL_FILE, STATE_FILE, META_FILE)}
+        manifest = {name: _sha256(staging / name) for name in files}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        for name in (MODEL_FILE, STATE_FILE, META_FILE, MANIFEST_FILE):
+        for name in (*files, MANIFEST_FILE):
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
         if final.exists():  # a re-run of the same step after a resume: replace it as a whole
@@ -150,9 +160,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CheckpointError(f"corrupted checkpoint {str(path)!r}: unreadable {MANIFEST_FILE} ({error})") from None
-    expected = {MODEL_FILE, STATE_FILE, META_FILE}
-    if not isinstance(manifest, dict) or set(manifest) != expected:
-        raise CheckpointError(f"corrupted checkpoint {str(path)!r}: {MANIFEST_FILE} must list {sorted(expected)}, got {manifest!r}")
+    full, weights_only = {MODEL_FILE, STATE_FILE, META_FILE}, {MODEL_FILE, META_FILE}
+    if not isinstance(manifest, dict) or set(manifest) not in (full, weights_only):
+        raise CheckpointError(
+            f"corrupted checkpoint {str(path)!r}: {MANIFEST_FILE} must list {sorted(full)} "
+            f"(or {sorted(weights_only)} for weights only), got {manifest!r}"
+        )
     for name, digest in manifest.items():
         file = path / name
         if not file.is_file():
@@ -165,7 +178,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             )
     try:
         model_state = load_file(str(path / MODEL_FILE))
-        training_state = torch.load(path / STATE_FILE, weights_only=True, map_location="cpu")
+        training_state = (
+            torch.load(path / STATE_FILE, weights_only=True, map_location="cpu") if STATE_FILE in manifest else None
+        )
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
     except (SafetensorError, pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as error:
         raise CheckpointError(f"corrupted checkpoint {str(path)!r}: {error}") from None

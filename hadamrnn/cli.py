@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories holding a metrics.json")
     report.add_argument("--out", default="docs/results.md", help="the page whose results section is regenerated (default: docs/results.md)")
     report.add_argument("--figures", metavar="DIR", help="where the PNG figures go (default: _static/results/ next to --out)")
-    report.add_argument("--archive", metavar="DIR", help="first copy each run's metrics, config and curves (no checkpoints) into DIR/<run>/, and report from there")
+    report.add_argument("--archive", metavar="DIR", help="first copy each run's metrics, config, curves and (when under 300 kB) final weights into DIR/<run>/, and report from there")
     report.set_defaults(handler=_report)
     return parser
 

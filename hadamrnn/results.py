@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import atomic_write_bytes, atomic_write_text, load_checkpoint
+from .checkpoint import MODEL_FILE, atomic_write_bytes, atomic_write_text, load_checkpoint, save_checkpoint
 from .errors import HadamRNNError
 
 __all__ = ["RunRecord", "ReportResult", "load_run", "results_table", "write_report", "BEGIN_MARKER", "END_MARKER"]
@@ -150,13 +150,34 @@ HISTORY_FILE = "history.json"
 ARCHIVED_TRAINING_POINTS = 2000
 
 
+#: The largest final weights file an archive keeps (a HadamRNN is tens of kB; a float embedding
+#: or an orthogonal parametrization's dense matrices are megabytes, and stay out of ``results/``).
+ARCHIVED_WEIGHTS_MAX_BYTES = 300_000
+
+
+def archive_final_weights(run_dir: str | Path, target: str | Path) -> Path | None:
+    """Keep the final weights of a finished run as a weights-only checkpoint under ``target``.
+
+    Writes ``target/checkpoints/step_XXXXXXXX/`` (model, config and step; no optimizer state), so
+    ``hadamrnn evaluate`` and ``hadamrnn export`` take the archived run directory as they take the
+    run itself. Returns its path, or None when the weights exceed :data:`ARCHIVED_WEIGHTS_MAX_BYTES`.
+    """
+    checkpoint = load_checkpoint(run_dir)
+    if (checkpoint.path / MODEL_FILE).stat().st_size > ARCHIVED_WEIGHTS_MAX_BYTES:
+        return None
+    kept = ("config", "epochs_completed", "elapsed_seconds", "provenance")
+    meta = {key: checkpoint.meta[key] for key in kept if key in checkpoint.meta}
+    return save_checkpoint(Path(target) / "checkpoints", int(checkpoint.meta["step"]), checkpoint.model_state, None, meta, keep=1)
+
+
 def archive_run(run_dir: str | Path, destination: str | Path) -> Path:
-    """Copy what reports a finished run into ``destination/<run name>/``, without its checkpoints.
+    """Copy what reports a finished run into ``destination/<run name>/``, with its final weights when small.
 
     Writes ``metrics.json`` with the run's config added, ``history.json`` (every validation row,
-    the per-step series thinned to at most :data:`ARCHIVED_TRAINING_POINTS` evenly spaced steps)
-    and the learning-curve PNG, each atomically. The archive is what ``results/`` holds: a few
-    kilobytes per run, where a checkpoint with an embedding would be tens of megabytes.
+    the per-step series thinned to at most :data:`ARCHIVED_TRAINING_POINTS` evenly spaced steps),
+    the learning-curve PNG and (by :func:`archive_final_weights`) the final weights, each
+    atomically. The archive is what ``results/`` holds: tens of kilobytes per run, where a
+    checkpoint with an embedding would be tens of megabytes.
     """
     record = load_run(run_dir)
     target = Path(destination) / Path(run_dir).resolve().name
@@ -173,6 +194,7 @@ def archive_run(run_dir: str | Path, destination: str | Path) -> Path:
     curve = Path(run_dir) / "learning_curve.png"
     if curve.is_file():
         atomic_write_bytes(target / "learning_curve.png", curve.read_bytes())
+    archive_final_weights(run_dir, target)
     return target
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import STATE_FILE, load_checkpoint, save_checkpoint
 from .config import RunConfig, parse_config
 from .distributed import SINGLE_PROCESS, DistributedContext
 from .errors import CheckpointError, ConfigError
@@ -134,6 +134,11 @@ class Trainer:
     def resume(self, path: str | Path | None = None) -> None:
         """Restore every piece of state from the latest checkpoint of this run (or ``path``)."""
         checkpoint = load_checkpoint(path or self.run_dir)
+        if checkpoint.training_state is None:
+            raise CheckpointError(
+                f"cannot resume from {checkpoint.path}: it holds the final weights only (no {STATE_FILE}); "
+                "resume needs a run directory's own checkpoint, with its optimizer state"
+            )
         stored = checkpoint.meta.get("config")
         try:
             stored_config = parse_config(stored, f"stored in {checkpoint.path}")

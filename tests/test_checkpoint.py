@@ -22,6 +22,24 @@ def test_round_trip(tmp_path):
     assert torch.equal(checkpoint.training_state["torch_rng"], torch.get_rng_state())
 
 
+def test_weights_only_round_trip(tmp_path):
+    path = save_checkpoint(tmp_path, 5, {"w": torch.arange(3.0)}, None, {"config": {"name": "t"}})
+    assert not (path / "training_state.pt").exists()
+    assert set(json.loads((path / "manifest.json").read_text())) == {"model.safetensors", "meta.json"}
+    checkpoint = load_checkpoint(tmp_path)
+    assert checkpoint.training_state is None and checkpoint.meta["step"] == 5
+    assert torch.equal(checkpoint.model_state["w"], torch.arange(3.0))
+
+
+def test_manifest_listing_other_files_is_refused(tmp_path):
+    path = make(tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["meta.json"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="must list .*for weights only"):
+        load_checkpoint(path)
+
+
 def test_latest_and_retention(tmp_path):
     for step in (1, 2, 3):
         make(tmp_path, step=step, keep=2)

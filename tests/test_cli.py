@@ -45,6 +45,22 @@ def test_evaluate(finished_run, capsys):
     assert report["step"] == 4 and set(report["test"]) == {"loss", "symbol_accuracy", "sequence_accuracy"}
 
 
+def test_archived_run_evaluates_like_the_run_and_refuses_to_resume(finished_run, tmp_path, capsys):
+    from hadamrnn.results import archive_run
+
+    archived = archive_run(finished_run, tmp_path / "results")
+    assert main(["evaluate", str(finished_run), "--split", "test"]) == 0
+    of_run = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(archived), "--split", "test"]) == 0
+    of_archive = json.loads(capsys.readouterr().out)
+    assert of_archive["step"] == of_run["step"] and of_archive["test"] == of_run["test"]
+    assert not list(archived.rglob("training_state.pt"))
+    before = snapshot(archived)
+    assert main(["train", "--resume", str(archived), "--no-progress"]) == 2
+    assert "holds the final weights only" in capsys.readouterr().err
+    assert snapshot(archived) == before
+
+
 def test_default_run_directory_never_collides(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for _ in range(2):

@@ -182,10 +182,14 @@ def test_source_commit_marks_a_modified_tree_dirty(tmp_path):
     assert source_commit(tmp_path) == f"{commit}-dirty"
 
 
-def test_archive_keeps_what_the_report_needs_without_checkpoints(runs, tmp_path):
-    """--archive copies metrics (with the config), thinned curves and the PNG; the report of the
-    archive equals the report of the original runs."""
-    from hadamrnn import results
+def test_archive_keeps_what_the_report_needs_and_small_final_weights(runs, tmp_path, monkeypatch):
+    """--archive copies metrics (with the config), thinned curves, the PNG and the final weights
+    (weights only, and only when small); the report of the archive equals the report of the runs."""
+    from hadamrnn import load_checkpoint, results
+
+    meta = load_checkpoint(runs[1]).meta
+    save_checkpoint(runs[1] / "checkpoints", 3, {"w": torch.zeros(1000)}, {}, meta)
+    monkeypatch.setattr(results, "ARCHIVED_WEIGHTS_MAX_BYTES", 1000)  # 4,000 bytes of weights: too large
 
     long_run = runs[0]
     page_of_runs = tmp_path / "from_runs.md"
@@ -195,7 +199,12 @@ def test_archive_keeps_what_the_report_needs_without_checkpoints(runs, tmp_path)
     assert main(["report", *map(str, runs), "--archive", str(archive), "--out", str(page_of_archive), "--figures", str(tmp_path / "f2")]) == 0
     for run in runs:
         archived = archive / run.name
-        assert not (archived / "checkpoints").exists()
+        if run == runs[1]:
+            assert not (archived / "checkpoints").exists()
+        else:
+            final = load_checkpoint(archived)
+            assert final.training_state is None and final.meta["step"] == 3 and "history" not in final.meta
+            assert final.meta["config"]["name"] == run.name and torch.equal(final.model_state["w"], torch.zeros(1))
         metrics = json.loads((archived / "metrics.json").read_text())
         assert metrics["config"]["name"] == run.name
         assert json.loads((archived / "history.json").read_text())["validation"] == [{"epoch": 1, "step": 3, "loss": 1.3}]
