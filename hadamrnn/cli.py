@@ -108,7 +108,8 @@ def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed
         run_dir = Path(args.resume)
         checkpoint = load_checkpoint(run_dir)
         stored = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
-        config = config or stored
+        # `--resume RUN --set train.epochs=N` lengthens or shortens the run (Trainer.resume checks).
+        config = config or (apply_overrides(stored, args.set) if args.set else stored)
     elif config is None:
         raise ConfigError("nothing to train: give a built-in task (e.g. `hadamrnn train copy`), --config PATH or --resume RUN_DIR")
     else:
@@ -240,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_arguments(train)
     train.add_argument("--out", help="run directory (default: RUNS/<name>-<timestamp>)")
     train.add_argument("--runs", default="runs", help="parent of new run directories (default: runs)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint (add --set train.epochs=N to lengthen or shorten it)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.set_defaults(handler=_train)
 

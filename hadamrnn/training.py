@@ -45,6 +45,11 @@ def config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: s
     return differences
 
 
+#: Config keys a resumed run may change: where training stops (StepLR steps once per epoch, so
+#: the schedule of the epochs already run does not depend on it) and how many threads it uses.
+CHANGEABLE_ON_RESUME = ("train.epochs: ", "train.num_threads: ")
+
+
 def _parameter_groups(model: nn.Module, sign_lr: float | None) -> list[dict[str, Any]]:
     """One group for the latent signs when they get their own learning rate, one for the rest."""
     if sign_lr is None:
@@ -145,9 +150,17 @@ class Trainer:
         except ConfigError as error:
             raise CheckpointError(f"checkpoint {checkpoint.path} holds an invalid config: {error}") from None
         differences = config_difference(stored_config.model_dump(mode="json"), self.config.model_dump(mode="json"))
+        differences = [line for line in differences if not line.startswith(CHANGEABLE_ON_RESUME)]
         if differences:
             raise ConfigError(
-                f"cannot resume {checkpoint.path} with a different config:\n  " + "\n  ".join(differences)
+                f"cannot resume {checkpoint.path} with a different config (only train.epochs and "
+                "train.num_threads may change):\n  " + "\n  ".join(differences)
+            )
+        completed = int(checkpoint.meta["epochs_completed"])
+        if self.config.train.epochs < completed:
+            raise ConfigError(
+                f"cannot resume {checkpoint.path} with train.epochs={self.config.train.epochs}: "
+                f"expected at least the {completed} epochs it has completed"
             )
         try:
             self.model.load_state_dict(checkpoint.model_state, strict=True)
@@ -157,7 +170,7 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError) as error:
             raise CheckpointError(f"checkpoint {checkpoint.path} does not match the model: {error}") from None
         self.step = int(checkpoint.meta["step"])
-        self.epochs_completed = int(checkpoint.meta["epochs_completed"])
+        self.epochs_completed = completed
         self.elapsed = float(checkpoint.meta.get("elapsed_seconds", 0.0))
         self.history = checkpoint.meta["history"]
         continuing = {key: value for key, value in self.provenance.items() if key != "resumes"}

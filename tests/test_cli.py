@@ -61,6 +61,19 @@ def test_archived_run_evaluates_like_the_run_and_refuses_to_resume(finished_run,
     assert snapshot(archived) == before
 
 
+def test_resume_with_more_epochs_continues_the_run(finished_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "longer"
+    shutil.copytree(finished_run, run)
+    assert main(["train", "--resume", str(run), "--set", "train.epochs=2", "--no-progress"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["steps"] == 8
+    assert len(metrics["resumes"]) == 1
+    assert main(["train", "--resume", str(run), "--set", "train.lr=0.5", "--no-progress"]) == 2
+    assert "train.lr: checkpoint has" in capsys.readouterr().err
+
+
 def test_default_run_directory_never_collides(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for _ in range(2):

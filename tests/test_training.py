@@ -79,6 +79,25 @@ def test_resume_is_bit_identical_in_process(tmp_path):
     assert straight.history["train_loss"] == resumed.history["train_loss"]
 
 
+def test_resume_may_lengthen_a_finished_run_exactly(tmp_path):
+    straight = make_trainer(tmp_path / "a")
+    straight.fit()
+    make_trainer(tmp_path / "b", {**TINY, "train": {**TINY["train"], "epochs": 1}}).fit()
+    lengthened = make_trainer(tmp_path / "b")
+    lengthened.resume()
+    assert lengthened.epochs_completed == 1
+    lengthened.fit()
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, lengthened.model.state_dict()[key]), key
+    assert straight.history == lengthened.history
+
+
+def test_resume_with_fewer_epochs_than_completed_is_refused(tmp_path):
+    make_trainer(tmp_path).fit()
+    with pytest.raises(ConfigError, match="train.epochs=1: expected at least the 2 epochs it has completed"):
+        make_trainer(tmp_path, {**TINY, "train": {**TINY["train"], "epochs": 1}}).resume()
+
+
 def test_resume_with_different_config_is_refused(tmp_path):
     make_trainer(tmp_path).fit()
     changed = {**TINY, "train": {**TINY["train"], "lr": 0.02}}
