@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoint import MODEL_FILE, atomic_write_bytes, atomic_write_text, load_checkpoint, save_checkpoint
-from .errors import HadamRNNError
+from .errors import CheckpointNotFoundError, HadamRNNError
 
 __all__ = ["RunRecord", "ReportResult", "load_run", "results_table", "write_report", "BEGIN_MARKER", "END_MARKER"]
 
@@ -160,9 +160,13 @@ def archive_final_weights(run_dir: str | Path, target: str | Path) -> Path | Non
 
     Writes ``target/checkpoints/step_XXXXXXXX/`` (model, config and step; no optimizer state), so
     ``hadamrnn evaluate`` and ``hadamrnn export`` take the archived run directory as they take the
-    run itself. Returns its path, or None when the weights exceed :data:`ARCHIVED_WEIGHTS_MAX_BYTES`.
+    run itself. Returns its path, or None when the weights exceed :data:`ARCHIVED_WEIGHTS_MAX_BYTES`
+    or ``run_dir`` has none (an archive without weights, archived again).
     """
-    checkpoint = load_checkpoint(run_dir)
+    try:
+        checkpoint = load_checkpoint(run_dir)
+    except CheckpointNotFoundError:
+        return None
     if (checkpoint.path / MODEL_FILE).stat().st_size > ARCHIVED_WEIGHTS_MAX_BYTES:
         return None
     kept = ("config", "epochs_completed", "elapsed_seconds", "provenance")

@@ -209,6 +209,11 @@ def test_archive_keeps_what_the_report_needs_and_small_final_weights(runs, tmp_p
         assert metrics["config"]["name"] == run.name
         assert json.loads((archived / "history.json").read_text())["validation"] == [{"epoch": 1, "step": 3, "loss": 1.3}]
     assert rows_by_run(page_of_archive.read_text()) == rows_by_run(page_of_runs.read_text())
+    # Archiving the archive in place (how results/ is regenerated) changes nothing, weights or none.
+    before = {path: path.read_bytes() for path in archive.rglob("*") if path.is_file()}
+    for run in runs:
+        assert results.archive_run(archive / run.name, archive) == archive / run.name
+    assert {path: path.read_bytes() for path in archive.rglob("*") if path.is_file()} == before
 
     steps = 5 * results.ARCHIVED_TRAINING_POINTS + 3
     history = {"step": list(range(1, steps + 1)), "train_loss": [1.0] * steps, "lr": [1e-3] * steps, "sign_flips": [0] * steps, "validation": []}
