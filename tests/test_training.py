@@ -31,6 +31,13 @@ def make_trainer(run_dir, data=TINY):
     return Trainer(config, task, model, run_dir, progress=False)
 
 
+def assert_same_weights(model, other):
+    state, other_state = model.state_dict(), other.state_dict()
+    assert state.keys() == other_state.keys()
+    for key, value in state.items():
+        assert torch.equal(value, other_state[key]), key
+
+
 def test_fit_records_history_and_metrics(tmp_path):
     trainer = make_trainer(tmp_path)
     result = trainer.fit()
@@ -74,8 +81,7 @@ def test_resume_is_bit_identical_in_process(tmp_path):
     resumed.resume()
     assert resumed.step == 4
     resumed.fit()
-    for key, value in straight.model.state_dict().items():
-        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    assert_same_weights(straight.model, resumed.model)
     assert straight.history["train_loss"] == resumed.history["train_loss"]
 
 
@@ -87,8 +93,7 @@ def test_resume_may_lengthen_a_finished_run_exactly(tmp_path):
     lengthened.resume()
     assert lengthened.epochs_completed == 1
     lengthened.fit()
-    for key, value in straight.model.state_dict().items():
-        assert torch.equal(value, lengthened.model.state_dict()[key]), key
+    assert_same_weights(straight.model, lengthened.model)
     assert straight.history == lengthened.history
 
 
