@@ -33,13 +33,18 @@ class TrainResult:
     history: dict[str, Any] = field(repr=False)
 
 
-def config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
-    """Keys whose values differ between two nested config dicts, as ``section.key: a != b``."""
+def config_difference(
+    stored: dict[str, Any], current: dict[str, Any], prefix: str = "", ignored: frozenset[str] = frozenset()
+) -> list[str]:
+    """Keys whose values differ between two nested config dicts, as ``section.key: a != b``,
+    leaving out the dotted keys in ``ignored``."""
     differences = []
     for key in sorted(set(stored) | set(current)):
         a, b = stored.get(key), current.get(key)
+        if f"{prefix}{key}" in ignored:
+            continue
         if isinstance(a, dict) and isinstance(b, dict):
-            differences += config_difference(a, b, f"{prefix}{key}.")
+            differences += config_difference(a, b, f"{prefix}{key}.", ignored)
         elif a != b:
             differences.append(f"{prefix}{key}: checkpoint has {a!r}, config has {b!r}")
     return differences
@@ -47,7 +52,7 @@ def config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: s
 
 #: Config keys a resumed run may change: where training stops (StepLR steps once per epoch, so
 #: the schedule of the epochs already run does not depend on it) and how many threads it uses.
-CHANGEABLE_ON_RESUME = ("train.epochs: ", "train.num_threads: ")
+CHANGEABLE_ON_RESUME = frozenset({"train.epochs", "train.num_threads"})
 
 
 def _parameter_groups(model: nn.Module, sign_lr: float | None) -> list[dict[str, Any]]:
@@ -149,8 +154,9 @@ class Trainer:
             stored_config = parse_config(stored, f"stored in {checkpoint.path}")
         except ConfigError as error:
             raise CheckpointError(f"checkpoint {checkpoint.path} holds an invalid config: {error}") from None
-        differences = config_difference(stored_config.model_dump(mode="json"), self.config.model_dump(mode="json"))
-        differences = [line for line in differences if not line.startswith(CHANGEABLE_ON_RESUME)]
+        differences = config_difference(
+            stored_config.model_dump(mode="json"), self.config.model_dump(mode="json"), ignored=CHANGEABLE_ON_RESUME
+        )
         if differences:
             raise ConfigError(
                 f"cannot resume {checkpoint.path} with a different config (only train.epochs and "
