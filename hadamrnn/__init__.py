@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_exports
 
 # Public names and the submodule that defines each. They are imported on first use (PEP 562), so
-# that the numpy-only parts (``hadamrnn.packing``, ``hadamrnn.runtime``) load without torch.
+# that the numpy-only parts (``hadamrnn.core``, ``hadamrnn.packing``, ``hadamrnn.runtime``) load
+# without torch.
 _EXPORTS = {
     "checkpoint": ("Checkpoint", "load_checkpoint", "save_checkpoint"),
     "config": ("RunConfig", "load_config", "parse_config"),
@@ -31,6 +32,8 @@ _EXPORTS = {
         "ShapeError",
     ),
     "hadamard": ("block_sylvester", "fwht", "is_hadamard", "sylvester"),
+    "core.orders": ("check_block_size", "check_hidden_size", "is_power_of_two"),
+    "core.scale": ("hadamard_scale",),
     "layers": ("HadamRNN", "QuantizedLinear"),
     "models": ("SequenceClassifier", "SequenceTagger", "build_model"),
     "parametrizations": ("BinaryHadamard", "BlockHadamard", "binary_hadamard_", "block_hadamard_"),
@@ -55,6 +58,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         HiddenSizeError,
         ShapeError,
     )
+    from .core.orders import check_block_size, check_hidden_size, is_power_of_two
+    from .core.scale import hadamard_scale
     from .hadamard import block_sylvester, fwht, is_hadamard, sylvester
     from .layers import HadamRNN, QuantizedLinear
     from .models import SequenceClassifier, SequenceTagger, build_model
@@ -71,6 +76,11 @@ __all__ = [
     "block_sylvester",
     "fwht",
     "is_hadamard",
+    # orders and scale (hadamrnn.core, also importable from hadamrnn.hadamard)
+    "check_hidden_size",
+    "check_block_size",
+    "is_power_of_two",
+    "hadamard_scale",
     # quantizers
     "ste_sign",
     "uniform_quantize",

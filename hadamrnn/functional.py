@@ -12,10 +12,9 @@ backend computes the same function with the same gradients.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from .core import hadamard_scale
 from .hadamard import fwht
 
 __all__ = ["hadamard_recurrence_reference", "dense_recurrence"]
@@ -44,7 +43,7 @@ def hadamard_recurrence_reference(
     Returns:
         ``(B, T, n)``: every ``h_t``.
     """
-    gain = signs * (1.0 / math.sqrt(block_size))
+    gain = signs * hadamard_scale(block_size)
     return _loop(x, h0, weight_ih, bias, recurrence, lambda h: fwht(h, block_size) * gain)
 
 

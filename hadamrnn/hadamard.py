@@ -1,16 +1,21 @@
-"""Sylvester Hadamard matrices and the fast Walsh–Hadamard transform (pure-torch reference).
+"""Sylvester Hadamard matrices and the fast Walsh–Hadamard transform, as torch tensors.
 
 The Sylvester matrix of order ``n = 2^k`` is ``S_1 = [1]``, ``S_{2m} = [[S_m, S_m], [S_m, -S_m]]``,
 equivalently ``S[i, j] = (-1)^popcount(i & j)``. It is symmetric and ``S @ S = n I``.
+
+The matrices, the order checks and the scale come from the torch-free :mod:`hadamrnn.core`; this
+module turns the matrices into tensors and adds the differentiable float transform :func:`fwht`.
+:func:`is_power_of_two`, :func:`check_hidden_size`, :func:`check_block_size` and
+:func:`hadamard_scale` are the core's own functions, importable from here too.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from .errors import BlockSizeError, HiddenSizeError, ShapeError
+from . import core
+from .core import check_block_size, check_hidden_size, check_sylvester_order, hadamard_scale, is_power_of_two
+from .errors import ShapeError
 
 __all__ = [
     "sylvester",
@@ -20,52 +25,13 @@ __all__ = [
     "is_power_of_two",
     "check_hidden_size",
     "check_block_size",
+    "hadamard_scale",
 ]
 
 
-def is_power_of_two(n: int) -> bool:
-    return isinstance(n, int) and not isinstance(n, bool) and n >= 1 and n & (n - 1) == 0
-
-
-def check_hidden_size(n: int, name: str = "hidden_size") -> int:
-    """Return ``n`` if a Sylvester Hadamard matrix of that order exists, else raise.
-
-    Raises:
-        HiddenSizeError: ``n`` is not a positive power of two.
-    """
-    if not is_power_of_two(n):
-        raise HiddenSizeError(
-            f"{name} must be a power of two (1, 2, 4, ..., the orders of the Sylvester Hadamard "
-            f"matrices), got {n!r}"
-        )
-    return n
-
-
-def check_block_size(n: int, block_size: int | None) -> int:
-    """Return the effective block size ``m`` (``n`` when ``block_size`` is None), else raise.
-
-    Raises:
-        BlockSizeError: ``block_size`` is not a power of two dividing ``n``.
-    """
-    if block_size is None:
-        return n
-    if not is_power_of_two(block_size) or block_size > n:
-        raise BlockSizeError(
-            f"block_size must be a power of two dividing hidden_size={n} "
-            f"(1, 2, 4, ..., {n}), got {block_size!r}"
-        )
-    return block_size
-
-
 def sylvester(n: int, dtype: torch.dtype = torch.int64, device=None) -> torch.Tensor:
-    """The Sylvester Hadamard matrix ``S_n`` with entries ±1.
-
-    Args:
-        n: the order, a power of two.
-        dtype: dtype of the result (default ``torch.int64``).
-
-    Returns:
-        ``(n, n)`` tensor with ``S[i, j] = (-1)^popcount(i & j)``.
+    """:func:`hadamrnn.core.matrices.sylvester` as an ``(n, n)`` tensor of ``dtype`` on ``device``:
+    ``S[i, j] = (-1)^popcount(i & j)``, ``n`` a power of two (else :class:`HiddenSizeError`).
 
     Example:
         >>> sylvester(4)
@@ -74,20 +40,14 @@ def sylvester(n: int, dtype: torch.dtype = torch.int64, device=None) -> torch.Te
                 [ 1,  1, -1, -1],
                 [ 1, -1, -1,  1]])
     """
-    check_hidden_size(n, "n")
-    index = torch.arange(n, device=device)
-    both = index[:, None] & index[None, :]
-    parity = torch.zeros_like(both)
-    while bool(both.any()):
-        parity ^= both & 1
-        both = both >> 1
-    return (1 - 2 * parity).to(dtype)
+    # int8 on the numpy side: the smallest copy of ±1 entries before the cast.
+    return torch.from_numpy(core.sylvester(n, dtype="int8")).to(dtype=dtype, device=device)
 
 
-def block_sylvester(
-    n: int, block_size: int, dtype: torch.dtype = torch.int64, device=None
-) -> torch.Tensor:
-    """The block-diagonal matrix ``I_{n/m} ⊗ S_m`` with entries in {0, ±1}.
+def block_sylvester(n: int, block_size: int, dtype: torch.dtype = torch.int64, device=None) -> torch.Tensor:
+    """:func:`hadamrnn.core.matrices.block_sylvester` as an ``(n, n)`` tensor: ``I_{n/m} ⊗ S_m``,
+    entries in {0, ±1}, for a hidden size ``n`` (else :class:`HiddenSizeError`) and a block size
+    ``m`` (else :class:`BlockSizeError`).
 
     Example:
         >>> block_sylvester(4, 2)
@@ -96,10 +56,8 @@ def block_sylvester(
                 [ 0,  0,  1,  1],
                 [ 0,  0,  1, -1]])
     """
-    check_hidden_size(n, "n")
-    m = check_block_size(n, block_size)
-    eye = torch.eye(n // m, dtype=dtype, device=device)
-    return torch.kron(eye, sylvester(m, dtype=dtype, device=device))
+    matrix = core.block_sylvester(check_hidden_size(n, "n"), block_size, dtype="int8")
+    return torch.from_numpy(matrix).to(dtype=dtype, device=device)
 
 
 def is_hadamard(matrix: torch.Tensor) -> bool:
@@ -159,8 +117,7 @@ def fwht(x: torch.Tensor, block_size: int | None = None) -> torch.Tensor:
         raise ShapeError("fwht expects a tensor of shape (..., n), got a 0-d tensor")
     if not x.is_floating_point():
         raise ShapeError(f"fwht expects a floating-point tensor, got dtype {x.dtype}")
-    n = x.shape[-1]
-    check_hidden_size(n, "the size of the last dimension of x")
+    n = check_sylvester_order(x.shape[-1], "the size of the last dimension of x")
     m = check_block_size(n, block_size)
     if m == 1:
         return x.clone()
@@ -173,7 +130,3 @@ def fwht(x: torch.Tensor, block_size: int | None = None) -> torch.Tensor:
     y = torch.matmul(torch.matmul(s_a, blocks), s_c) if a > 1 else torch.matmul(blocks, s_c)
     return y.reshape(x.shape)
 
-
-def hadamard_scale(block_size: int) -> float:
-    """The normalisation ``1/√m`` that makes ``S_m/√m`` orthogonal."""
-    return 1.0 / math.sqrt(block_size)

@@ -11,7 +11,6 @@ from torch.nn.utils import parametrize
 from . import native
 from .errors import HadamRNNError, ShapeError
 from .functional import dense_recurrence, hadamard_recurrence_reference
-from .hadamard import check_block_size, check_hidden_size
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
@@ -153,8 +152,11 @@ class HadamRNN(nn.Module):
         sign_clip: float | None = None,
     ):
         super().__init__()
-        check_hidden_size(hidden_size)
-        check_block_size(hidden_size, block_size)
+        # The parametrization checks hidden_size and block_size (with hadamrnn.core), first of all.
+        if block_size is None or block_size == hidden_size:
+            recurrent: BlockHadamard = BinaryHadamard(hidden_size, clip=sign_clip)
+        else:
+            recurrent = BlockHadamard(hidden_size, block_size, clip=sign_clip)
         if recurrence not in RECURRENCES:
             raise HadamRNNError(f"recurrence must be one of {RECURRENCES}, got {recurrence!r}")
         if backend not in BACKENDS:
@@ -167,10 +169,6 @@ class HadamRNN(nn.Module):
         self.backend = backend
         self.input_proj = QuantizedLinear(input_size, hidden_size, input_bits, bias)
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
-        if block_size is None or block_size == hidden_size:
-            recurrent: BlockHadamard = BinaryHadamard(hidden_size, clip=sign_clip)
-        else:
-            recurrent = BlockHadamard(hidden_size, block_size, clip=sign_clip)
         parametrize.register_parametrization(self, "weight_hh", recurrent, unsafe=True)
         self.reset_parameters()
 
@@ -303,7 +301,7 @@ class HadamRNN(nn.Module):
         bias = self.input_proj.bias
         backend = native.resolve_backend(self.backend, x)
         if backend == "native":
-            return native.hadamard_recurrence_native(
+            return native._recurrence_for_layer(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence,
                 output=output, readout_weight=readout_weight, readout_bias=readout_bias,
             )

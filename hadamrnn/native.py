@@ -32,7 +32,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .errors import HadamRNNError, ShapeError
-from .hadamard import check_block_size, check_hidden_size
+from .core import check_block_size, check_sylvester_order, hadamard_scale
 
 __all__ = [
     "is_available",
@@ -164,7 +164,7 @@ def _check_fwht_arguments(x, signs, block_size, what: str) -> tuple[int, int]:
         raise ShapeError(f"{what} expects x of shape (..., n), got a 0-d tensor")
     _check_cpu(x, "x")
     _dtype_name(x, "x")
-    n = check_hidden_size(x.shape[-1], "the size of the last dimension of x")
+    n = check_sylvester_order(x.shape[-1], "the size of the last dimension of x")
     m = check_block_size(n, block_size)
     _check_like(signs, "signs", (n,), x.dtype)
     return n, m
@@ -394,6 +394,7 @@ def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -
         steps=steps,
         hidden=n,
         block_size=block_size,
+        scale=hadamard_scale(block_size),
         input_width=width,
         inputs=inputs.data_ptr(),
         h0=h0.data_ptr(),
@@ -405,8 +406,8 @@ def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -
     )
 
 
-def _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence) -> tuple[int, int, int]:
-    """Check what both input kinds share; returns ``(n, m, d)`` with ``d`` the columns of ``U``."""
+def _check_recurrence(h0, signs, weight_ih, bias, recurrence) -> tuple[int, int]:
+    """Check the tensors both input kinds share; returns ``(n, d)`` with ``d`` the columns of ``U``."""
     if recurrence not in ("linear", "relu"):
         raise HadamRNNError(f"recurrence must be 'linear' or 'relu', got {recurrence!r}")
     if not isinstance(h0, torch.Tensor) or h0.ndim != 2:
@@ -414,15 +415,19 @@ def _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence) -> tup
         raise ShapeError(f"h0 must be a (B, n) tensor, got {shape}")
     _check_cpu(h0, "h0")
     _dtype_name(h0, "h0")
-    n = check_hidden_size(h0.shape[1], "h0.shape[1] (the hidden size n)")
-    m = check_block_size(n, block_size)
+    n = h0.shape[1]
     if not isinstance(weight_ih, torch.Tensor) or weight_ih.ndim != 2 or weight_ih.shape[0] != n:
         shape = tuple(weight_ih.shape) if isinstance(weight_ih, torch.Tensor) else type(weight_ih).__name__
         raise ShapeError(f"weight_ih must have shape (n={n}, d), got {shape}")
     _check_like(weight_ih, "weight_ih", (n, weight_ih.shape[1]), h0.dtype)
     _check_like(signs, "signs", (n,), h0.dtype)
     _check_like(bias, "bias", (n,), h0.dtype)
-    return n, m, weight_ih.shape[1]
+    return n, weight_ih.shape[1]
+
+
+def _check_sizes(n: int, block_size: int | None) -> int:
+    """The block size ``m`` of a recurrence on states of size ``n``, by the rules of the core."""
+    return check_block_size(check_sylvester_order(n, "h0.shape[1] (the hidden size n)"), block_size)
 
 
 def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dtype) -> None:
@@ -503,7 +508,24 @@ def hadamard_recurrence_native(
     Returns:
         ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; or ``(B, T, k)`` the read-out, by ``output``.
     """
-    n, m, d = _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence)
+    n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
+    m = _check_sizes(n, block_size)
+    return _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias)
+
+
+def _recurrence_for_layer(
+    x, h0, signs, weight_ih, bias, block_size: int, recurrence: str, *, output="states", readout_weight=None, readout_bias=None
+) -> torch.Tensor:
+    """:func:`hadamard_recurrence_native` for :class:`~hadamrnn.layers.HadamRNN`, whose
+    parametrization checked ``n`` and ``block_size`` when it was built: the same checks of the
+    tensors (they guard the raw buffers the kernels read), without a second check of the sizes."""
+    n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
+    return _features_recurrence(x, h0, signs, weight_ih, bias, n, block_size, d, recurrence, output, readout_weight, readout_bias)
+
+
+def _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias):
+    """Check ``x`` and the read-out, and run the recurrence on features (``U x_t`` in the loop for
+    narrow ``x``, one ``F.linear`` first for wide ``x``)."""
     if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[0] != h0.shape[0] or x.shape[2] != d:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ShapeError(f"x must have shape (B={h0.shape[0]}, T, d={d}), got {shape}")
@@ -546,7 +568,8 @@ def hadamard_recurrence_tokens_native(
     Returns:
         as :func:`hadamard_recurrence_native`.
     """
-    n, m, vocabulary = _check_recurrence(h0, signs, weight_ih, bias, block_size, recurrence)
+    n, vocabulary = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
+    m = _check_sizes(n, block_size)
     if not isinstance(tokens, torch.Tensor) or tokens.ndim != 2 or tokens.shape[0] != h0.shape[0]:
         shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
         raise ShapeError(f"tokens must have shape (B={h0.shape[0]}, T), got {shape}")

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from .core import check_block_size, check_sylvester_order, signed_block_sylvester, sylvester
 from .errors import HadamRNNError
 
 __all__ = [
@@ -357,7 +358,8 @@ def unpack_int(buf: Any, bits: int, count: int) -> np.ndarray:
 
 
 def sylvester_int(m: int) -> np.ndarray:
-    """The Sylvester–Hadamard matrix ``S_m[i, j] = (-1) ** popcount(i & j)``.
+    """The Sylvester–Hadamard matrix ``S_m[i, j] = (-1) ** popcount(i & j)`` as int8
+    (:func:`hadamrnn.core.matrices.sylvester`).
 
     Parameters
     ----------
@@ -368,13 +370,13 @@ def sylvester_int(m: int) -> np.ndarray:
     -------
     numpy.ndarray of int8, shape (m, m)
         Entries ±1; ``S_m @ S_m.T == m * I``.
+
+    Raises
+    ------
+    PackingError
+        If ``m`` is not a power of two.
     """
-    m = _check_count("m", m, minimum=1)
-    if m & (m - 1):
-        raise PackingError(f"the Sylvester order must be a power of two, got {m}")
-    index = np.arange(m, dtype=np.uint64)
-    parity = _popcount(index[:, None] & index[None, :]) & 1
-    return (1 - 2 * parity.astype(np.int8)).astype(np.int8)
+    return sylvester(check_sylvester_order(m, "m", error=PackingError), dtype=np.int8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -402,10 +404,7 @@ class PackedBlockTernary:
     def __post_init__(self) -> None:
         n = _check_count("n", self.n, minimum=1)
         block_size = _check_count("block_size", self.block_size, minimum=1)
-        if block_size & (block_size - 1):
-            raise PackingError(f"block_size must be a power of two, got {block_size} (n = {n})")
-        if n % block_size:
-            raise PackingError(f"block_size must divide n, got block_size {block_size} and n {n}")
+        block_size = check_block_size(n, block_size, error=PackingError)
         words = _check_words("sign_words", self.sign_words)
         if words.shape != (num_words(n),):
             raise PackingError(
@@ -448,12 +447,7 @@ class PackedBlockTernary:
         Entries are in {−1, 0, +1}; row ``r`` is ``u[r]`` times row ``r % m`` of ``S_m``,
         placed in diagonal block ``r // m``.
         """
-        m, q = self.block_size, self.num_blocks
-        blocks = self.signs().reshape(q, m, 1) * sylvester_int(m)  # (q, m, m): diag(u_k) S_m
-        dense = np.zeros((q, m, q, m), dtype=np.int8)
-        diagonal = np.arange(q)
-        dense[diagonal, :, diagonal, :] = blocks  # block k goes to rows and columns of block k
-        return dense.reshape(self.n, self.n)
+        return signed_block_sylvester(self.signs(), self.block_size, dtype=np.int8)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PackedBlockTernary):
@@ -474,11 +468,7 @@ class PackedBinaryHadamard(PackedBlockTernary):
     ``block_size = n`` (so ``n`` must be a power of two)."""
 
     def __post_init__(self) -> None:
-        n = _check_count("n", self.n, minimum=1)
-        if n & (n - 1):
-            raise PackingError(
-                f"a binary Hadamard matrix needs n to be a power of two, got n = {n}"
-            )
+        check_sylvester_order(_check_count("n", self.n, minimum=1), "n", error=PackingError)
         super().__post_init__()
         if self.block_size != self.n:
             raise PackingError(

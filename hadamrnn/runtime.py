@@ -33,11 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from .core import fwht_int, signed_block_sylvester
 from .errors import ShapeError
 from .export import fixed_point
 from .export.errors import ModelFileError
 from .export.model_file import QuantizedModel, read_model
-from .packing import PackedBlockTernary
 
 __all__ = ["Runtime", "RunResult", "load", "reference_run", "fwht_int", "ModelFileError"]
 
@@ -54,25 +54,6 @@ class RunResult:
 
     outputs: np.ndarray
     state: np.ndarray
-
-
-def fwht_int(values: np.ndarray, block_size: int) -> np.ndarray:
-    """The unnormalised block Walsh–Hadamard transform ``x @ (I_{n/m} ⊗ S_m)`` of the last axis.
-
-    Integer butterflies ``(a, b) -> (a + b, a - b)`` with strides 1, 2, ..., m/2: ``n log2 m``
-    additions and subtractions, no multiplication. Shapes ``(..., n) -> (..., n)``, exact in int64.
-    """
-    shape = values.shape
-    n = shape[-1]
-    blocks = values.reshape(-1, n // block_size, block_size)
-    half = 1
-    while half < block_size:
-        # Group each block into pairs of runs of length `half`; (a, b) -> (a + b, a - b).
-        pairs = blocks.reshape(blocks.shape[0], blocks.shape[1], block_size // (2 * half), 2, half)
-        top, bottom = pairs[..., 0, :], pairs[..., 1, :]
-        blocks = np.stack((top + bottom, top - bottom), axis=-2).reshape(blocks.shape)
-        half *= 2
-    return blocks.reshape(shape)
 
 
 class Runtime:
@@ -237,7 +218,7 @@ def reference_run(model: QuantizedModel, inputs: Any) -> RunResult:
     """
     runtime = Runtime(model)  # only for its input checks
     codes = runtime._input_codes(np.asarray(inputs), time_axis=True).astype(object)
-    dense_w = PackedBlockTernary.from_signs(model.signs, model.block_size).to_dense_int().astype(object)
+    dense_w = signed_block_sylvester(model.signs, model.block_size, dtype=object)
     input_weight = model.input_weight.astype(object)
     output_weight = model.output_weight.astype(object)
     input_bias = model.input_bias.astype(object)

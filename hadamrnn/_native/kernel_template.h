@@ -455,7 +455,7 @@ static void KERNEL(sum_over_batch)(const REAL *partial, REAL *total, int64_t bat
 /* Typed view of `problem`, with the gains allocated; KERNEL_OUT_OF_MEMORY leaves nothing allocated. */
 static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence) *r)
 {
-    const double scale = 1.0 / sqrt((double)problem->block_size);
+    const double scale = problem->scale;
     *r = (KERNEL(recurrence)){
         .batch = problem->batch,
         .steps = problem->steps,

@@ -51,6 +51,7 @@ typedef struct {
     int64_t steps;        /* T */
     int64_t hidden;       /* n, a power of two */
     int64_t block_size;   /* m, a power of two dividing n */
+    double scale;         /* 1/sqrt(m), as hadamrnn.core.hadamard_scale computes it */
     int64_t input_width;  /* d for features, the vocabulary size for tokens, n for projected */
     input_kind kind;
     int relu;             /* 0: linear recurrence, 1: ReLU recurrence */

@@ -96,19 +96,18 @@ static const kernel_table *kernels_for(const char *dtype)
     return NULL;
 }
 
+/*
+ * The sizes reach this module after hadamrnn.core has checked them (hadamrnn/native.py calls its
+ * checks, which carry the messages for users); a wrong size here would make a kernel read or write
+ * out of bounds, so it is refused again, without restating the rules.
+ */
 static int check_sizes(long long n, long long block_size, long long threads)
 {
-    if (!is_power_of_two(n)) {
-        PyErr_Format(PyExc_ValueError, "n must be a power of two, got %lld", n);
-        return -1;
-    }
-    if (!is_power_of_two(block_size) || block_size > n) {
-        PyErr_Format(PyExc_ValueError, "block_size must be a power of two dividing n=%lld, got %lld", n,
-                     block_size);
-        return -1;
-    }
-    if (threads < 1) {
-        PyErr_Format(PyExc_ValueError, "threads must be at least 1, got %lld", threads);
+    if (!is_power_of_two(n) || !is_power_of_two(block_size) || block_size > n || threads < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "hadamrnn._kernels got sizes that hadamrnn.core does not allow: n=%lld, block_size=%lld, "
+                     "threads=%lld (call the kernels through hadamrnn.native)",
+                     n, block_size, threads);
         return -1;
     }
     return 0;
@@ -217,7 +216,7 @@ static int parse_input_kind(const char *name, input_kind *kind)
 
 /* Checks shared by the forward and the backward; fills the sizes and the forward's buffers. */
 static int fill_problem(recurrence_problem *problem, const char *kind_name, int relu, long long batch,
-                        long long steps, long long hidden, long long block_size, long long input_width,
+                        long long steps, long long hidden, long long block_size, double scale, long long input_width,
                         unsigned long long inputs, unsigned long long h0, unsigned long long signs,
                         unsigned long long columns, unsigned long long bias, unsigned long long states,
                         long long threads)
@@ -241,6 +240,7 @@ static int fill_problem(recurrence_problem *problem, const char *kind_name, int 
         .steps = steps,
         .hidden = hidden,
         .block_size = block_size,
+        .scale = scale,
         .input_width = input_width,
         .kind = kind,
         .relu = relu,
@@ -271,22 +271,23 @@ static int fill_readout(recurrence_problem *problem, long long batch, long long 
 static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "input_width",
-                               "inputs", "h0", "signs", "columns", "bias", "states", "threads", "readout_size",
-                               "readout_weight", "readout_bias", "logits", NULL};
+    static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "scale",
+                               "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "threads",
+                               "readout_size", "readout_weight", "readout_bias", "logits", NULL};
     const char *dtype, *kind;
     int relu;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0;
+    double scale;
     unsigned long long inputs, h0, signs, columns, bias, states;
     unsigned long long readout_weight = 0, readout_bias = 0, logits = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKL|$LKKK:recurrence_forward", keywords, &dtype,
-                                     &kind, &relu, &batch, &steps, &hidden, &block_size, &input_width, &inputs,
-                                     &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKK:recurrence_forward", keywords, &dtype,
+                                     &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
+                                     &inputs, &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &logits))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
-    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,
+    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, scale, input_width, inputs, h0,
                                  signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
@@ -307,20 +308,21 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
 static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "input_width",
-                               "inputs", "h0", "signs", "columns", "bias", "states", "grad_states",
+    static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "scale",
+                               "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "grad_states",
                                "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
                                "grad_readout_weight", "grad_readout_bias", NULL};
     const char *dtype, *kind;
     int relu;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0;
+    double scale;
     unsigned long long inputs, h0, signs, columns, bias, states;
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLLKKKKKKKKKKKKL|$LKKKKKK:recurrence_backward", keywords,
-                                     &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &input_width,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKK:recurrence_backward", keywords,
+                                     &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs,
                                      &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &grad_last, &grad_logits,
@@ -328,8 +330,8 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
-    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,
-                                 signs, columns, bias, states, threads)
+    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, scale, input_width, inputs,
+                                 h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
     if (problem.kind == INPUT_TOKENS && grad_inputs) {
@@ -365,10 +367,11 @@ static PyMethodDef methods[] = {
      "fwht(*, dtype, src, dst, rows, n, block_size, signs, scale, threads)\n\n"
      "dst = u * ((I_{n/m} kron S_m) src) * scale for each of `rows` rows (u = 1 when signs is 0)."},
     {"recurrence_forward", (PyCFunction)(void (*)(void))py_recurrence_forward, METH_VARARGS | METH_KEYWORDS,
-     "recurrence_forward(*, dtype, kind, relu, batch, steps, hidden, block_size, input_width, inputs, h0,\n"
-     "                   signs, columns, bias, states, threads, readout_size=0, readout_weight=0,\n"
+     "recurrence_forward(*, dtype, kind, relu, batch, steps, hidden, block_size, scale, input_width, inputs,\n"
+     "                   h0, signs, columns, bias, states, threads, readout_size=0, readout_weight=0,\n"
      "                   readout_bias=0, logits=0)\n\n"
-     "states[b, t] = h_{t+1} of h_t = W h_{t-1} + U x_t + b (ReLU'd if relu) for every sequence b;\n"
+     "states[b, t] = h_{t+1} of h_t = W h_{t-1} + U x_t + b (ReLU'd if relu) for every sequence b,\n"
+     "with W = diag(signs) (I kron S_m) * scale and scale = 1/sqrt(block_size);\n"
      "with readout_size = k > 0, also logits[b, t] = V ReLU(states[b, t]) + c."},
     {"recurrence_backward", (PyCFunction)(void (*)(void))py_recurrence_backward, METH_VARARGS | METH_KEYWORDS,
      "recurrence_backward(*, ..., grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias,\n"

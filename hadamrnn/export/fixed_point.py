@@ -78,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import FIXED_POINT_MULTIPLIER_BITS, hadamard_scale_fixed_point
 from ..errors import ShapeError
 
 __all__ = [
@@ -106,8 +107,9 @@ MAX_SHIFT = 62
 """Largest shift ``s`` of a rescale (the rounding constant ``2**(s-1)`` must fit int64)."""
 
 # Multipliers are normalised to [2**30, 2**31): 31 significant bits, a relative error of at most
-# 2**-31, so that even the recurrent gain 1/sqrt(m) stays accurate over thousands of steps.
-_MULTIPLIER_BITS = 31
+# 2**-31, so that even the recurrent gain 1/sqrt(m) stays accurate over thousands of steps. The
+# core's fixed-point 1/sqrt(m) follows the same normalisation.
+_MULTIPLIER_BITS = FIXED_POINT_MULTIPLIER_BITS
 
 
 def activation_limit(bits: int) -> int:
@@ -235,17 +237,13 @@ def rescale_for(real: float) -> Rescale:
 def inverse_sqrt_rescale(block_size: int) -> Rescale:
     """``1/sqrt(m)`` for ``m = 2**k``: ``(1, k/2)`` for even ``k``; for odd ``k`` the 31-bit
     ``M = round(2**s / sqrt(m))``, computed with :func:`math.isqrt` so that it is the same integer
-    on every platform (no float square root involved)."""
-    k = block_size.bit_length() - 1
-    if block_size < 1 or block_size != 1 << k:
-        raise ValueError(f"block_size must be a power of two, got {block_size!r}")
-    if k % 2 == 0:
-        return Rescale(1, k // 2)
-    # 1/sqrt(2**k) = sqrt(2) * 2**-((k+1)/2); sqrt(2) * 2**30 lies in [2**30, 2**31).
-    shift = 30 + (k + 1) // 2
-    # round(sqrt(x)) = (isqrt(4x) + 1) // 2 for a non-square integer x (here x = 2**61).
-    multiplier = (math.isqrt(4 * 2**61) + 1) // 2
-    return Rescale(multiplier, shift)
+    on every platform (no float square root involved). The pair is
+    :func:`hadamrnn.core.scale.hadamard_scale_fixed_point`.
+
+    Raises:
+        BlockSizeError: ``block_size`` is not a power of two (a :class:`ValueError`).
+    """
+    return Rescale(*hadamard_scale_fixed_point(block_size))
 
 
 def input_term_limit(block_size: int, hidden_bits: int) -> int:

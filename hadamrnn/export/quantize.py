@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core import hadamard_norm
 from ..layers import HadamRNN, QuantizedLinear
 from ..models import SequenceTagger
 from ..quantizers import quantize_to_int
@@ -236,7 +237,7 @@ def quantize_model(
         "the output bias c / (s_V s_h)", bias_of(readout, readout.out_features) / (output_weight_scale * hidden_scale)
     )
     try:
-        input_rescale = fixed_point.rescale_for(input_weight_scale * input_scale * math.sqrt(m) / hidden_scale)
+        input_rescale = fixed_point.rescale_for(input_weight_scale * input_scale * hadamard_norm(m) / hidden_scale)
     except ValueError as error:
         raise ExportError(f"the input rescale s_U s_x sqrt(m) / s_h cannot be represented: {error}") from None
     embedding_codes = None

@@ -1,10 +1,11 @@
 r"""The integer model simulated in PyTorch, bit for bit.
 
 :class:`IntegerSimulation` runs a :class:`~hadamrnn.export.model_file.QuantizedModel` with int64
-torch tensors: the FWHT as integer butterflies, the sign flips, the rescales, rounding and
-saturation of :mod:`hadamrnn.export.fixed_point` (the same functions, applied to tensors). No
-float enters the step; floats appear only at the edges, to quantize float inputs (with the numpy
-rule the runtimes share) and to turn integer logits into real ones. It therefore returns exactly
+torch tensors: the FWHT as the integer butterflies of :func:`hadamrnn.core.transform.fwht_int`
+(the very function of the numpy runtime), the sign flips, the rescales, rounding and saturation of
+:mod:`hadamrnn.export.fixed_point` (the same functions, applied to tensors). No float enters the
+step; floats appear only at the edges, to quantize float inputs (with the numpy rule the runtimes
+share) and to turn integer logits into real ones. It therefore returns exactly
 what :mod:`hadamrnn.runtime` and the generated C return, and can stand in for the float model to
 measure the accuracy of the deployed one::
 
@@ -22,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..core import fwht_int
 from ..errors import ShapeError
 from . import fixed_point
 from .errors import ExportError
@@ -40,18 +42,9 @@ class IntegerRun:
     state: torch.Tensor
 
 
-def fwht_int_torch(values: torch.Tensor, block_size: int) -> torch.Tensor:
-    """``x @ (I_{n/m} ⊗ S_m)`` of the last dimension by integer butterflies (exact in int64)."""
-    shape = values.shape
-    n = shape[-1]
-    x = values.reshape(-1, n // block_size, block_size)
-    half = 1
-    while half < block_size:
-        pairs = x.reshape(x.shape[0], x.shape[1], block_size // (2 * half), 2, half)
-        top, bottom = pairs[..., 0, :], pairs[..., 1, :]
-        x = torch.stack((top + bottom, top - bottom), dim=-2).reshape(x.shape)
-        half *= 2
-    return x.reshape(shape)
+# The butterflies of the core run on int64 tensors as they are (on any device): the simulation and
+# the numpy runtime share one integer FWHT. The name stays for callers of the simulation module.
+fwht_int_torch = fwht_int
 
 
 class IntegerSimulation(nn.Module):
@@ -117,7 +110,7 @@ class IntegerSimulation(nn.Module):
         state = torch.zeros(batch, q.hidden_size, dtype=torch.int64, device=codes.device)
         outputs = []
         for t in range(steps):
-            recurrent = fwht_int_torch(state, q.block_size) * self.signs
+            recurrent = fwht_int(state, q.block_size) * self.signs
             state = fixed_point.saturate(
                 fixed_point.rescale(recurrent + input_terms[:, t], recurrent_rescale.multiplier, recurrent_rescale.shift),
                 q.hidden_bits,

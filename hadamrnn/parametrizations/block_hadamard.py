@@ -7,7 +7,6 @@ orthogonal for every ``u`` because ``(I_q ⊗ S_m)(I_q ⊗ S_m)ᵀ = m I``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -15,7 +14,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ..errors import ShapeError
-from ..hadamard import block_sylvester, check_block_size, check_hidden_size
+from ..core import check_block_size, check_hidden_size, hadamard_scale
+from ..hadamard import block_sylvester
 from ..quantizers import ste_sign
 
 __all__ = ["BlockHadamard", "block_hadamard_"]
@@ -40,10 +40,11 @@ class BlockHadamard(nn.Module):
 
     def __init__(self, n: int, block_size: int | None = None, clip: float | None = None):
         super().__init__()
+        # The one check of n and m: HadamRNN and the registrars below pass them on unchecked.
         self.n = check_hidden_size(n)
         self.block_size = check_block_size(n, block_size)
         self.clip = clip
-        self.scale = 1.0 / math.sqrt(self.block_size)
+        self.scale = hadamard_scale(self.block_size)
         # int8 so that ``module.double()`` cannot round the pattern; it is cast per call.
         self.register_buffer(
             "pattern", block_sylvester(n, self.block_size, dtype=torch.int8), persistent=False
@@ -110,7 +111,7 @@ def _register(
         raise ShapeError(
             f"{type(module).__name__}.{name} must be a square matrix, got shape {tuple(weight.shape)}"
         )
-    parametrization = make(check_hidden_size(weight.shape[0], f"{name}.shape[0]")).to(weight.device)
+    parametrization = make(weight.shape[0]).to(weight.device)  # it checks the size
     parametrize.register_parametrization(module, name, parametrization, unsafe=True)
     return module
 
