@@ -1,9 +1,10 @@
 """Baselines trained with the same harness as HadamRNN: ORNN, QORNN, LSTM and GRU.
 
-Every baseline sits behind the same head as :class:`~hadamrnn.models.SequenceClassifier` and
-:class:`~hadamrnn.models.SequenceTagger` (optional embedding with dropout, read-out
-``o = V · ReLU(h) + c`` with a ``output_bits``-bit ``V``), so the trainer, ``evaluate`` and
-:func:`~hadamrnn.size.model_size` treat them like HadamRNN.
+Every baseline sits behind the head of :class:`~hadamrnn.models.SequenceClassifier` and
+:class:`~hadamrnn.models.SequenceTagger`, :class:`~hadamrnn.heads.SequenceHead` (optional embedding
+with dropout, read-out ``o = V · ReLU(h) + c`` with a ``output_bits``-bit ``V``), so the trainer,
+``evaluate`` and :func:`~hadamrnn.size.model_size` treat them like HadamRNN. The kinds and the
+options each takes are those of :mod:`hadamrnn.kinds`.
 
 * **ORNN** (:class:`OrthogonalRNN` without ``recurrent_bits``): ``h_t = W h_{t-1} + U x_t + b``
   (or its ReLU), with a float ``W`` kept exactly orthogonal by
@@ -26,12 +27,12 @@ from torch.nn.utils.parametrizations import orthogonal
 
 from .errors import HadamRNNError, ShapeError
 from .functional import dense_recurrence
-from .layers import RECURRENCES, QuantizedLinear, token_embedding
+from .heads import SequenceHead
+from .kinds import BASELINE_KINDS, check_kind_options, model_kind
+from .layers import RECURRENCES, QuantizedLinear
 from .quantizers import check_bits, uniform_quantize
 
 __all__ = ["OrthogonalRNN", "GatedRNN", "BaselineClassifier", "BaselineTagger", "BASELINE_KINDS"]
-
-BASELINE_KINDS = ("ornn", "qornn", "lstm", "gru")
 
 
 def _check_features(x: torch.Tensor, input_size: int) -> None:
@@ -119,58 +120,55 @@ class GatedRNN(nn.Module):
         return outputs, h_n
 
 
-class _BaselineHead(nn.Module):
+class _BaselineHead(SequenceHead):
     def __init__(
         self,
         kind: str,
         input_size: int | None,
         hidden_size: int,
-        output_size: int,
+        num_classes: int,
         *,
-        vocab_size: int | None = None,
-        embedding_dim: int | None = None,
-        embedding_dropout: float = 0.0,
+        vocab_size: int | None = None, embedding_dim: int | None = None, embedding_dropout: float = 0.0,
         recurrence: str = "linear",
         input_bits: int | None = None,
         output_bits: int | None = None,
         recurrent_bits: int | None = None,
     ):
-        super().__init__()
-        if kind not in BASELINE_KINDS:
-            raise HadamRNNError(f"kind must be one of {BASELINE_KINDS}, got {kind!r}")
-        if kind == "qornn" and recurrent_bits is None:
-            raise HadamRNNError("kind='qornn' needs recurrent_bits (the bit-width p of W), got None")
-        if kind != "qornn" and recurrent_bits is not None:
-            raise HadamRNNError(f"recurrent_bits applies only to kind='qornn', got kind={kind!r}")
-        if kind in ("lstm", "gru") and (input_bits is not None or recurrence != "linear"):
-            raise HadamRNNError(
-                f"kind={kind!r} has float input weights and its own gates: expected input_bits=None and "
-                f"recurrence='linear', got input_bits={input_bits!r}, recurrence={recurrence!r}"
-            )
-        self.kind = kind
-        self.embedding, input_size = token_embedding(input_size, vocab_size, embedding_dim)
-        self.embedding_dropout = nn.Dropout(embedding_dropout)
-        if kind in ("ornn", "qornn"):
-            self.rnn: nn.Module = OrthogonalRNN(input_size, hidden_size, recurrence, input_bits, recurrent_bits)
-        else:
-            self.rnn = GatedRNN(input_size, hidden_size, kind)
-        self.readout = QuantizedLinear(hidden_size, output_size, output_bits)
+        """A head around the recurrent cell of a baseline.
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        if self.embedding is not None:
-            if x.is_floating_point():
-                raise ShapeError(f"expected integer token ids of shape (B, T), got dtype {x.dtype}")
-            x = self.embedding_dropout(self.embedding(x))
-        outputs, _ = self.rnn(x)
-        return outputs
+        Args:
+            kind: ``"ornn"``, ``"qornn"`` (:class:`OrthogonalRNN`), ``"lstm"`` or ``"gru"``
+                (:class:`GatedRNN`), see :mod:`hadamrnn.kinds`.
+            input_size: features of ``x``; None with ``vocab_size``.
+            hidden_size: ``n``, any positive size.
+            num_classes: outputs of the read-out.
+            vocab_size: token ids of the embedding; None for feature inputs (no embedding).
+            embedding_dim: size of the learned embedding (required with ``vocab_size``).
+            embedding_dropout: dropout on the embedding output during training.
+            recurrence: ``"linear"`` or ``"relu"`` (ORNN and QORNN; LSTM and GRU have their gates).
+            input_bits: bit-width ``p`` of ``U`` (ORNN and QORNN); None keeps ``U`` in float.
+            output_bits: bit-width ``p`` of ``V``; None keeps ``V`` in float.
+            recurrent_bits: bit-width ``p`` of ``W``, required by QORNN and taken by no other kind.
+
+        Raises:
+            ConfigError: an unknown kind, or an option the kind does not take.
+        """
+        spec = model_kind(kind, BASELINE_KINDS)
+        check_kind_options(kind, {"recurrence": recurrence, "input_bits": input_bits, "recurrent_bits": recurrent_bits})
+        cells = {
+            "orthogonal": lambda size: OrthogonalRNN(size, hidden_size, recurrence, input_bits, recurrent_bits),
+            "gated": lambda size: GatedRNN(size, hidden_size, kind),
+        }
+        super().__init__(
+            cells[spec.cell],
+            input_size, hidden_size, num_classes,
+            vocab_size=vocab_size, embedding_dim=embedding_dim, embedding_dropout=embedding_dropout, output_bits=output_bits,
+        )
+        self.kind = kind
 
 
 class BaselineClassifier(_BaselineHead):
-    """Many-to-one baseline: ``o = V · ReLU(h_T) + c``.
-
-    Shapes:
-        ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
-        returns ``(B, num_classes)``.
+    """Many-to-one baseline: ``o = V · ReLU(h_T) + c``, shapes as :class:`~hadamrnn.models.SequenceClassifier`.
 
     Example:
         >>> model = BaselineClassifier("lstm", 3, 16, 5)
@@ -178,17 +176,10 @@ class BaselineClassifier(_BaselineHead):
         torch.Size([2, 5])
     """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.readout(torch.relu(self.encode(x)[..., -1, :]))
+    many_to_many = False
 
 
 class BaselineTagger(_BaselineHead):
-    """Many-to-many baseline: ``o_t = V · ReLU(h_t) + c`` at every step.
+    """Many-to-many baseline: ``o_t = V · ReLU(h_t) + c`` at every step, shapes as :class:`~hadamrnn.models.SequenceTagger`."""
 
-    Shapes:
-        ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
-        returns ``(B, T, num_classes)``.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.readout(torch.relu(self.encode(x)))
+    many_to_many = True

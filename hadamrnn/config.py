@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import ConfigError
+from .hadamard import check_block_size, check_hidden_size
+from .kinds import HADAMRNN, KIND_OPTIONS, KINDS, MODEL_KINDS, check_kind_options
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -106,18 +108,12 @@ TASK_CONFIGS: dict[str, type[BaseModel]] = {
 }
 
 
-MODEL_KINDS = ("hadamrnn", "ornn", "qornn", "lstm", "gru")
-# Baselines whose recurrent weights are float: their U and V default to float too (a TOML file
-# cannot write None, so "omit" has to mean float for them).
-_FLOAT_KINDS = ("ornn", "lstm", "gru")
-
-
 class ModelConfig(_Strict):
-    kind: Literal["hadamrnn", "ornn", "qornn", "lstm", "gru"] = Field(
-        "hadamrnn", description="hadamrnn, or a baseline: ornn (float orthogonal W), qornn (p-bit W), lstm, gru"
+    kind: Literal[MODEL_KINDS] = Field(  # type: ignore[valid-type]
+        HADAMRNN, description="; ".join(f"{kind.name}: {kind.description}" for kind in KINDS.values())
     )
-    hidden_size: int = Field(128, ge=1, description="n, a power of two")
-    block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN; None for full")
+    hidden_size: int = Field(128, ge=1, description="n; a power of two for hadamrnn, any size for the baselines")
+    block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN, a power of two dividing n; None for full")
     recurrence: Literal["linear", "relu"] = Field("linear", description="linear (the paper) or relu (vanilla ORNN)")
     input_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of U; omit for float")
     output_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of V; omit for float")
@@ -130,37 +126,40 @@ class ModelConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _bit_defaults_follow_kind(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        # A TOML file cannot write None, so for a kind whose U and V default to float, "omit" has
+        # to mean float.
+        name = data.get("kind", HADAMRNN) if isinstance(data, dict) else None
+        kind = KINDS.get(name) if isinstance(name, str) else None  # anything else fails the kind field
+        if kind is None:
             return data
-        kind = data.get("kind", "hadamrnn")
-        if kind in _FLOAT_KINDS:
+        if kind.float_by_default:
             data = {"input_bits": None, "output_bits": None, **data}
-        elif kind == "qornn" and data.get("recurrent_bits") is not None:
+        elif kind.takes("recurrent_bits") and data.get("recurrent_bits") is not None:
             p = data["recurrent_bits"]
             data = {"input_bits": p, "output_bits": p, **data}
         return data
 
-    @model_validator(mode="after")
-    def _check_kind_combination(self) -> "ModelConfig":
-        def refuse(key: str, value: Any, kinds: str) -> None:
-            raise ValueError(f"model.{key}={value!r} applies only to kind {kinds}, got kind={self.kind!r}")
+    @field_validator("hidden_size")
+    @classmethod
+    def _hidden_size_fits_kind(cls, hidden_size: int, info: ValidationInfo) -> int:
+        kind = KINDS.get(info.data.get("kind"))
+        if kind is not None and kind.hadamard_sizes:
+            check_hidden_size(hidden_size)
+        return hidden_size
 
-        if self.kind != "hadamrnn":
-            if self.block_size is not None:
-                refuse("block_size", self.block_size, "'hadamrnn'")
-            if self.sign_clip is not None:
-                refuse("sign_clip", self.sign_clip, "'hadamrnn'")
-            if self.backend != "auto":
-                refuse("backend", self.backend, "'hadamrnn'")
-        if self.kind == "qornn" and self.recurrent_bits is None:
-            raise ValueError("model.recurrent_bits is required with kind='qornn' (the bit-width p of W), got None")
-        if self.kind != "qornn" and self.recurrent_bits is not None:
-            refuse("recurrent_bits", self.recurrent_bits, "'qornn'")
-        if self.kind in ("lstm", "gru"):
-            if self.recurrence != "linear":
-                refuse("recurrence", self.recurrence, "'hadamrnn', 'ornn' or 'qornn' (LSTM and GRU have their own gates)")
-            if self.input_bits is not None:
-                refuse("input_bits", self.input_bits, "'hadamrnn', 'ornn' or 'qornn' (LSTM and GRU input weights stay float)")
+    @field_validator("block_size")
+    @classmethod
+    def _block_size_divides_hidden_size(cls, block_size: int | None, info: ValidationInfo) -> int | None:
+        kind = KINDS.get(info.data.get("kind"))
+        # Without a valid hidden_size there is nothing to divide (its own error is reported).
+        if kind is not None and kind.takes("block_size") and "hidden_size" in info.data:
+            check_block_size(info.data["hidden_size"], block_size)
+        return block_size
+
+    @model_validator(mode="after")
+    def _options_fit_kind(self) -> "ModelConfig":
+        options = {option: getattr(self, option) for option in KIND_OPTIONS}
+        check_kind_options(self.kind, options, "model.")
         return self
 
 
@@ -225,7 +224,7 @@ def _describe(error: ValidationError, source: str) -> ConfigError:
         elif item["type"] == "union_tag_invalid":
             known = ", ".join(sorted(TASK_CONFIGS))
             lines.append(f"{key}.name: unknown task {item['ctx']['tag']!r}; known tasks: {known}")
-        elif isinstance(item.get("input"), dict):  # a whole-table check: its message names the key and value
+        elif item["type"] == "value_error":  # the library's checks: their messages name the value and the rule
             lines.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"{key}: {item['msg']}, got {item.get('input')!r}")

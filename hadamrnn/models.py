@@ -1,37 +1,37 @@
-"""Task heads around :class:`~hadamrnn.layers.HadamRNN`.
+"""The HadamRNN heads: :class:`~hadamrnn.heads.SequenceHead` with a :class:`~hadamrnn.layers.HadamRNN` cell.
 
-Both heads read out ``o = V · ReLU(h) + c`` with a p-bit ``V``. For the ReLU recurrence ``h`` is
-already non-negative, so the same expression gives the vanilla ORNN read-out ``o = V h + c``.
+Both heads read out ``o = V · ReLU(h) + c`` with a p-bit ``V``; :func:`build_model` builds them,
+or a baseline of :mod:`hadamrnn.baselines`, from a model config.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from .baselines import BaselineClassifier, BaselineTagger
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import RunConfig, parse_config
-from .errors import CheckpointError, ConfigError, ShapeError
-from .layers import HadamRNN, QuantizedLinear, token_embedding
+from .errors import CheckpointError, ConfigError
+from .heads import SequenceHead
+from .kinds import HADAMRNN, model_kind
+from .layers import HadamRNN
 from .tasks import Task, build_task
 
 __all__ = ["SequenceClassifier", "SequenceTagger", "build_model", "TrainedModel", "load_trained_model"]
 
 
-class _HadamRNNHead(nn.Module):
+class _HadamRNNHead(SequenceHead):
     def __init__(
         self,
         input_size: int | None,
         hidden_size: int,
-        output_size: int,
+        num_classes: int,
         *,
-        vocab_size: int | None = None,
-        embedding_dim: int | None = None,
-        embedding_dropout: float = 0.0,
+        vocab_size: int | None = None, embedding_dim: int | None = None, embedding_dropout: float = 0.0,
         block_size: int | None = None,
         recurrence: str = "linear",
         input_bits: int | None = 4,
@@ -39,70 +39,58 @@ class _HadamRNNHead(nn.Module):
         backend: str = "auto",
         sign_clip: float | None = None,
     ):
-        super().__init__()
-        self.embedding, input_size = token_embedding(input_size, vocab_size, embedding_dim)
-        self.embedding_dropout = nn.Dropout(embedding_dropout)
-        self.rnn = HadamRNN(
-            input_size,
-            hidden_size,
-            block_size=block_size,
-            recurrence=recurrence,
-            input_bits=input_bits,
-            backend=backend,
-            sign_clip=sign_clip,
+        """A head around a :class:`~hadamrnn.layers.HadamRNN` layer.
+
+        Args:
+            input_size: features of ``x``; None with ``vocab_size``.
+            hidden_size: ``n``, a power of two.
+            num_classes: outputs of the read-out.
+            vocab_size: token ids of the embedding; None for feature inputs (no embedding).
+            embedding_dim: size of the learned embedding (required with ``vocab_size``).
+            embedding_dropout: dropout on the embedding output during training.
+            block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full.
+            recurrence: ``"linear"`` (the paper) or ``"relu"`` (vanilla ORNN).
+            input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
+            output_bits: bit-width ``p`` of ``V``; None keeps ``V`` in float.
+            backend: how ``W h`` is computed (see :class:`~hadamrnn.layers.HadamRNN`).
+            sign_clip: clip of the straight-through gradient of the signs; None for none.
+        """
+        super().__init__(
+            lambda size: HadamRNN(size, hidden_size, block_size, recurrence, input_bits, backend=backend, sign_clip=sign_clip),
+            input_size, hidden_size, num_classes,
+            vocab_size=vocab_size, embedding_dim=embedding_dim, embedding_dropout=embedding_dropout, output_bits=output_bits,
         )
-        self.readout = QuantizedLinear(hidden_size, output_size, output_bits)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The recurrence's input: ``x`` itself, or the embeddings of its token ids."""
-        if self.embedding is None:
-            return x
-        if x.is_floating_point():
-            raise ShapeError(f"expected integer token ids of shape (B, T), got dtype {x.dtype}")
-        return self.embedding_dropout(self.embedding(x))
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Every hidden state ``h_t``, ``(B, T, n)``."""
-        outputs, _ = self.rnn(self.embed(x))
-        return outputs
 
 
 class SequenceClassifier(_HadamRNNHead):
-    """Many-to-one: ``o = V · ReLU(h_T) + c``.
+    """Many-to-one: ``o = V · ReLU(h_T) + c``, with ``h_T`` from the fused ``HadamRNN.last_state``.
 
     Shapes:
         ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
         returns ``(B, num_classes)``.
     """
 
-    def __init__(self, input_size: int | None, hidden_size: int, num_classes: int, **kwargs):
-        super().__init__(input_size, hidden_size, num_classes, **kwargs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.readout(torch.relu(self.rnn.last_state(self.embed(x))))
+    many_to_many = False
 
 
 class SequenceTagger(_HadamRNNHead):
-    """Many-to-many: ``o_t = V · ReLU(h_t) + c`` at every step (the copy task).
+    """Many-to-many: ``o_t = V · ReLU(h_t) + c`` at every step (the copy task), fused by ``HadamRNN.readout``.
 
     Shapes:
         ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
         returns ``(B, T, num_classes)``.
     """
 
-    def __init__(self, input_size: int | None, hidden_size: int, num_classes: int, **kwargs):
-        super().__init__(input_size, hidden_size, num_classes, **kwargs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # HadamRNN.readout fuses V·ReLU(h_t) + c into the native kernel.
-        return self.rnn.readout(self.embed(x), self.readout.quantized_weight(), self.readout.bias)
+    many_to_many = True
 
 
 def build_model(config, task) -> nn.Module:
     """The head that fits ``task`` (tagger for many-to-many, classifier otherwise), per ``config``.
 
-    ``config.kind`` picks HadamRNN or a baseline of :mod:`hadamrnn.baselines`; tasks with token
-    inputs expose ``vocab_size`` and get an embedding of ``config.embedding_dim``.
+    ``config`` is a model config (:class:`~hadamrnn.config.ModelConfig`): ``config.kind`` picks
+    HadamRNN or a baseline of :mod:`hadamrnn.baselines`, and each head receives the options of
+    :mod:`hadamrnn.kinds` that its kind takes. Tasks with token inputs expose ``vocab_size`` and get
+    an embedding of ``config.embedding_dim``.
     """
     vocab_size = getattr(task, "vocab_size", None)
     if vocab_size is None and config.embedding_dropout:
@@ -112,29 +100,20 @@ def build_model(config, task) -> nn.Module:
         )
     if vocab_size is not None and config.embedding_dim is None:
         raise ConfigError(f"task {task.name!r} reads token ids: model.embedding_dim is required, got None")
-    common = {
-        "vocab_size": vocab_size,
-        "embedding_dim": config.embedding_dim if vocab_size is not None else None,
-        "embedding_dropout": config.embedding_dropout,
-        "recurrence": config.recurrence,
-        "input_bits": config.input_bits,
-        "output_bits": config.output_bits,
-    }
-    input_size = None if vocab_size is not None else task.input_size
-    if config.kind != "hadamrnn":
-        head = BaselineTagger if task.many_to_many else BaselineClassifier
-        return head(
-            config.kind, input_size, config.hidden_size, task.output_size, recurrent_bits=config.recurrent_bits, **common
-        )
-    head = SequenceTagger if task.many_to_many else SequenceClassifier
+    kind = model_kind(config.kind)
+    if kind.name == HADAMRNN:
+        head = SequenceTagger if task.many_to_many else SequenceClassifier
+    else:
+        head = partial(BaselineTagger if task.many_to_many else BaselineClassifier, kind.name)
     return head(
-        input_size,
+        None if vocab_size is not None else task.input_size,
         config.hidden_size,
         task.output_size,
-        block_size=config.block_size,
-        backend=config.backend,
-        sign_clip=config.sign_clip,
-        **common,
+        vocab_size=vocab_size,
+        embedding_dim=config.embedding_dim if vocab_size is not None else None,
+        embedding_dropout=config.embedding_dropout,
+        output_bits=config.output_bits,
+        **{option: getattr(config, option) for option in kind.options},
     )
 
 

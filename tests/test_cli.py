@@ -118,6 +118,42 @@ def test_bad_input_exits_with_clear_error(argv, message, capsys, tmp_path, monke
     assert not (tmp_path / "runs").exists()
 
 
+MNIST_MISSING = "MNIST: missing 4 of 4 expected file(s)"
+
+
+@pytest.mark.parametrize(
+    "model,message",
+    [
+        ("hidden_size = 128\nblock_size = 3", "model.block_size: block_size must be a power of two dividing hidden_size=128 (1, 2, 4, ..., 128), got 3"),
+        ("hidden_size = 96", "model.hidden_size: hidden_size must be a power of two (1, 2, 4, ..., the orders of the Sylvester Hadamard matrices), got 96"),
+        ('kind = "lstm"\nhidden_size = 96\nblock_size = 32', "model.block_size=32 applies only to kind 'hadamrnn', got kind='lstm'"),
+    ],
+)
+def test_bad_model_config_is_refused_before_any_data_is_read(model, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    empty = tmp_path / "data"
+    empty.mkdir()
+    config = tmp_path / "bad.toml"
+    config.write_text(f'[task]\nname = "smnist"\n[model]\n{model}\n')
+    assert main(["train", "--config", str(config), "--data-dir", str(empty), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"invalid config {str(config)!r}" in err and message in err
+    assert MNIST_MISSING not in err, "the data set was looked for"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_valid_model_config_does_reach_the_missing_data(capsys, tmp_path, monkeypatch):
+    """The control of the test above: the same command with a valid model fails on the data."""
+    monkeypatch.chdir(tmp_path)
+    empty = tmp_path / "data"
+    empty.mkdir()
+    config = tmp_path / "good.toml"
+    config.write_text('[task]\nname = "smnist"\n[model]\nhidden_size = 128\nblock_size = 32\n')
+    assert main(["train", "--config", str(config), "--data-dir", str(empty), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid config" not in err and MNIST_MISSING in err
+
+
 def test_corrupted_checkpoint_via_cli(finished_run, tmp_path, capsys):
     import shutil
 
