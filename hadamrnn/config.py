@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import ConfigError
-from .hadamard import check_block_size, check_hidden_size
+from .core import check_block_size, check_hidden_size
 from .kinds import HADAMRNN, KIND_OPTIONS, KINDS, MODEL_KINDS, check_kind_options
 
 if sys.version_info >= (3, 11):
