@@ -6,20 +6,14 @@ already non-negative, so the same expression gives the vanilla ORNN read-out ``o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import torch
 from torch import nn
 
 from .baselines import BaselineClassifier, BaselineTagger
-from .checkpoint import Checkpoint, load_checkpoint
-from .config import RunConfig, parse_config
-from .errors import CheckpointError, ConfigError, ShapeError
+from .errors import ConfigError, ShapeError
 from .layers import HadamRNN, QuantizedLinear, token_embedding
-from .tasks import Task, build_task
 
-__all__ = ["SequenceClassifier", "SequenceTagger", "build_model", "TrainedModel", "load_trained_model"]
+__all__ = ["SequenceClassifier", "SequenceTagger", "build_model"]
 
 
 class _HadamRNNHead(nn.Module):
@@ -136,28 +130,3 @@ def build_model(config, task) -> nn.Module:
         sign_clip=config.sign_clip,
         **common,
     )
-
-
-@dataclass
-class TrainedModel:
-    model: nn.Module
-    task: Task
-    config: RunConfig
-    checkpoint: Checkpoint
-
-
-def load_trained_model(path: str | Path, data_dir: str | Path | None = None) -> TrainedModel:
-    """Rebuild the model of a checkpoint (or of a run directory's latest one), in eval mode.
-
-    ``data_dir`` locates the task's data (None reads ``$HADAMRNN_DATA``); the copy task needs none.
-    """
-    checkpoint = load_checkpoint(path)
-    config = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
-    task = build_task(config.task, config.train.seed, data_dir)
-    model = build_model(config.model, task)
-    try:
-        model.load_state_dict(checkpoint.model_state, strict=True)
-    except RuntimeError as error:
-        raise CheckpointError(f"checkpoint {checkpoint.path} does not match its config: {error}") from None
-    model.eval()
-    return TrainedModel(model, task, config, checkpoint)
