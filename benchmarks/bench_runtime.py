@@ -1,7 +1,7 @@
 """The integer runtimes of an exported model: the numpy :class:`hadamrnn.runtime.Runtime` (one
 step for a batch) and the generated C99 (nanoseconds per ``hrnn_step``, one sequence, through
 :class:`hadamrnn.export.c_runner.CProgram`). Untrained models of the paper's shapes, calibrated on
-random inputs, as in ``python -m hadamrnn.export.measure``: the speed depends on the shapes only."""
+random inputs, as in ``python -m benchmarks.export_measure``: the speed depends on the shapes only."""
 
 from __future__ import annotations
 

@@ -21,21 +21,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
+from ._io import atomic_directory, atomic_write_text
 from .errors import CheckpointError, CheckpointNotFoundError
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "atomic_write_text", "atomic_write_bytes"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "latest_checkpoint"]
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.pt"
@@ -50,34 +50,6 @@ class Checkpoint:
     model_state: dict[str, torch.Tensor]
     training_state: dict[str, Any] | None  # None in a weights-only checkpoint
     meta: dict[str, Any]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _sha256(path: Path) -> str:
@@ -101,12 +73,12 @@ def save_checkpoint(
     ``training_state=None`` writes a weights-only checkpoint.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"step_{step:08d}"
-    staging = Path(tempfile.mkdtemp(dir=directory, prefix=f".{final.name}.", suffix=".tmp"))
-    try:
+    # A re-run of the same step after a resume replaces that checkpoint as a whole.
+    with atomic_directory(final) as staging:
         tensors = {key: value.detach().contiguous().cpu() for key, value in model_state.items()}
-        save_file(tensors, str(staging / MODEL_FILE))
+        # Through bytes: safetensors' save_file creates its file with mode 0o600, whatever the umask.
+        (staging / MODEL_FILE).write_bytes(safetensors_bytes(tensors))
         files = [MODEL_FILE, META_FILE]
         if training_state is not None:
             torch.save(training_state, staging / STATE_FILE)
@@ -114,16 +86,6 @@ def save_checkpoint(
         (staging / META_FILE).write_text(json.dumps({**meta, "step": step}, indent=2), encoding="utf-8")
         manifest = {name: _sha256(staging / name) for name in files}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        for name in (*files, MANIFEST_FILE):
-            with open(staging / name, "rb") as handle:
-                os.fsync(handle.fileno())
-        if final.exists():  # a re-run of the same step after a resume: replace it as a whole
-            shutil.rmtree(final)
-        os.replace(staging, final)
-        _fsync_dir(directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     atomic_write_text(directory / LATEST_FILE, final.name + "\n")
     for old in sorted(directory.glob("step_*"))[:-keep]:
         if old != final:

@@ -1,4 +1,4 @@
-"""The ``hadamrnn`` command line.
+"""The ``hadamrnn`` command line: arguments, printing and exit codes over :mod:`hadamrnn.workflows`.
 
     hadamrnn train copy                          # the demo: embedded config, no data needed
     hadamrnn train --config configs/copy_paper.toml
@@ -14,156 +14,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
 import sys
-import time
-from importlib import resources
-from pathlib import Path
 
-import torch
-
-from . import __version__
-from .checkpoint import load_checkpoint
-from .config import RunConfig, apply_overrides, load_config, parse_config
-from .distributed import DistributedContext, init_from_env
+from . import __version__, workflows
 from .errors import ConfigError, HadamRNNError
-from .export.pipeline import EXPORT_FORMATS, export_checkpoint
-from .models import build_model, load_trained_model
-from .report import plot_learning_curve, source_commit, write_metrics
-from .size import model_size
-from .tasks import build_task
-from .training import Trainer
+from .workflows import BUILTIN_CONFIGS, EXPORT_FORMATS, builtin_config
 
 __all__ = ["main", "builtin_config"]
 
-BUILTIN_CONFIGS = ("copy",)
-
-
-def builtin_config(name: str) -> RunConfig:
-    """An embedded config, shipped inside the package (``hadamrnn/configs/<name>.toml``)."""
-    if name not in BUILTIN_CONFIGS:
-        raise ConfigError(f"unknown built-in config {name!r}; built-in configs: {', '.join(BUILTIN_CONFIGS)}")
-    with resources.as_file(resources.files("hadamrnn") / "configs" / f"{name}.toml") as path:
-        return load_config(path)
-
-
-def _resolve_config(args: argparse.Namespace) -> RunConfig | None:
-    if args.task and args.config:
-        raise ConfigError(f"give either a built-in task or --config, got both {args.task!r} and {args.config!r}")
-    if args.config:
-        config = load_config(args.config)
-    elif args.task:
-        config = builtin_config(args.task)
-    else:
-        return None
-    return apply_overrides(config, args.set) if args.set else config
-
-
-def _new_run_dir(args: argparse.Namespace, config: RunConfig) -> Path:
-    if args.out:
-        run_dir = Path(args.out)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise HadamRNNError(
-                f"run directory {str(run_dir)!r} already exists and is not empty; "
-                "pass --resume to continue it, or choose another --out (nothing was overwritten)"
-            )
-        return run_dir
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(args.runs) / f"{config.name}-{stamp}"
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = Path(args.runs) / f"{config.name}-{stamp}-{suffix}"
-    return run_dir
-
-
-def _decided_on_main(distributed: DistributedContext, decide):
-    """Run ``decide`` on rank 0 only and hand its result, or its error, to every rank."""
-    outcome = None
-    if distributed.is_main:
-        try:
-            outcome = (True, decide())
-        except HadamRNNError as error:
-            outcome = (False, error)
-    succeeded, value = distributed.broadcast_from_main(outcome)
-    if not succeeded:
-        raise value
-    return value
-
 
 def _train(args: argparse.Namespace) -> int:
-    config = _resolve_config(args)
-    # Under torchrun (WORLD_SIZE set) this joins the process group; otherwise one process.
-    distributed = init_from_env()
-    try:
-        return _train_ranks(args, config, distributed)
-    finally:
-        distributed.close()
-
-
-def _train_ranks(args: argparse.Namespace, config: RunConfig | None, distributed: DistributedContext) -> int:
-    main_rank = distributed.is_main
-    if args.resume:
-        run_dir = Path(args.resume)
-        checkpoint = load_checkpoint(run_dir)
-        stored = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
-        # `--resume RUN --set train.epochs=N` lengthens or shortens the run (Trainer.resume checks).
-        config = config or (apply_overrides(stored, args.set) if args.set else stored)
-    elif config is None:
-        raise ConfigError("nothing to train: give a built-in task (e.g. `hadamrnn train copy`), --config PATH or --resume RUN_DIR")
-    else:
-        run_dir = _decided_on_main(distributed, lambda: _new_run_dir(args, config))
-    if config.train.num_threads:
-        torch.set_num_threads(config.train.num_threads)
-    torch.manual_seed(config.train.seed)
-    task = build_task(config.task, config.train.seed, args.data_dir)
-    model = build_model(config.model, task)
-    # The code that trains: taken now, not when the run ends hours later.
-    provenance = {"command": _command_line(distributed), "commit": source_commit()}
-    trainer = Trainer(
-        config, task, model, run_dir, progress=not args.no_progress, distributed=distributed, provenance=provenance
+    outcome = workflows.train(
+        builtin=args.task,
+        config_path=args.config,
+        overrides=args.set,
+        resume=args.resume,
+        out=args.out,
+        runs_dir=args.runs,
+        data_dir=args.data_dir,
+        progress=not args.no_progress,
+        notify=print,
     )
-    if args.resume:
-        trainer.resume(checkpoint.path)
-        if main_rank:
-            print(f"resuming {run_dir} at step {trainer.step} (epoch {trainer.epochs_completed + 1})")
-    elif main_rank:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        print(f"run directory: {run_dir}")
-    if main_rank:
-        print(model_size(model))
-    result = trainer.fit()
-    if not main_rank:
+    if outcome is None:  # a rank other than 0 of a data-parallel run: rank 0 reports
         return 0
-    metrics = {
-        **result.metrics,
-        "model_size": model_size(model).as_dict(),
-        "command": trainer.provenance["command"],
-        "world_size": distributed.world_size,
-        "commit": trainer.provenance["commit"],
-        "resumes": trainer.provenance["resumes"],
-    }
-    write_metrics(run_dir / "metrics.json", metrics)
-    summary = task.summary()
-    baseline = summary.get("naive_baseline")
-    details = ", ".join(f"{key}={value}" for key, value in summary.items() if key not in ("task", "naive_baseline"))
-    title = f"{config.name}: {summary['task']} ({details}), n={config.model.hidden_size}"
-    plot = plot_learning_curve(run_dir / "learning_curve.png", result.history, title, baseline)
-    _print_result(metrics, baseline)
-    print(f"metrics: {run_dir / 'metrics.json'}\nplot:    {plot}")
+    _print_result(outcome.metrics, outcome.naive_baseline)
+    print(f"metrics: {outcome.metrics_path}\nplot:    {outcome.learning_curve}")
     return 0
-
-
-def _command_line(distributed: DistributedContext) -> str:
-    """The command that ran, as it can be typed again (``sys.argv[0]`` is a path under ``-m``)."""
-    arguments = shlex.join(sys.argv[1:])
-    if distributed.enabled:
-        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", distributed.world_size))
-        nodes = "" if per_node == distributed.world_size else f"--nnodes={distributed.world_size // per_node} "
-        return f"torchrun {nodes}--nproc_per_node={per_node} -m hadamrnn {arguments}"
-    program = "python -m hadamrnn" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
-    return f"{program} {arguments}"
 
 
 def _print_result(metrics: dict, baseline: float | None) -> None:
@@ -176,23 +52,20 @@ def _print_result(metrics: dict, baseline: float | None) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    trained = load_trained_model(args.checkpoint, args.data_dir)
-    trainer = Trainer(trained.config, trained.task, trained.model, Path(args.checkpoint), progress=False)
-    result = {split: trainer.evaluate(split) for split in args.split}
-    print(json.dumps({"checkpoint": str(trained.checkpoint.path), "step": trained.checkpoint.meta["step"], **result}, indent=2))
+    print(json.dumps(workflows.evaluate_run(args.checkpoint, args.split, args.data_dir), indent=2))
     return 0
 
 
 def _size(args: argparse.Namespace) -> int:
-    config = _resolve_config(args)
+    config = workflows.resolve_config(args.task, args.config, args.set)
     if config is None:
         raise ConfigError("give a built-in task or --config PATH")
-    print(model_size(build_model(config.model, build_task(config.task, config.train.seed, args.data_dir))))
+    print(workflows.config_model_size(config, args.data_dir))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    result = export_checkpoint(
+    result = workflows.export_checkpoint(
         args.checkpoint,
         args.out,
         fmt=args.format,
@@ -209,12 +82,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .results import archive_run, write_report  # imported on use: no other command needs it
-
-    if args.archive:
-        args.runs = [archive_run(run, args.archive) for run in args.runs]
-
-    result = write_report(args.runs, args.out, args.figures)
+    result = workflows.report_runs(args.runs, args.out, args.figures, archive_dir=args.archive)
     for note in result.skipped:
         print(f"note: {note}")
     for figure in result.figures:

@@ -6,22 +6,17 @@ or a baseline of :mod:`hadamrnn.baselines`, from a model config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 from torch import nn
 
 from .baselines import BaselineClassifier, BaselineTagger
-from .checkpoint import Checkpoint, load_checkpoint
-from .config import RunConfig, parse_config
-from .errors import CheckpointError, ConfigError
+from .errors import ConfigError
 from .heads import SequenceHead
 from .kinds import HADAMRNN, model_kind
 from .layers import HadamRNN
-from .tasks import Task, build_task
 
-__all__ = ["SequenceClassifier", "SequenceTagger", "build_model", "TrainedModel", "load_trained_model"]
+__all__ = ["SequenceClassifier", "SequenceTagger", "build_model"]
 
 
 class _HadamRNNHead(SequenceHead):
@@ -115,28 +110,3 @@ def build_model(config, task) -> nn.Module:
         output_bits=config.output_bits,
         **{option: getattr(config, option) for option in kind.options},
     )
-
-
-@dataclass
-class TrainedModel:
-    model: nn.Module
-    task: Task
-    config: RunConfig
-    checkpoint: Checkpoint
-
-
-def load_trained_model(path: str | Path, data_dir: str | Path | None = None) -> TrainedModel:
-    """Rebuild the model of a checkpoint (or of a run directory's latest one), in eval mode.
-
-    ``data_dir`` locates the task's data (None reads ``$HADAMRNN_DATA``); the copy task needs none.
-    """
-    checkpoint = load_checkpoint(path)
-    config = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
-    task = build_task(config.task, config.train.seed, data_dir)
-    model = build_model(config.model, task)
-    try:
-        model.load_state_dict(checkpoint.model_state, strict=True)
-    except RuntimeError as error:
-        raise CheckpointError(f"checkpoint {checkpoint.path} does not match its config: {error}") from None
-    model.eval()
-    return TrainedModel(model, task, config, checkpoint)

@@ -1,77 +1,130 @@
-"""Run reports: the metrics JSON and the learning-curve plot, both written atomically."""
+"""The results page: ``hadamrnn report RUNS... --out docs/results.md``.
+
+Each run directory contributes its record (:func:`hadamrnn.runs.load_run`: ``metrics.json``, and
+the config and learning curves of its latest checkpoint or of its archive). The report regenerates
+the part of the page between ``<!-- results:begin -->`` and ``<!-- results:end -->`` (appending
+the markers when the page has none) and leaves the rest of the page as it is: a table with one row
+per run, and links to the figures of :mod:`hadamrnn.figures`, written next to the page. A figure
+without matching runs is skipped, with a note, rather than drawn empty. Sizes count
+1 kB = 1000 bytes.
+"""
 
 from __future__ import annotations
 
-import io
-import json
-import subprocess
+import math
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .checkpoint import atomic_write_bytes, atomic_write_text
+from ._io import atomic_write_text
+from .errors import HadamRNNError
+from .figures import FIGURES
+from .runs import RunRecord, load_run, sort_runs
 
-__all__ = ["write_metrics", "plot_learning_curve", "source_commit"]
+__all__ = ["ReportResult", "results_table", "write_report", "BEGIN_MARKER", "END_MARKER"]
 
-
-def source_commit(directory: str | Path | None = None) -> str | None:
-    """``git rev-parse --short HEAD`` of the checkout holding ``directory`` (default: this package's
-    source, i.e. the code that trains), with ``-dirty`` when tracked files are modified; None
-    outside a git checkout or without git.
-    """
-    directory = Path(directory) if directory is not None else Path(__file__).resolve().parent
-
-    def git(*arguments: str) -> str:
-        return subprocess.run(
-            ["git", *arguments], cwd=directory, capture_output=True, text=True, check=True, timeout=30
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        modified = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{commit}-dirty" if modified else commit
+BEGIN_MARKER = "<!-- results:begin -->"
+END_MARKER = "<!-- results:end -->"
 
 
-def write_metrics(path: str | Path, metrics: dict[str, Any]) -> Path:
-    path = Path(path)
-    atomic_write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    return path
+@dataclass
+class ReportResult:
+    page: Path
+    figures: list[Path]
+    skipped: list[str]
 
 
-def plot_learning_curve(path: str | Path, history: dict[str, Any], title: str, baseline: float | None = None) -> Path:
-    """Training loss per step and validation loss per epoch (log scale), with the naive baseline."""
-    import matplotlib
+# -- the table -------------------------------------------------------------------------------------
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = seconds / 60
+    if minutes < 60:
+        return f"{minutes:.1f} min"
+    return f"{int(minutes // 60)} h {int(round(minutes % 60)):02d} min"
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    figure, (loss_axis, flips_axis) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, height_ratios=[3, 1])
-    steps = history.get("step", [])
-    loss_axis.plot(steps, history.get("train_loss", []), lw=0.8, alpha=0.8, label="train loss")
-    validation = history.get("validation", [])
-    if validation:
-        loss_axis.plot(
-            [row["step"] for row in validation],
-            [row["loss"] for row in validation],
-            "o-",
-            label="validation loss",
+def _metric_text(name: str, value: float) -> str:
+    return f"{100 * value:.2f} % accuracy" if name == "accuracy" else f"CE {value:.3g}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def results_table(runs: list[RunRecord]) -> str:
+    """The markdown table, one row per run, sorted by task, model kind and size."""
+    lines = [
+        "| run | task | model | test | size (bits) | size (kB) | training time | epochs | commit | command |",
+        "|---|---|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for run in sort_runs(runs):
+        metrics = run.metrics
+        command = metrics.get("command")
+        resumes = metrics.get("resumes") or []
+        commit = metrics.get("commit")
+        cells = [
+            run.name,
+            run.task,
+            run.model_description(),
+            _metric_text(*run.test_metric),
+            str(run.size_bits),
+            f"{run.size_kilobytes:.3f}",
+            _duration(float(metrics.get("train_seconds", math.nan))),
+            str(metrics.get("epochs", "?")),
+            (f"`{commit}`" if commit else "—") + "".join(f", then `{r['commit']}`" for r in resumes if r.get("commit") != commit),
+            (f"`{command}`" if command else "—") + (f", then resumed {len(resumes)}× with `{resumes[-1]['command']}`" if resumes else ""),
+        ]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# -- the page --------------------------------------------------------------------------------------
+def _replace_section(page: str, section: str, source: str) -> str:
+    begin, end = page.find(BEGIN_MARKER), page.find(END_MARKER)
+    if begin == -1 and end == -1:
+        return page.rstrip("\n") + ("\n\n" if page.strip() else "") + section
+    if begin == -1 or end == -1 or end < begin or page.count(BEGIN_MARKER) > 1 or page.count(END_MARKER) > 1:
+        raise HadamRNNError(
+            f"{source}: expected one {BEGIN_MARKER} followed by one {END_MARKER}, got "
+            f"{page.count(BEGIN_MARKER)} begin and {page.count(END_MARKER)} end markers"
+            + (" in the wrong order" if 0 <= end < begin else "")
         )
-    if baseline is not None:
-        loss_axis.axhline(baseline, color="grey", ls="--", label=f"naive baseline {baseline:.4g}")
-    loss_axis.set_yscale("log")
-    loss_axis.set_ylabel("cross-entropy")
-    loss_axis.set_title(title)
-    loss_axis.legend()
-    loss_axis.grid(alpha=0.3, which="both")
-    flips_axis.plot(steps, history.get("sign_flips", []), lw=0.8, color="tab:red")
-    flips_axis.set_ylabel("sign flips / step")
-    flips_axis.set_xlabel("optimizer step")
-    flips_axis.grid(alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    path = Path(path)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return page[:begin] + section.rstrip("\n") + page[end + len(END_MARKER) :]
+
+
+def write_report(run_dirs: list[str | Path], out: str | Path, figures_dir: str | Path | None = None) -> ReportResult:
+    """Regenerate the results section of ``out`` from ``run_dirs`` and write the figures.
+
+    ``figures_dir`` defaults to ``_static/results/`` next to ``out``; the page links to the figures
+    by relative paths.
+    """
+    if not run_dirs:
+        raise HadamRNNError("no run directories given: expected at least one")
+    out = Path(out)
+    figures_dir = Path(figures_dir) if figures_dir is not None else out.parent / "_static" / "results"
+    runs = [load_run(path) for path in run_dirs]
+    page = out.read_text(encoding="utf-8") if out.exists() else ""
+
+    written, skipped, links = [], [], []
+    for filename, (caption, draw) in FIGURES.items():
+        path = draw(runs, figures_dir / filename)
+        if path is None:
+            skipped.append(f"{filename} skipped: no runs match ({caption})")
+            continue
+        written.append(path)
+        relative = Path(os.path.relpath(path, out.parent)).as_posix()
+        links.append(f"![{caption}]({relative})")
+    section = "\n\n".join(
+        [
+            BEGIN_MARKER,
+            "<!-- written by `hadamrnn report`; edits between these markers are overwritten -->",
+            f"Runs: {len(runs)}. Sizes count the recurrent model without embeddings (1 kB = 1000 bytes); "
+            "the test column is the accuracy where the task has one, the cross-entropy otherwise.",
+            results_table(runs).rstrip("\n"),
+            *links,
+            END_MARKER,
+        ]
+    ) + "\n"
+    atomic_write_text(out, _replace_section(page, section, str(out)))
+    return ReportResult(out, written, skipped)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from .errors import CheckpointError, ConfigError
 from .layers import HadamRNN
 from .tasks.base import Task
 
-__all__ = ["Trainer", "TrainResult", "config_difference"]
+__all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model"]
 
 
 @dataclass
@@ -68,6 +69,42 @@ def _parameter_groups(model: nn.Module, sign_lr: float | None) -> list[dict[str,
 
 def _signs_of(model: nn.Module) -> list[torch.Tensor]:
     return [module.latent_signs.detach() >= 0 for module in model.modules() if isinstance(module, HadamRNN)]
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    task: Task,
+    split: str,
+    batch_size: int,
+    distributed: DistributedContext = SINGLE_PROCESS,
+) -> dict[str, float]:
+    """``task.metrics`` of ``model`` over the whole ``split``, averaged with batch-size weights.
+
+    ``model`` is any function of a batch's inputs with the model's outputs: a module (run in eval
+    mode, then put back in the mode it was in) or an integer simulation of it. Under data
+    parallelism each rank evaluates its slice of every batch and the totals are summed over ranks,
+    so every rank returns the same metrics.
+    """
+    was_training = isinstance(model, nn.Module) and model.training
+    if isinstance(model, nn.Module):
+        model.eval()
+    try:
+        totals: dict[str, float] = {}
+        count = 0
+        for global_batch in task.batches(split, batch_size):
+            count += global_batch.targets.shape[0]
+            batch, _ = distributed.local_slice(global_batch)
+            size = batch.targets.shape[0]
+            if size == 0:
+                continue
+            for key, value in task.metrics(model(batch.inputs), batch.targets).items():
+                totals[key] = totals.get(key, 0.0) + value * size
+        totals = distributed.sum_over_ranks(totals)
+    finally:
+        if was_training:
+            model.train()
+    return {key: value / count for key, value in totals.items()}
 
 
 class Trainer:
@@ -185,24 +222,9 @@ class Trainer:
             self.provenance = {**stored, "resumes": [*stored.get("resumes", []), continuing]}
 
     # -- loops -------------------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self, split: str) -> dict[str, float]:
         """Metrics averaged over a whole split, weighted by batch size (each rank takes its slice)."""
-        self.model.eval()
-        totals: dict[str, float] = {}
-        count = 0
-        for global_batch in self.task.batches(split, self.config.train.eval_batch_size):
-            count += global_batch.targets.shape[0]
-            batch, _ = self.distributed.local_slice(global_batch)
-            size = batch.targets.shape[0]
-            if size == 0:
-                continue
-            outputs = self.model(batch.inputs)
-            for key, value in self.task.metrics(outputs, batch.targets).items():
-                totals[key] = totals.get(key, 0.0) + value * size
-        totals = self.distributed.sum_over_ranks(totals)
-        self.model.train()
-        return {key: value / count for key, value in totals.items()}
+        return evaluate_model(self.model, self.task, split, self.config.train.eval_batch_size, self.distributed)
 
     def _train_step(self, batch) -> tuple[float, int]:
         before = _signs_of(self.model)

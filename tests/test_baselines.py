@@ -8,8 +8,9 @@ from helpers import assert_orthogonal
 
 from hadamrnn import ConfigError, build_model, build_task, model_size, parse_config
 from hadamrnn.baselines import BaselineClassifier, BaselineTagger
-from hadamrnn.models import SequenceClassifier, load_trained_model
+from hadamrnn.models import SequenceClassifier
 from hadamrnn.training import Trainer
+from hadamrnn.workflows import load_trained_model
 
 KINDS = ("ornn", "qornn", "lstm", "gru")
 TINY_TASK = {"seq_len": 10, "copy_length": 2, "train_size": 240, "val_size": 32, "test_size": 32}

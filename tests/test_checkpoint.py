@@ -1,10 +1,13 @@
 import json
+import os
+import stat
 
 import pytest
 import torch
 
 from hadamrnn import CheckpointError, CheckpointNotFoundError, load_checkpoint, save_checkpoint
-from hadamrnn.checkpoint import atomic_write_text, latest_checkpoint
+from hadamrnn._io import atomic_write_text
+from hadamrnn.checkpoint import latest_checkpoint
 
 
 def make(tmp_path, step=1, keep=2):
@@ -20,6 +23,20 @@ def test_round_trip(tmp_path):
     assert torch.equal(checkpoint.model_state["w"], torch.arange(6.0).reshape(2, 3))
     assert torch.equal(checkpoint.training_state["optimizer"]["state"][0]["exp_avg"], torch.ones(3))
     assert torch.equal(checkpoint.training_state["torch_rng"], torch.get_rng_state())
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_checkpoint_files_follow_the_umask(tmp_path, mask):
+    previous = os.umask(mask)
+    try:
+        path = make(tmp_path)
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [path, *path.iterdir(), tmp_path / "latest"]}
+    assert modes == {
+        path.name: 0o777 & ~mask,
+        **{name: 0o666 & ~mask for name in ("model.safetensors", "training_state.pt", "meta.json", "manifest.json", "latest")},
+    }
 
 
 def test_weights_only_round_trip(tmp_path):

@@ -45,8 +45,20 @@ def test_evaluate(finished_run, capsys):
     assert report["step"] == 4 and set(report["test"]) == {"loss", "symbol_accuracy", "sequence_accuracy"}
 
 
+def test_evaluate_builds_no_optimizer(finished_run, capsys, monkeypatch):
+    import torch
+
+    def no_optimizer(*args, **kwargs):
+        raise AssertionError("evaluating a run built an optimizer")
+
+    monkeypatch.setattr(torch.optim, "Adam", no_optimizer)
+    assert main(["evaluate", str(finished_run), "--split", "val", "test"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"checkpoint", "step", "val", "test"}
+
+
 def test_archived_run_evaluates_like_the_run_and_refuses_to_resume(finished_run, tmp_path, capsys):
-    from hadamrnn.results import archive_run
+    from hadamrnn.archive import archive_run
 
     archived = archive_run(finished_run, tmp_path / "results")
     assert main(["evaluate", str(finished_run), "--split", "test"]) == 0

@@ -9,7 +9,7 @@ import torch
 from hadamrnn import parse_config
 from hadamrnn.checkpoint import save_checkpoint
 from hadamrnn.cli import main
-from hadamrnn.report import source_commit
+from hadamrnn.runs import source_commit
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("size_accuracy_pmnist.png", "learning_curves.png", "block_size_tradeoff.png", "recurrence_comparison.png")
@@ -185,11 +185,12 @@ def test_source_commit_marks_a_modified_tree_dirty(tmp_path):
 def test_archive_keeps_what_the_report_needs_and_small_final_weights(runs, tmp_path, monkeypatch):
     """--archive copies metrics (with the config), thinned curves, the PNG and the final weights
     (weights only, and only when small); the report of the archive equals the report of the runs."""
-    from hadamrnn import load_checkpoint, results
+    from hadamrnn import archive as archiving
+    from hadamrnn import load_checkpoint
 
     meta = load_checkpoint(runs[1]).meta
     save_checkpoint(runs[1] / "checkpoints", 3, {"w": torch.zeros(1000)}, {}, meta)
-    monkeypatch.setattr(results, "ARCHIVED_WEIGHTS_MAX_BYTES", 1000)  # 4,000 bytes of weights: too large
+    monkeypatch.setattr(archiving, "ARCHIVED_WEIGHTS_MAX_BYTES", 1000)  # 4,000 bytes of weights: too large
 
     long_run = runs[0]
     page_of_runs = tmp_path / "from_runs.md"
@@ -212,13 +213,13 @@ def test_archive_keeps_what_the_report_needs_and_small_final_weights(runs, tmp_p
     # Archiving the archive in place (how results/ is regenerated) changes nothing, weights or none.
     before = {path: path.read_bytes() for path in archive.rglob("*") if path.is_file()}
     for run in runs:
-        assert results.archive_run(archive / run.name, archive) == archive / run.name
+        assert archiving.archive_run(archive / run.name, archive) == archive / run.name
     assert {path: path.read_bytes() for path in archive.rglob("*") if path.is_file()} == before
 
-    steps = 5 * results.ARCHIVED_TRAINING_POINTS + 3
+    steps = 5 * archiving.ARCHIVED_TRAINING_POINTS + 3
     history = {"step": list(range(1, steps + 1)), "train_loss": [1.0] * steps, "lr": [1e-3] * steps, "sign_flips": [0] * steps, "validation": []}
     config = json.loads((archive / long_run.name / "metrics.json").read_text())["config"]
     save_checkpoint(long_run / "checkpoints", steps, {"w": torch.zeros(1)}, {}, {"config": config, "history": history, "epochs_completed": 1})
-    thinned = json.loads((results.archive_run(long_run, tmp_path / "again") / "history.json").read_text())
-    assert len(thinned["step"]) <= results.ARCHIVED_TRAINING_POINTS
+    thinned = json.loads((archiving.archive_run(long_run, tmp_path / "again") / "history.json").read_text())
+    assert len(thinned["step"]) <= archiving.ARCHIVED_TRAINING_POINTS
     assert thinned["step"][-1] == steps  # the last step is kept

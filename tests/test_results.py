@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from hadamrnn import load_checkpoint
-from hadamrnn.models import load_trained_model
-from hadamrnn.training import Trainer
+from hadamrnn.workflows import evaluate_run
 
 from helpers import shared_data_dir
 
@@ -41,8 +40,7 @@ def test_archived_weights_are_the_recorded_run(run):
 
 
 def reevaluate(run: Path, data_dir=None) -> dict[str, float]:
-    trained = load_trained_model(run, data_dir)
-    return Trainer(trained.config, trained.task, trained.model, run, progress=False).evaluate("test")
+    return evaluate_run(run, ["test"], data_dir)["test"]
 
 
 def test_copy_paper_run_reproduces_its_test_metrics():

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from hadamrnn import CheckpointError, ConfigError, build_model, build_task, parse_config
-from hadamrnn.training import Trainer
+from hadamrnn.training import Trainer, evaluate_model
 
 TINY = {
     "name": "tiny",
@@ -54,6 +54,31 @@ def test_training_reduces_loss(tmp_path):
     before = trainer.evaluate("val")["loss"]
     trainer.fit()
     assert trainer.evaluate("val")["loss"] < 0.7 * before
+
+
+def test_evaluation_weights_each_batch_by_its_size_and_restores_the_mode(tmp_path):
+    """One evaluation for the trainer, the evaluate command and the export: the batch-size-weighted
+    mean of ``task.metrics``, in eval mode, leaving the model in the mode it was in."""
+    trainer = make_trainer(tmp_path)
+    task, model = trainer.task, trainer.model
+    batch_size = 12  # 32 validation sequences: batches of 12, 12 and 8
+    expected_total, count = 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for batch in task.batches("val", batch_size):
+            expected_total += task.metrics(model(batch.inputs), batch.targets)["loss"] * batch.targets.shape[0]
+            count += batch.targets.shape[0]
+    assert count == 32
+    model.train()
+    metrics = evaluate_model(model, task, "val", batch_size)
+    assert metrics["loss"] == pytest.approx(expected_total / count, rel=1e-6)
+    assert model.training  # put back in training mode
+    model.eval()
+    assert evaluate_model(model, task, "val", batch_size) == metrics and not model.training
+    # Any function of the inputs evaluates, a plain function included (the export's integer simulation).
+    assert evaluate_model(lambda inputs: model(inputs), task, "val", batch_size) == metrics
+    # The trainer evaluates through the same function, with the run's eval_batch_size.
+    assert trainer.evaluate("val") == evaluate_model(model, task, "val", trainer.config.train.eval_batch_size)
 
 
 def test_resume_is_bit_identical_in_process(tmp_path):

@@ -7,7 +7,9 @@
 * :mod:`~hadamrnn.export.model_file`: :class:`QuantizedModel` and the ``.hrnn`` format;
 * :mod:`~hadamrnn.export.simulation`: :class:`IntegerSimulation`, the integer model in PyTorch;
 * :mod:`~hadamrnn.export.c_source`: :func:`generate_c`, one self-contained C99 header;
-* :mod:`~hadamrnn.export.pipeline`: :func:`export_checkpoint`, what ``hadamrnn export`` runs.
+* :mod:`~hadamrnn.export.pipeline`: :func:`quantize_and_export`, from a float model to the file
+  that ``hadamrnn export`` writes (:func:`hadamrnn.workflows.export_checkpoint` gives it the model of
+  a checkpoint).
 
 The numpy runtime is :mod:`hadamrnn.runtime`. Names are imported on first use (PEP 562), so that
 the numpy-only modules (``fixed_point``, ``model_file``, ``c_source``, ``errors``) load without torch.
@@ -26,7 +28,7 @@ _EXPORTS = {
     "c_source": ("generate_c",),
     "quantize": ("Calibration", "calibrate", "quantize_model", "task_calibration_inputs"),
     "simulation": ("IntegerSimulation", "IntegerRun"),
-    "pipeline": ("export_checkpoint", "export_model", "ExportResult", "EXPORT_FORMATS"),
+    "pipeline": ("quantize_and_export", "export_model", "ExportResult", "EXPORT_FORMATS"),
 }
 _SOURCE, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -38,6 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import ExportError, ModelFileError
     from .fixed_point import Rescale
     from .model_file import QuantizedModel, read_model, write_model
-    from .pipeline import EXPORT_FORMATS, ExportResult, export_checkpoint, export_model
+    from .pipeline import EXPORT_FORMATS, ExportResult, export_model, quantize_and_export
     from .quantize import Calibration, calibrate, quantize_model, task_calibration_inputs
     from .simulation import IntegerRun, IntegerSimulation

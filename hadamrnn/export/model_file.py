@@ -83,6 +83,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import atomic_write_bytes
 from ..packing import PackingError, pack_int, pack_signs, unpack_int, unpack_signs
 from . import fixed_point
 from .errors import ExportError, ModelFileError
@@ -575,8 +576,6 @@ def _payload_layout(header: dict[str, Any]) -> list[tuple[str, int]]:
 
 def write_model(model: QuantizedModel, path: str | Path) -> int:
     """Write ``model`` to ``path`` atomically (temporary file, fsync, rename); returns its size."""
-    from ..checkpoint import atomic_write_bytes  # noqa: PLC0415 - keeps torch out of the runtime
-
     data = model.to_bytes()
     atomic_write_bytes(path, data)
     return len(data)

@@ -1,24 +1,33 @@
-"""From a checkpoint (or a run directory) to a ``.hrnn`` file or a C header: what
-``hadamrnn export`` runs."""
+"""From a float model to a ``.hrnn`` file or a C header: calibrate, quantize, write, and compare.
+
+The model, its calibration inputs and the evaluation of a split come from the caller
+(:func:`hadamrnn.workflows.export_checkpoint` rebuilds them from a checkpoint for ``hadamrnn
+export``), so this package knows neither checkpoints nor configs nor the trainer.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from ..checkpoint import atomic_write_text
-from ..models import load_trained_model
+from .._io import atomic_write_text
 from .c_source import generate_c
 from .errors import ExportError
 from .model_file import QuantizedModel, write_model
-from .quantize import DEFAULT_PERCENTILE, calibrate, quantize_model, task_calibration_inputs
+from .quantize import DEFAULT_PERCENTILE, calibrate, quantize_model
 from .simulation import IntegerSimulation
 
-__all__ = ["EXPORT_FORMATS", "ExportResult", "export_checkpoint", "evaluate_split", "export_model"]
+__all__ = ["EXPORT_FORMATS", "ExportResult", "quantize_and_export", "export_model"]
+
+#: What ``quantize_and_export`` is given to compare the float and integer models on a split: a
+#: function of ``predict`` (a function of a batch's inputs with its outputs) returning the task's
+#: metrics of ``predict`` over that split.
+Evaluation = Callable[[Callable[[torch.Tensor], torch.Tensor]], dict[str, float]]
 
 EXPORT_FORMATS = ("hrnn", "c")
 
@@ -75,19 +84,6 @@ class ExportResult:
         return summary
 
 
-@torch.no_grad()
-def evaluate_split(predict: Callable[[torch.Tensor], torch.Tensor], task, split: str, batch_size: int) -> dict[str, float]:
-    """``task.metrics`` of ``predict`` over a whole split, weighted by batch size (as the trainer)."""
-    totals: dict[str, float] = {}
-    count = 0
-    for batch in task.batches(split, batch_size):
-        size = batch.targets.shape[0]
-        for key, value in task.metrics(predict(batch.inputs), batch.targets).items():
-            totals[key] = totals.get(key, 0.0) + value * size
-        count += size
-    return {key: value / count for key, value in totals.items()}
-
-
 def export_model(quantized: QuantizedModel, out: str | Path, fmt: str) -> int:
     """Write ``quantized`` as a ``.hrnn`` file or a C header, atomically; returns the bytes written."""
     if fmt == "hrnn":
@@ -99,45 +95,38 @@ def export_model(quantized: QuantizedModel, out: str | Path, fmt: str) -> int:
     raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r}")
 
 
-def export_checkpoint(
-    path: str | Path,
+def quantize_and_export(
+    model: nn.Module,
+    calibration_inputs: Iterable[torch.Tensor],
     out: str | Path,
     *,
     fmt: str = "hrnn",
     hidden_bits: int = 16,
     input_bits: int = 8,
-    calibration_batches: int = 8,
     method: str = "max",
     percentile: float = DEFAULT_PERCENTILE,
-    evaluate: str | None = None,
-    data_dir: str | Path | None = None,
+    evaluate: Evaluation | None = None,
 ) -> ExportResult:
-    """Calibrate the model of a checkpoint on its training data, quantize it and write it.
+    """Calibrate ``model`` on ``calibration_inputs``, quantize it and write it.
 
     Args:
-        path: a checkpoint directory or a run directory (its latest checkpoint).
+        model: a trained HadamRNN head, in eval mode.
+        calibration_inputs: input batches to measure the activation ranges on (for instance
+            :func:`~hadamrnn.export.quantize.task_calibration_inputs`).
         out: the file to write (atomically).
         fmt: ``"hrnn"`` (the packed file) or ``"c"`` (one C99 header).
         hidden_bits, input_bits: ``b_h`` and ``b_x``.
-        calibration_batches: training batches (of the run's batch size) to calibrate on.
         method, percentile: the calibration method.
-        evaluate: a split (``"val"``, ``"test"``) on which to compare the float model with the
-            integer simulation, or None.
-        data_dir: where the task's data are (None reads ``$HADAMRNN_DATA``; copy needs none).
+        evaluate: the metrics of a predictor over one split, or None; given, the result holds the
+            metrics of the float model (``"float"``) and of its integer simulation (``"integer"``).
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r}")
-    trained = load_trained_model(path, data_dir)
-    model, task, config = trained.model, trained.task, trained.config
-    batch_size = config.train.batch_size
-    calibration = calibrate(
-        model, task_calibration_inputs(task, batch_size, calibration_batches), method=method, percentile=percentile
-    )
+    calibration = calibrate(model, calibration_inputs, method=method, percentile=percentile)
     quantized = quantize_model(model, calibration, hidden_bits=hidden_bits, input_bits=input_bits)
     written = export_model(quantized, out, fmt)
     metrics: dict[str, dict[str, float]] = {}
     if evaluate is not None:
-        eval_batch = config.train.eval_batch_size
-        metrics["float"] = evaluate_split(model, task, evaluate, eval_batch)
-        metrics["integer"] = evaluate_split(IntegerSimulation(quantized), task, evaluate, eval_batch)
+        metrics["float"] = evaluate(model)
+        metrics["integer"] = evaluate(IntegerSimulation(quantized))
     return ExportResult(Path(out), fmt, written, quantized, metrics)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..checkpoint import atomic_write_bytes
+from .._io import atomic_write_bytes
 from ..errors import DataError, DataNotFoundError, HadamRNNError
 from .base import Batch
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import atomic_write_text
+from .._io import atomic_write_text
 from ..errors import DataError, HadamRNNError
 from .data import ArrayClassificationTask, limit, require_files, resolve_data_dir
 

@@ -1,11 +1,14 @@
 """Measurements for the deployment notes: file sizes of the paper's models and C time per step.
 
-    python -m hadamrnn.export.measure sizes     # .hrnn sizes of the copy, sMNIST/pMNIST and IMDB models
-    python -m hadamrnn.export.measure timing    # C runtime vs float PyTorch, batch 1, one process
+    python -m benchmarks.export_measure sizes     # .hrnn sizes of the copy, sMNIST/pMNIST and IMDB models
+    python -m benchmarks.export_measure timing    # C runtime vs float PyTorch, batch 1, one process
 
 Sizes need no training (the size depends on the shapes only); the models are untrained. Timing
 compiles the generated C with ``-O2`` and the strict flags, and runs it and the float model of the
 same shape on the same sequence; both report the best of several repeats, per step.
+
+A script for the figures of ``docs/deployment.md``, not an asv benchmark. asv imports every module
+of this folder, at older commits too, so the hadamrnn modules are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -18,12 +21,6 @@ from pathlib import Path
 
 import torch
 
-from ..models import SequenceClassifier, SequenceTagger
-from .c_runner import CProgram
-from .fixed_point import quantize
-from .model_file import HEADER_SIZE
-from .quantize import calibrate, quantize_model
-
 __all__ = ["paper_models", "measure_sizes", "measure_timing", "C_FLAGS"]
 
 C_FLAGS = (("-O2",), ("-O3", "-march=native"))
@@ -31,7 +28,9 @@ C_FLAGS = (("-O2",), ("-O3", "-march=native"))
 
 
 def paper_models() -> dict[str, tuple[torch.nn.Module, torch.Tensor]]:
-    """Untrained models of the paper's shapes (spec §3, p = 4) and a calibration batch for each."""
+    """Untrained models of the paper's shapes (p = 4) and a calibration batch for each."""
+    from hadamrnn.models import SequenceClassifier, SequenceTagger
+
     torch.manual_seed(0)
     return {
         "copy (n=128, d_in=10, d_out=9)": (SequenceTagger(10, 128, 9), torch.rand(2, 50, 10)),
@@ -44,6 +43,10 @@ def paper_models() -> dict[str, tuple[torch.nn.Module, torch.Tensor]]:
 
 
 def measure_sizes(hidden_bits: int = 16) -> list[dict]:
+    """The ``.hrnn`` file of each of :func:`paper_models`, against its theoretical weight bytes."""
+    from hadamrnn.export.model_file import HEADER_SIZE
+    from hadamrnn.export.quantize import calibrate, quantize_model
+
     rows = []
     for name, (model, inputs) in paper_models().items():
         model.eval()
@@ -79,6 +82,11 @@ def _best_seconds(function, repeats: int) -> float:
 @torch.no_grad()
 def measure_timing(steps: int = 1000, repeats: int = 10, hidden_bits: int = 16) -> list[dict]:
     """Per-step time at n = 128 (copy shape) and n = 512 (sMNIST shape), batch 1."""
+    from hadamrnn.export.c_runner import CProgram
+    from hadamrnn.export.fixed_point import quantize
+    from hadamrnn.export.quantize import calibrate, quantize_model
+    from hadamrnn.models import SequenceClassifier, SequenceTagger
+
     torch.set_num_threads(1)
     torch.manual_seed(0)
     # The copy shape reads one-hot symbols, the sMNIST shape one pixel in [0, 1] per step.
@@ -111,7 +119,7 @@ def measure_timing(steps: int = 1000, repeats: int = 10, hidden_bits: int = 16) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hadamrnn.export.measure", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.export_measure", description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("sizes", "timing"))
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=10)

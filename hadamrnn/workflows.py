@@ -1,0 +1,358 @@
+"""The workflows of the command line, as functions: train, evaluate, size, export and report.
+
+This is the one module that puts the pieces together. Data flows one way, config → task → model
+→ trainer → report: a config builds its task, the task and the config build the model, the trainer
+trains it and checkpoints it, and the report reads the finished runs. None of those modules knows
+the ones after it; the pieces that need two of them at once (rebuilding the model of a checkpoint,
+exporting it, evaluating it) live here, and ``hadamrnn.cli`` only parses arguments and prints
+what these functions return.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import nn
+
+from .checkpoint import Checkpoint, load_checkpoint
+from .config import RunConfig, apply_overrides, load_config, parse_config
+from .distributed import SINGLE_PROCESS, DistributedContext, init_from_env
+from .errors import CheckpointError, ConfigError, HadamRNNError
+from .export.pipeline import EXPORT_FORMATS, ExportResult, quantize_and_export
+from .export.quantize import DEFAULT_PERCENTILE, task_calibration_inputs
+from .models import build_model
+from .archive import archive_run
+from .figures import plot_learning_curve
+from .report import ReportResult, write_report
+from .runs import METRICS_FILE, source_commit, write_metrics
+from .size import ModelSize, model_size
+from .tasks import Task, build_task
+from .training import Trainer, evaluate_model
+
+__all__ = [
+    "BUILTIN_CONFIGS",
+    "builtin_config",
+    "resolve_config",
+    "build_run",
+    "train",
+    "TrainingOutcome",
+    "TrainedModel",
+    "load_trained_model",
+    "evaluate_run",
+    "config_model_size",
+    "export_checkpoint",
+    "EXPORT_FORMATS",
+    "report_runs",
+]
+
+#: The configs shipped inside the package (``hadamrnn/configs/<name>.toml``).
+BUILTIN_CONFIGS = ("copy",)
+
+#: Where ``hadamrnn train`` writes the learning curve of a run, next to its metrics.json.
+LEARNING_CURVE_FILE = "learning_curve.png"
+
+_Decided = TypeVar("_Decided")
+
+
+# -- configs ---------------------------------------------------------------------------------------
+def builtin_config(name: str) -> RunConfig:
+    """An embedded config, shipped inside the package (``hadamrnn/configs/<name>.toml``)."""
+    if name not in BUILTIN_CONFIGS:
+        raise ConfigError(f"unknown built-in config {name!r}; built-in configs: {', '.join(BUILTIN_CONFIGS)}")
+    with resources.as_file(resources.files("hadamrnn") / "configs" / f"{name}.toml") as path:
+        return load_config(path)
+
+
+def resolve_config(builtin: str | None, config_path: str | Path | None, overrides: Sequence[str] = ()) -> RunConfig | None:
+    """The config named by a built-in name or a TOML path (not both), with ``overrides``
+    (``section.key=value``) applied; None when neither is given."""
+    if builtin and config_path:
+        raise ConfigError(f"give either a built-in task or --config, got both {builtin!r} and {str(config_path)!r}")
+    if config_path:
+        config = load_config(config_path)
+    elif builtin:
+        config = builtin_config(builtin)
+    else:
+        return None
+    return apply_overrides(config, list(overrides)) if overrides else config
+
+
+def build_run(
+    config: RunConfig,
+    run_dir: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    progress: bool = True,
+    distributed: DistributedContext = SINGLE_PROCESS,
+    provenance: dict[str, str] | None = None,
+) -> Trainer:
+    """Config → task → model → trainer: everything a run needs, seeded by ``config.train.seed``.
+
+    The trainer holds the task (``.task``) and the model (``.model``); it writes its checkpoints
+    under ``run_dir``. ``data_dir`` locates the task's data (None reads ``$HADAMRNN_DATA``).
+    """
+    if config.train.num_threads:
+        torch.set_num_threads(config.train.num_threads)
+    torch.manual_seed(config.train.seed)
+    task = build_task(config.task, config.train.seed, data_dir)
+    model = build_model(config.model, task)
+    return Trainer(config, task, model, run_dir, progress=progress, distributed=distributed, provenance=provenance)
+
+
+def config_model_size(config: RunConfig, data_dir: str | Path | None = None) -> ModelSize:
+    """The size table of the model that ``config`` builds (its task gives the input and output sizes)."""
+    return model_size(build_model(config.model, build_task(config.task, config.train.seed, data_dir)))
+
+
+# -- training --------------------------------------------------------------------------------------
+@dataclass
+class TrainingOutcome:
+    """What a finished ``train`` left in its run directory (rank 0 only)."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    metrics_path: Path
+    learning_curve: Path
+    naive_baseline: float | None
+
+
+def _new_run_dir(config: RunConfig, out: str | Path | None, runs_dir: str | Path) -> Path:
+    if out:
+        run_dir = Path(out)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise HadamRNNError(
+                f"run directory {str(run_dir)!r} already exists and is not empty; "
+                "pass --resume to continue it, or choose another --out (nothing was overwritten)"
+            )
+        return run_dir
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(runs_dir) / f"{config.name}-{stamp}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path(runs_dir) / f"{config.name}-{stamp}-{suffix}"
+    return run_dir
+
+
+def _decided_on_main(distributed: DistributedContext, decide: Callable[[], _Decided]) -> _Decided:
+    """Run ``decide`` on rank 0 only and hand its result, or its error, to every rank."""
+    outcome = None
+    if distributed.is_main:
+        try:
+            outcome = (True, decide())
+        except HadamRNNError as error:
+            outcome = (False, error)
+    succeeded, value = distributed.broadcast_from_main(outcome)
+    if not succeeded:
+        raise value
+    return value
+
+
+def _invoked_command(distributed: DistributedContext) -> str:
+    """The command that ran, as it can be typed again (``sys.argv[0]`` is a path under ``-m``)."""
+    arguments = shlex.join(sys.argv[1:])
+    if distributed.enabled:
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", distributed.world_size))
+        nodes = "" if per_node == distributed.world_size else f"--nnodes={distributed.world_size // per_node} "
+        return f"torchrun {nodes}--nproc_per_node={per_node} -m hadamrnn {arguments}"
+    program = "python -m hadamrnn" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
+    return f"{program} {arguments}"
+
+
+def train(
+    *,
+    builtin: str | None = None,
+    config_path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    resume: str | Path | None = None,
+    out: str | Path | None = None,
+    runs_dir: str | Path = "runs",
+    data_dir: str | Path | None = None,
+    progress: bool = True,
+    notify: Callable[[str], None] | None = None,
+) -> TrainingOutcome | None:
+    """What ``hadamrnn train`` does: train a new run, or continue ``resume`` exactly.
+
+    A new run takes its config from ``builtin`` or ``config_path`` (with ``overrides``) and a new
+    directory, ``out`` or ``runs_dir/<name>-<timestamp>``. A resumed run takes the config stored in
+    its checkpoint, where ``overrides`` may lengthen or shorten it (``train.epochs``); a config
+    given with ``resume`` must match the stored one (the trainer checks). At the end, rank 0 writes
+    ``metrics.json`` and the learning curve into the run directory and returns them; every other
+    rank returns None.
+
+    Under torchrun (``WORLD_SIZE`` set) every process joins the process group and trains its share
+    of each batch. ``notify`` receives rank 0's progress messages (the run directory, the model
+    size) before training starts.
+    """
+    config = resolve_config(builtin, config_path, overrides)
+    distributed = init_from_env()
+    try:
+        return _train_on_this_rank(config, overrides, resume, out, runs_dir, data_dir, progress, notify, distributed)
+    finally:
+        distributed.close()
+
+
+def _train_on_this_rank(
+    config: RunConfig | None,
+    overrides: Sequence[str],
+    resume: str | Path | None,
+    out: str | Path | None,
+    runs_dir: str | Path,
+    data_dir: str | Path | None,
+    progress: bool,
+    notify: Callable[[str], None] | None,
+    distributed: DistributedContext,
+) -> TrainingOutcome | None:
+    def tell(message: str) -> None:
+        if notify is not None and distributed.is_main:
+            notify(message)
+
+    if resume:
+        run_dir = Path(resume)
+        checkpoint = load_checkpoint(run_dir)
+        stored = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
+        # `--resume RUN --set train.epochs=N` lengthens or shortens the run (Trainer.resume checks).
+        config = config or (apply_overrides(stored, list(overrides)) if overrides else stored)
+    elif config is None:
+        raise ConfigError("nothing to train: give a built-in task (e.g. `hadamrnn train copy`), --config PATH or --resume RUN_DIR")
+    else:
+        run_dir = _decided_on_main(distributed, lambda: _new_run_dir(config, out, runs_dir))
+    # The code that trains: taken now, not when the run ends hours later.
+    provenance = {"command": _invoked_command(distributed), "commit": source_commit()}
+    trainer = build_run(config, run_dir, data_dir=data_dir, progress=progress, distributed=distributed, provenance=provenance)
+    if resume:
+        trainer.resume(checkpoint.path)
+        tell(f"resuming {run_dir} at step {trainer.step} (epoch {trainer.epochs_completed + 1})")
+    elif distributed.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tell(f"run directory: {run_dir}")
+    size = model_size(trainer.model)
+    tell(str(size))
+    result = trainer.fit()
+    if not distributed.is_main:
+        return None
+    metrics = {
+        **result.metrics,
+        "model_size": size.as_dict(),
+        "command": trainer.provenance["command"],
+        "world_size": distributed.world_size,
+        "commit": trainer.provenance["commit"],
+        "resumes": trainer.provenance["resumes"],
+    }
+    metrics_path = write_metrics(run_dir / METRICS_FILE, metrics)
+    summary = trainer.task.summary()
+    baseline = summary.get("naive_baseline")
+    details = ", ".join(f"{key}={value}" for key, value in summary.items() if key not in ("task", "naive_baseline"))
+    title = f"{config.name}: {summary['task']} ({details}), n={config.model.hidden_size}"
+    plot = plot_learning_curve(run_dir / LEARNING_CURVE_FILE, result.history, title, baseline)
+    return TrainingOutcome(run_dir, metrics, metrics_path, plot, baseline)
+
+
+# -- trained models --------------------------------------------------------------------------------
+@dataclass
+class TrainedModel:
+    """The model of a checkpoint, with the task and config it was trained with."""
+
+    model: nn.Module
+    task: Task
+    config: RunConfig
+    checkpoint: Checkpoint
+
+
+def load_trained_model(path: str | Path, data_dir: str | Path | None = None) -> TrainedModel:
+    """Rebuild the model of a checkpoint (or of a run directory's latest one), in eval mode.
+
+    ``data_dir`` locates the task's data (None reads ``$HADAMRNN_DATA``); the copy task needs none.
+    """
+    checkpoint = load_checkpoint(path)
+    config = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
+    task = build_task(config.task, config.train.seed, data_dir)
+    model = build_model(config.model, task)
+    try:
+        model.load_state_dict(checkpoint.model_state, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"checkpoint {checkpoint.path} does not match its config: {error}") from None
+    model.eval()
+    return TrainedModel(model, task, config, checkpoint)
+
+
+def evaluate_run(path: str | Path, splits: Sequence[str] = ("val", "test"), data_dir: str | Path | None = None) -> dict[str, Any]:
+    """What ``hadamrnn evaluate`` prints: the checkpoint's path and step, and the metrics of each split.
+
+    ``path`` is a checkpoint or a run directory (its latest checkpoint); the splits are evaluated
+    with the run's ``train.eval_batch_size``.
+    """
+    trained = load_trained_model(path, data_dir)
+    batch_size = trained.config.train.eval_batch_size
+    metrics = {split: evaluate_model(trained.model, trained.task, split, batch_size) for split in splits}
+    return {"checkpoint": str(trained.checkpoint.path), "step": trained.checkpoint.meta["step"], **metrics}
+
+
+def export_checkpoint(
+    path: str | Path,
+    out: str | Path,
+    *,
+    fmt: str = "hrnn",
+    hidden_bits: int = 16,
+    input_bits: int = 8,
+    calibration_batches: int = 8,
+    method: str = "max",
+    percentile: float = DEFAULT_PERCENTILE,
+    evaluate: str | None = None,
+    data_dir: str | Path | None = None,
+) -> ExportResult:
+    """What ``hadamrnn export`` does: calibrate the model of a checkpoint on its training data,
+    quantize it and write it.
+
+    Args:
+        path: a checkpoint directory or a run directory (its latest checkpoint).
+        out: the file to write (atomically).
+        fmt: ``"hrnn"`` (the packed file) or ``"c"`` (one C99 header).
+        hidden_bits, input_bits: ``b_h`` and ``b_x``.
+        calibration_batches: training batches (of the run's batch size) to calibrate on.
+        method, percentile: the calibration method.
+        evaluate: a split (``"val"``, ``"test"``) on which to compare the float model with the
+            integer simulation, or None.
+        data_dir: where the task's data are (None reads ``$HADAMRNN_DATA``; copy needs none).
+    """
+    trained = load_trained_model(path, data_dir)
+    task, train = trained.task, trained.config.train
+
+    def metrics_on_split(predict: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
+        return evaluate_model(predict, task, evaluate, train.eval_batch_size)
+
+    return quantize_and_export(
+        trained.model,
+        task_calibration_inputs(task, train.batch_size, calibration_batches),
+        out,
+        fmt=fmt,
+        hidden_bits=hidden_bits,
+        input_bits=input_bits,
+        method=method,
+        percentile=percentile,
+        evaluate=metrics_on_split if evaluate is not None else None,
+    )
+
+
+# -- reports ---------------------------------------------------------------------------------------
+def report_runs(
+    run_dirs: Sequence[str | Path],
+    out: str | Path,
+    figures_dir: str | Path | None = None,
+    archive_dir: str | Path | None = None,
+) -> ReportResult:
+    """What ``hadamrnn report`` does: :func:`hadamrnn.report.write_report` of ``run_dirs``, after
+    archiving each into ``archive_dir`` (:func:`hadamrnn.archive.archive_run`) when it is given, in
+    which case the report reads the archives."""
+    if archive_dir is not None:
+        run_dirs = [archive_run(run, archive_dir) for run in run_dirs]
+    return write_report(list(run_dirs), out, figures_dir)
