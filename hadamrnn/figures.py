@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ._io import atomic_write_bytes
+from .kinds import HADAMRNN
 from .runs import RunRecord, sort_runs
 
 __all__ = ["plot_learning_curve", "FIGURES"]
@@ -174,7 +175,7 @@ def _shown(run: RunRecord) -> float:
 
 
 def _block_size_figure(runs: list[RunRecord], path: Path) -> Path | None:
-    hadamrnn = [run for run in runs if run.kind == "hadamrnn"]
+    hadamrnn = [run for run in runs if run.kind == HADAMRNN]
     groups = _groups_differing_only_by(hadamrnn, ("model", "block_size"), lambda run: run.block_size)
     if not groups:
         return None

@@ -18,6 +18,7 @@ from typing import Any
 from ._io import atomic_write_json
 from .checkpoint import load_checkpoint
 from .errors import HadamRNNError
+from .kinds import BLOCK_LABEL, HADAMRNN, KINDS, MODEL_KINDS, kind_label, recurrent_weight_bits
 
 __all__ = [
     "RunRecord",
@@ -27,15 +28,12 @@ __all__ = [
     "source_commit",
     "METRICS_FILE",
     "HISTORY_FILE",
-    "KIND_LABELS",
 ]
 
 #: What ``hadamrnn train`` writes into the run directory when training ends.
 METRICS_FILE = "metrics.json"
 #: The learning curves of an archived run, next to its metrics.json.
 HISTORY_FILE = "history.json"
-
-KIND_LABELS = {"hadamrnn": "HadamRNN", "ornn": "ORNN", "qornn": "QORNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class RunRecord:
 
     @property
     def kind(self) -> str:
-        return self.model.get("kind", "hadamrnn")
+        return self.model.get("kind", HADAMRNN)
 
     @property
     def block_size(self) -> int:
@@ -70,9 +68,7 @@ class RunRecord:
 
     @property
     def kind_label(self) -> str:
-        if self.kind == "hadamrnn" and self.block_size < self.model["hidden_size"]:
-            return "Block-HadamRNN"
-        return KIND_LABELS.get(self.kind, self.kind)
+        return kind_label(self.kind, self.model["hidden_size"], self.model.get("block_size"))
 
     @property
     def test_metric(self) -> tuple[str, float]:
@@ -93,12 +89,13 @@ class RunRecord:
     def model_description(self) -> str:
         model = self.model
         parts = [f"{self.kind_label} n={model['hidden_size']}"]
-        if self.kind_label == "Block-HadamRNN":
+        if self.kind_label == BLOCK_LABEL:
             parts.append(f"m={self.block_size}")
-        recurrent = {"hadamrnn": "1", "qornn": str(model.get("recurrent_bits")), "ornn": "fp"}.get(self.kind, "fp")
+        bits_of_w = recurrent_weight_bits(self.kind, model) if self.kind in KINDS else None
+        recurrent = "fp" if bits_of_w is None else str(bits_of_w)
         bits = [recurrent, *("fp" if model.get(key) is None else str(model[key]) for key in ("input_bits", "output_bits"))]
         parts.append("W/U/V bits " + "/".join(bits))
-        if self.kind in ("hadamrnn", "ornn", "qornn") and model.get("recurrence", "linear") != "linear":
+        if self.kind in KINDS and KINDS[self.kind].takes("recurrence") and model.get("recurrence", "linear") != "linear":
             parts.append(model["recurrence"])
         return ", ".join(parts)
 
@@ -134,7 +131,7 @@ def load_run(run_dir: str | Path) -> RunRecord:
 
 def sort_runs(runs: list[RunRecord]) -> list[RunRecord]:
     """``runs`` by task, then model kind (HadamRNN before the baselines), then size, then name."""
-    kinds = list(KIND_LABELS)
+    kinds = list(MODEL_KINDS)
     return sorted(runs, key=lambda run: (run.task, kinds.index(run.kind) if run.kind in kinds else len(kinds), run.size_bits, run.name))
 
 
