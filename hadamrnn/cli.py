@@ -7,7 +7,8 @@
     hadamrnn evaluate runs/copy-demo-...         # metrics of the latest checkpoint
     hadamrnn size --config configs/copy_paper.toml
     hadamrnn export runs/copy-demo-... --format hrnn --out copy.hrnn   # integer-only deployment
-    hadamrnn report runs/* --out docs/results.md  # results table and figures of finished runs
+    hadamrnn export runs/copy-demo-... --format onnx --out copy.onnx   # the float model for onnxruntime
+    hadamrnn report runs/* --archive results --out docs/results.md   # merge runs into the results page
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 
 from . import __version__, workflows
 from .errors import ConfigError, HadamRNNError
+from .devices import DEVICE_CHOICES
 from .workflows import BUILTIN_CONFIGS, EXPORT_FORMATS, builtin_config
 
 __all__ = ["main", "builtin_config"]
@@ -34,6 +36,7 @@ def _train(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         progress=not args.no_progress,
         notify=print,
+        device=args.device,
     )
     if outcome is None:  # a rank other than 0 of a data-parallel run: rank 0 reports
         return 0
@@ -52,7 +55,7 @@ def _print_result(metrics: dict, baseline: float | None) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    print(json.dumps(workflows.evaluate_run(args.checkpoint, args.split, args.data_dir), indent=2))
+    print(json.dumps(workflows.evaluate_run(args.checkpoint, args.split, args.data_dir, args.device), indent=2))
     return 0
 
 
@@ -82,12 +85,18 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    result = workflows.report_runs(args.runs, args.out, args.figures, archive_dir=args.archive)
+    result = workflows.report_runs(args.runs, args.out, args.figures, archive_dir=args.archive, replace=args.replace)
     for note in result.skipped:
         print(f"note: {note}")
     for figure in result.figures:
         print(f"figure: {figure}")
+    if result.kept:
+        print(f"kept:   {len(result.kept)} row(s) of the existing table")
+    if result.dropped:
+        print(f"dropped (--replace): {', '.join(result.dropped)}")
+    print(f"runs:   {len(result.runs)}")
     print(f"page:   {result.page}")
+    print(f"details: {result.details}")
     return 0
 
 
@@ -103,30 +112,42 @@ def build_parser() -> argparse.ArgumentParser:
         add_data_dir_argument(command)
 
     def add_data_dir_argument(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--data-dir", metavar="DIR", help="folder of the data sets (mnist/, imdb/, sst2/, qqp/, har/); default: $HADAMRNN_DATA")
+        command.add_argument(
+            "--data-dir", metavar="DIR",
+            help="folder of the data sets (mnist/, imdb/, sst2/, qqp/, har/; relative task.path of arrays and "
+            "idx_images tasks); default: $HADAMRNN_DATA",
+        )
+
+    def add_device_argument(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--device", default="cpu", metavar="DEVICE",
+            help=f"where to compute: {', '.join(DEVICE_CHOICES)} (CUDA if available) or cuda:N (default: cpu)",
+        )
 
     train = commands.add_parser("train", help="train a model")
     add_config_arguments(train)
     train.add_argument("--out", help="run directory (default: RUNS/<name>-<timestamp>)")
     train.add_argument("--runs", default="runs", help="parent of new run directories (default: runs)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint (add --set train.epochs=N to lengthen or shorten it)")
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar (it is hidden anyway when stdout or stderr is not a terminal)")
+    add_device_argument(train)
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint or a run directory")
-    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a run directory (its latest checkpoint) or one checkpoint directory")
     add_data_dir_argument(evaluate)
-    evaluate.add_argument("--split", nargs="+", default=["val", "test"], choices=["train", "val", "test"])
+    evaluate.add_argument("--split", nargs="+", default=["val", "test"], choices=["train", "val", "test"], help="the splits to evaluate (default: val test)")
+    add_device_argument(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
-    size = commands.add_parser("size", help="print the model size table of a config")
+    size = commands.add_parser("size", help="print the model size table of a config (reads no data set)")
     add_config_arguments(size)
     size.set_defaults(handler=_size)
 
-    export = commands.add_parser("export", help="quantize a checkpoint to integers; write a .hrnn file or a C99 header")
-    export.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT")
+    export = commands.add_parser("export", help="quantize a checkpoint to integers (a .hrnn file or a C99 header), or write its float ONNX graph")
+    export.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a run directory (its latest checkpoint) or one checkpoint directory")
     add_data_dir_argument(export)
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="hrnn", help="hrnn: the packed model file; c: one C99 header (default: hrnn)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="hrnn", help="hrnn: the packed model file; c: one C99 header; onnx: the float model for onnxruntime (needs the onnx extra) (default: hrnn)")
     export.add_argument("--out", required=True, help="the file to write (atomically)")
     export.add_argument("--hidden-bits", type=int, default=16, metavar="B_H", help="bits of the hidden-state codes, 2..16 (default: 16)")
     export.add_argument("--input-bits", type=int, default=8, metavar="B_X", help="bits of the input codes, 2..8 (default: 8)")
@@ -136,9 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--evaluate", choices=("val", "test"), help="also compare float and integer metrics on this split")
     export.set_defaults(handler=_export)
 
-    report = commands.add_parser("report", help="write the results table and figures of finished runs into a page")
+    report = commands.add_parser("report", help="merge finished runs into the results table and figures of a page")
     report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories holding a metrics.json")
-    report.add_argument("--out", default="docs/results.md", help="the page whose results section is regenerated (default: docs/results.md)")
+    report.add_argument(
+        "--out", metavar="PAGE",
+        help="the page whose results section is regenerated; its existing rows are kept (default: a new file, report.md)",
+    )
+    report.add_argument("--replace", action="store_true", help="write exactly the given runs, dropping the other rows of the existing table")
     report.add_argument("--figures", metavar="DIR", help="where the PNG figures go (default: _static/results/ next to --out)")
     report.add_argument("--archive", metavar="DIR", help="first copy each run's metrics, config, curves and (when under 300 kB) final weights into DIR/<run>/, and report from there")
     report.set_defaults(handler=_report)

@@ -28,6 +28,8 @@ __all__ = [
     "IMDBTaskConfig",
     "GLUETaskConfig",
     "HARTaskConfig",
+    "ArraysTaskConfig",
+    "IDXImagesTaskConfig",
     "TaskConfig",
     "TASK_CONFIGS",
     "ModelConfig",
@@ -92,9 +94,40 @@ class HARTaskConfig(_Strict):
     test_limit: int | None = Field(None, ge=1, description=_LIMIT)
 
 
+_USER_PATH = "absolute, or relative to the current directory, else to the data directory (--data-dir, $HADAMRNN_DATA)"
+
+
+class ArraysTaskConfig(_Strict):
+    name: Literal["arrays"] = Field(description="your own arrays (see hadamrnn.tasks.arrays)")
+    path: str = Field(description=f"a .npz file, or a folder of .npy files; {_USER_PATH}")
+    val_fraction: float = Field(0.1, gt=0, lt=1, description="share of the training samples drawn for validation when the file has no x_val")
+    test_fraction: float = Field(0.1, gt=0, lt=1, description="share of the training samples drawn for testing when the file has no x_test")
+    split_seed: int = Field(0, description="seeds the draw of the validation and test samples")
+    num_classes: int | None = Field(None, ge=2, description="number of classes; omit for the largest label plus one")
+    vocab_size: int | None = Field(None, ge=1, description="token ids in all (token inputs); omit for the largest id plus one")
+
+
+class IDXImagesTaskConfig(_Strict):
+    name: Literal["idx_images"] = Field(description="images in IDX files, read as sequences (see hadamrnn.tasks.idx_images)")
+    path: str = Field(description=f"the folder of the four IDX files; {_USER_PATH}")
+    pixels_per_step: int = Field(1, ge=1, description="pixels read per step: 1 pixel by pixel, the image width row by row")
+    val_fraction: float = Field(1 / 6, gt=0, lt=1, description="the last share of the training file that validates")
+    num_classes: int | None = Field(None, ge=2, description="number of classes; omit for the largest label plus one")
+    train_images: str = Field("train-images-idx3-ubyte.gz", description="file name of the training images (.gz or not)")
+    train_labels: str = Field("train-labels-idx1-ubyte.gz", description="file name of the training labels")
+    test_images: str = Field("t10k-images-idx3-ubyte.gz", description="file name of the test images")
+    test_labels: str = Field("t10k-labels-idx1-ubyte.gz", description="file name of the test labels")
+    train_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    val_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    test_limit: int | None = Field(None, ge=1, description=_LIMIT)
+
+
 #: The ``[task]`` table: one of the task schemas, chosen by its ``name``.
 TaskConfig = Annotated[
-    Union[CopyTaskConfig, MNISTTaskConfig, IMDBTaskConfig, GLUETaskConfig, HARTaskConfig], Field(discriminator="name")
+    Union[
+        CopyTaskConfig, MNISTTaskConfig, IMDBTaskConfig, GLUETaskConfig, HARTaskConfig, ArraysTaskConfig, IDXImagesTaskConfig
+    ],
+    Field(discriminator="name"),
 ]
 # The schema of each task name (the ``name`` tag selects the table's schema).
 TASK_CONFIGS: dict[str, type[BaseModel]] = {
@@ -105,6 +138,8 @@ TASK_CONFIGS: dict[str, type[BaseModel]] = {
     "sst2": GLUETaskConfig,
     "qqp": GLUETaskConfig,
     "har": HARTaskConfig,
+    "arrays": ArraysTaskConfig,
+    "idx_images": IDXImagesTaskConfig,
 }
 
 

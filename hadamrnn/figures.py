@@ -21,6 +21,7 @@ import copy
 import io
 import json
 import math
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,21 @@ from ._io import atomic_write_bytes
 from .kinds import HADAMRNN
 from .runs import RunRecord, sort_runs
 
-__all__ = ["plot_learning_curve", "FIGURES"]
+__all__ = ["plot_learning_curve", "wrap_title", "FIGURES"]
 
 # Config keys that change how fast a run goes or where it reads from, not what it computes: runs
 # that differ only there still count as "differing only by" the key a figure compares.
 _IRRELEVANT_KEYS = {("name",), ("model", "backend"), ("train", "num_threads"), ("train", "checkpoint_every"), ("train", "keep_checkpoints")}
+
+
+def wrap_title(title: str, width_inches: float, fontsize_points: float = 12.0) -> str:
+    """``title`` broken into lines that fit an axis ``width_inches`` wide.
+
+    Matplotlib never wraps a title: a long one (a run's task summary) runs off both edges of the
+    figure and is clipped. An average glyph of the default font is about 0.55 em wide.
+    """
+    characters = max(20, int(width_inches * 72 / (0.55 * fontsize_points)))
+    return "\n".join(textwrap.wrap(title, characters, break_long_words=False, break_on_hyphens=False)) or title
 
 
 def _save_figure(figure, path: Path, dpi: int = 110) -> Path:
@@ -65,7 +76,7 @@ def plot_learning_curve(path: str | Path, history: dict[str, Any], title: str, b
         loss_axis.axhline(baseline, color="grey", ls="--", label=f"naive baseline {baseline:.4g}")
     loss_axis.set_yscale("log")
     loss_axis.set_ylabel("cross-entropy")
-    loss_axis.set_title(title)
+    loss_axis.set_title(wrap_title(title, 6.2))
     loss_axis.legend()
     loss_axis.grid(alpha=0.3, which="both")
     flips_axis.plot(steps, history.get("sign_flips", []), lw=0.8, color="tab:red")
@@ -135,7 +146,7 @@ def _learning_curves_figure(runs: list[RunRecord], path: Path) -> Path | None:
                     label=f"{run.name} (validation)",
                 )
         axis.set_yscale("log")
-        axis.set_title(task)
+        axis.set_title(wrap_title(task, 5.4))
         axis.set_xlabel("optimizer step")
         axis.set_ylabel("loss")
         axis.grid(alpha=0.3, which="both")
@@ -189,7 +200,7 @@ def _block_size_figure(runs: list[RunRecord], path: Path) -> Path | None:
         _metric_axis(axis, next(group[0].test_metric[0] for group in groups if group[0].task == task))
         axis.set_xscale("log", base=2)
         axis.set_xlabel("block size m (n = full HadamRNN)")
-        axis.set_title(f"{task}: Block-HadamRNN block size")
+        axis.set_title(wrap_title(f"{task}: Block-HadamRNN block size", 5.4))
         axis.grid(alpha=0.3, which="both")
         axis.legend()
     return _save_figure(figure, path)
@@ -213,7 +224,7 @@ def _recurrence_figure(runs: list[RunRecord], path: Path) -> Path | None:
             axis.bar([index + offset for index in range(len(task_groups))], values, width, label=recurrence)
         axis.set_xticks(range(len(task_groups)), labels)
         _metric_axis(axis, task_groups[0][0].test_metric[0])
-        axis.set_title(f"{task}: linear against ReLU recurrence")
+        axis.set_title(wrap_title(f"{task}: linear against ReLU recurrence", 5.4))
         axis.legend()
     return _save_figure(figure, path)
 

@@ -83,6 +83,10 @@ _FACTOR_CACHE: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
 
 
 def _sylvester_factor(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    if torch.compiler.is_compiling():
+        # torch.export and torch.compile trace with fake tensors, which must not enter the cache
+        # and outlive the trace (torch.jit.trace runs on real tensors and may use it).
+        return sylvester(n, dtype=dtype, device=device)
     key = (n, dtype, device)
     factor = _FACTOR_CACHE.get(key)
     if factor is None:
@@ -117,8 +121,19 @@ def fwht(x: torch.Tensor, block_size: int | None = None) -> torch.Tensor:
         raise ShapeError("fwht expects a tensor of shape (..., n), got a 0-d tensor")
     if not x.is_floating_point():
         raise ShapeError(f"fwht expects a floating-point tensor, got dtype {x.dtype}")
-    n = check_sylvester_order(x.shape[-1], "the size of the last dimension of x")
-    m = check_block_size(n, block_size)
+    size = x.shape[-1]
+    if isinstance(size, torch.Tensor):
+        # torch.jit.trace and torch.onnx.export record sizes as tensors: a Python check of their
+        # value would freeze it into the graph (or fail), so the static block size is checked instead.
+        if block_size is None:
+            raise ShapeError(
+                "fwht is being traced (torch.jit.trace / torch.onnx.export): pass block_size explicitly, "
+                "since the size of the last dimension is a traced tensor, not an int"
+            )
+        m = check_sylvester_order(block_size, "block_size")
+    else:
+        n = check_sylvester_order(size, "the size of the last dimension of x")
+        m = check_block_size(n, block_size)
     if m == 1:
         return x.clone()
     k = m.bit_length() - 1
@@ -126,7 +141,8 @@ def fwht(x: torch.Tensor, block_size: int | None = None) -> torch.Tensor:
     c = m // a
     s_a = _sylvester_factor(a, x.dtype, x.device)
     s_c = _sylvester_factor(c, x.dtype, x.device)
-    blocks = x.reshape(*x.shape[:-1], n // m, a, c)
+    # A traced n is not a Python int: reshape then computes the number of blocks n // m itself.
+    blocks = x.reshape(*x.shape[:-1], -1 if isinstance(size, torch.Tensor) else n // m, a, c)
     y = torch.matmul(torch.matmul(s_a, blocks), s_c) if a > 1 else torch.matmul(blocks, s_c)
     return y.reshape(x.shape)
 

@@ -14,7 +14,7 @@ from .functional import dense_recurrence, hadamard_recurrence_reference
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
-__all__ = ["QuantizedLinear", "HadamRNN", "token_embedding", "PADDING_ID", "RECURRENCES", "BACKENDS"]
+__all__ = ["QuantizedLinear", "HadamRNN", "token_embedding", "is_tracing", "PADDING_ID", "RECURRENCES", "BACKENDS"]
 
 RECURRENCES = ("linear", "relu")
 BACKENDS = ("auto", "reference", "dense", "native")
@@ -72,6 +72,16 @@ class QuantizedLinear(nn.Module):
         )
 
 
+def is_tracing() -> bool:
+    """Whether the forward is being recorded as a graph rather than run: ``torch.jit.trace``,
+    ``torch.onnx.export`` (either exporter), ``torch.export`` or ``torch.compile``.
+
+    The native C kernels are opaque to every one of these (they read raw data pointers), so
+    :class:`HadamRNN` takes its pure-torch reference path whenever this is True.
+    """
+    return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling())
+
+
 #: The token id of padding in every token task: its embedding is zero and stays zero.
 PADDING_ID = 0
 
@@ -124,8 +134,19 @@ class HadamRNN(nn.Module):
             materialises ``W`` once per sequence and multiplies by it (the paper's code path),
             ``"native"`` runs the fused C kernels of :mod:`hadamrnn.native` (CPU; raises where they
             cannot run), ``"auto"`` picks native for float32 CPU inputs when the extension is built
-            and the reference otherwise (warning once if the extension is missing).
+            and the reference otherwise (warning once if the extension is missing). On CUDA,
+            ``"auto"`` runs the reference (two small matrix products per step, on the GPU);
+            while the model is traced or exported (:func:`is_tracing`) every backend runs the
+            reference, the one path a graph can record. :meth:`execution_path` and the module's
+            ``repr`` say which path runs.
         sign_clip: optional clip of the straight-through gradient of the signs.
+
+    Exporting: ``torch.jit.trace``, ``torch.onnx.export`` and ``torch.export`` work on the layer
+    and on the heads that hold it (the loop over time steps is unrolled, so the traced graph has
+    the example's sequence length). ``torch.jit.script`` cannot compile it and says so.
+    ``torch.nn.utils.parametrize.remove_parametrizations(layer, "weight_hh")`` leaves a plain
+    layer whose ``weight_hh`` is the dense ``W`` it had; it then runs with that matrix (the dense
+    path) and has no latent signs to train.
 
     Shapes:
         ``x``: ``(B, T, input_size)`` (``batch_first``), or ``(T, input_size)`` unbatched.
@@ -177,13 +198,30 @@ class HadamRNN(nn.Module):
         return self.input_proj.bits
 
     @property
+    def is_parametrized(self) -> bool:
+        """False once ``remove_parametrizations`` has turned ``weight_hh`` into a plain dense matrix."""
+        return parametrize.is_parametrized(self, "weight_hh")
+
+    def _require_parametrization(self, what: str) -> None:
+        if not self.is_parametrized:
+            # Raised as HadamRNNError, not AttributeError: inside a property an AttributeError
+            # would be swallowed by nn.Module.__getattr__ and reported as a missing attribute.
+            raise HadamRNNError(
+                f"{what} needs the Hadamard parametrization of weight_hh, which was removed "
+                "(torch.nn.utils.parametrize.remove_parametrizations): the layer now holds a dense W "
+                "and runs it as is, without latent signs"
+            )
+
+    @property
     def recurrent(self) -> BlockHadamard:
         """The parametrization of ``weight_hh`` (holds the block size, scale and pattern)."""
+        self._require_parametrization("HadamRNN.recurrent")
         return self.parametrizations.weight_hh[0]
 
     @property
     def latent_signs(self) -> nn.Parameter:
         """The learned latent vector ``ũ`` (shape ``(n,)``); the signs are ``ste_sign(ũ)``."""
+        self._require_parametrization("HadamRNN.latent_signs")
         return self.parametrizations.weight_hh.original
 
     def signs(self) -> torch.Tensor:
@@ -198,6 +236,7 @@ class HadamRNN(nn.Module):
         and ``h_T`` would start hundreds of times larger than the read-out can use.
         """
         self.input_proj.reset_parameters()
+        self._require_parametrization("HadamRNN.reset_parameters")
         with torch.no_grad():
             nn.init.xavier_uniform_(self.latent_signs.view(1, -1))
             if self.input_proj.bias is not None:
@@ -299,7 +338,7 @@ class HadamRNN(nn.Module):
         """
         weight_ih = self.input_proj.quantized_weight()
         bias = self.input_proj.bias
-        backend = native.resolve_backend(self.backend, x)
+        backend = self._path_for(x)
         if backend == "native":
             return native._recurrence_for_layer(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence,
@@ -317,8 +356,37 @@ class HadamRNN(nn.Module):
             return nn.functional.linear(torch.relu(states), readout_weight, readout_bias)
         return states
 
+    def _path_for(self, x: torch.Tensor) -> str:
+        if not self.is_parametrized:
+            return "dense"
+        if is_tracing():
+            return "reference"
+        return native.resolve_backend(self.backend, x)
+
+    def execution_path(self, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> str:
+        """The path a forward on ``dtype`` inputs on ``device`` (default: the layer's) takes:
+        ``"native"`` (the fused C kernels), ``"reference"`` (pure torch, matrix-free) or ``"dense"``.
+
+        Raises :class:`HadamRNNError` when ``backend="native"`` cannot run there (say, on CUDA).
+        """
+        device = self.input_proj.weight.device if device is None else torch.device(device)
+        return self._path_for(torch.empty(0, device=device, dtype=dtype))
+
+    def __prepare_scriptable__(self):
+        # torch.jit.script calls this on every module before compiling it: fail here with the
+        # alternatives, instead of deep inside the compiler on some f-string.
+        raise HadamRNNError(
+            "torch.jit.script cannot compile HadamRNN (its forward picks a backend and checks shapes in "
+            "Python); use torch.jit.trace(model, example_inputs) or torch.onnx.export(model, "
+            "(example_inputs,), path), which record the pure-torch reference path"
+        )
+
     def extra_repr(self) -> str:
+        try:
+            path = self.execution_path()
+        except HadamRNNError as error:  # backend="native" where it cannot run: say so, do not fail repr
+            path = f"unavailable here ({error})"
         return (
             f"input_size={self.input_size}, hidden_size={self.hidden_size}, block_size={self.block_size}, "
-            f"recurrence={self.recurrence!r}, input_bits={self.input_bits}, backend={self.backend!r}"
+            f"recurrence={self.recurrence!r}, input_bits={self.input_bits}, backend={self.backend!r}, path={path}"
         )

@@ -19,6 +19,29 @@ from .layers import HadamRNN
 __all__ = ["SequenceClassifier", "SequenceTagger", "build_model"]
 
 
+# The options of both heads, written once: each public class puts them in its own docstring, so
+# that help(SequenceClassifier) and the API pages list them where a user looks first.
+_HEAD_OPTIONS = """
+    Args:
+        input_size: features of ``x``; None with ``vocab_size``.
+        hidden_size: ``n``, a power of two.
+        num_classes: outputs of the read-out.
+        vocab_size: token ids of the embedding; None for feature inputs (no embedding).
+        embedding_dim: size of the learned embedding (required with ``vocab_size``).
+        embedding_dropout: dropout on the embedding output during training.
+        block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full.
+        recurrence: ``"linear"`` (the paper) or ``"relu"`` (vanilla ORNN).
+        input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
+        output_bits: bit-width ``p`` of ``V``; None keeps ``V`` in float.
+        backend: how ``W h`` is computed: ``"auto"``, ``"reference"``, ``"dense"`` or ``"native"``
+            (see :class:`~hadamrnn.layers.HadamRNN`).
+        sign_clip: clip of the straight-through gradient of the signs; None for none.
+
+    The latent signs are ``model.rnn.latent_signs``; to give them their own learning rate, put
+    them in their own optimizer group (the trainer's ``train.sign_lr`` does).
+"""
+
+
 class _HadamRNNHead(SequenceHead):
     def __init__(
         self,
@@ -34,22 +57,8 @@ class _HadamRNNHead(SequenceHead):
         backend: str = "auto",
         sign_clip: float | None = None,
     ):
-        """A head around a :class:`~hadamrnn.layers.HadamRNN` layer.
-
-        Args:
-            input_size: features of ``x``; None with ``vocab_size``.
-            hidden_size: ``n``, a power of two.
-            num_classes: outputs of the read-out.
-            vocab_size: token ids of the embedding; None for feature inputs (no embedding).
-            embedding_dim: size of the learned embedding (required with ``vocab_size``).
-            embedding_dropout: dropout on the embedding output during training.
-            block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full.
-            recurrence: ``"linear"`` (the paper) or ``"relu"`` (vanilla ORNN).
-            input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
-            output_bits: bit-width ``p`` of ``V``; None keeps ``V`` in float.
-            backend: how ``W h`` is computed (see :class:`~hadamrnn.layers.HadamRNN`).
-            sign_clip: clip of the straight-through gradient of the signs; None for none.
-        """
+        """A head around a :class:`~hadamrnn.layers.HadamRNN` layer; the options are those of
+        :class:`SequenceClassifier` and :class:`SequenceTagger`, documented there."""
         super().__init__(
             lambda size: HadamRNN(size, hidden_size, block_size, recurrence, input_bits, backend=backend, sign_clip=sign_clip),
             input_size, hidden_size, num_classes,
@@ -58,8 +67,8 @@ class _HadamRNNHead(SequenceHead):
 
 
 class SequenceClassifier(_HadamRNNHead):
-    """Many-to-one: ``o = V · ReLU(h_T) + c``, with ``h_T`` from the fused ``HadamRNN.last_state``.
-
+    __doc__ = f"""Many-to-one: ``o = V · ReLU(h_T) + c``, with ``h_T`` from the fused ``HadamRNN.last_state``.
+{_HEAD_OPTIONS}
     Shapes:
         ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
         returns ``(B, num_classes)``.
@@ -69,8 +78,8 @@ class SequenceClassifier(_HadamRNNHead):
 
 
 class SequenceTagger(_HadamRNNHead):
-    """Many-to-many: ``o_t = V · ReLU(h_t) + c`` at every step (the copy task), fused by ``HadamRNN.readout``.
-
+    __doc__ = f"""Many-to-many: ``o_t = V · ReLU(h_t) + c`` at every step (the copy task), fused by ``HadamRNN.readout``.
+{_HEAD_OPTIONS}
     Shapes:
         ``x``: ``(B, T, input_size)`` floats, or ``(B, T)`` token ids with ``vocab_size``.
         returns ``(B, T, num_classes)``.

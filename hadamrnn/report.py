@@ -1,19 +1,29 @@
-"""The results page: ``hadamrnn report RUNS... --out docs/results.md``.
+"""The results page: ``hadamrnn report RUNS... --archive results --out docs/results.md``.
 
 Each run directory contributes its record (:func:`hadamrnn.runs.load_run`: ``metrics.json``, and
 the config and learning curves of its latest checkpoint or of its archive). The report regenerates
 the part of the page between ``<!-- results:begin -->`` and ``<!-- results:end -->`` (appending
-the markers when the page has none) and leaves the rest of the page as it is: a table with one row
-per run, and links to the figures of :mod:`hadamrnn.figures`, written next to the page. A figure
-without matching runs is skipped, with a note, rather than drawn empty. Sizes count
-1 kB = 1000 bytes.
+the markers when the page has none) and leaves the rest of the page as it is: a condensed table
+with one row per run (run, task, model, test metric, size, epochs), and links to the figures of
+:mod:`hadamrnn.figures`, written next to the page. The full table (bits, training time, commit,
+command) goes to a second page beside it, ``<page>_details.md``. A figure without matching runs
+is skipped, with a note, rather than drawn empty. Sizes count 1 kB = 1000 bytes.
+
+**Merging.** A report adds runs to a page; it does not forget the rows already there. The rows of
+the existing table are kept: each is read again from where the previous report found it (the
+section records its sources) or, by its run name, from the ``search_dirs`` (the archive), and a
+given run replaces the row of the same name. A row that cannot be found any more is an error
+that names it, unless ``replace=True``, which writes exactly the given runs.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._io import atomic_write_text
@@ -21,10 +31,24 @@ from .errors import HadamRNNError
 from .figures import FIGURES
 from .runs import RunRecord, load_run, sort_runs
 
-__all__ = ["ReportResult", "results_table", "write_report", "BEGIN_MARKER", "END_MARKER"]
+__all__ = [
+    "ReportResult",
+    "results_table",
+    "summary_table",
+    "write_report",
+    "details_page_path",
+    "previous_run_names",
+    "check_mergeable",
+    "BEGIN_MARKER",
+    "END_MARKER",
+]
 
 BEGIN_MARKER = "<!-- results:begin -->"
 END_MARKER = "<!-- results:end -->"
+#: The comment of the section that records where each row's run was read from (JSON, paths
+#: relative to the page's folder), so that the next report can read them again.
+SOURCES_PREFIX = "<!-- results:sources "
+_SOURCES = re.compile(r"<!-- results:sources (\[.*?\]) -->", re.DOTALL)
 
 
 @dataclass
@@ -32,6 +56,13 @@ class ReportResult:
     page: Path
     figures: list[Path]
     skipped: list[str]
+    details: Path | None = None
+    runs: list[str] = field(default_factory=list)
+    """The run names of the table, in its order."""
+    kept: list[str] = field(default_factory=list)
+    """Rows of the previous table that were kept, read again from their sources."""
+    dropped: list[str] = field(default_factory=list)
+    """Rows of the previous table that ``replace=True`` left out."""
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -52,8 +83,24 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def summary_table(runs: list[RunRecord]) -> str:
+    """The condensed markdown table of the results page: one row per run, six columns."""
+    lines = ["| run | task | model | test | size (kB) | epochs |", "|---|---|---|---|---:|---:|"]
+    for run in sort_runs(runs):
+        cells = [
+            run.name,
+            run.task,
+            run.model_description(),
+            _metric_text(*run.test_metric),
+            f"{run.size_kilobytes:.3f}",
+            str(run.metrics.get("epochs", "?")),
+        ]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def results_table(runs: list[RunRecord]) -> str:
-    """The markdown table, one row per run, sorted by task, model kind and size."""
+    """The full markdown table of the details page, one row per run, sorted by task, model kind and size."""
     lines = [
         "| run | task | model | test | size (bits) | size (kB) | training time | epochs | commit | command |",
         "|---|---|---|---|---:|---:|---:|---:|---|---|",
@@ -93,18 +140,150 @@ def _replace_section(page: str, section: str, source: str) -> str:
     return page[:begin] + section.rstrip("\n") + page[end + len(END_MARKER) :]
 
 
-def write_report(run_dirs: list[str | Path], out: str | Path, figures_dir: str | Path | None = None) -> ReportResult:
-    """Regenerate the results section of ``out`` from ``run_dirs`` and write the figures.
+def details_page_path(out: str | Path) -> Path:
+    """Where the full table of the page ``out`` goes: ``<stem>_details.md`` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_details{out.suffix or '.md'}")
 
-    ``figures_dir`` defaults to ``_static/results/`` next to ``out``; the page links to the figures
-    by relative paths.
+
+def _section_of(page: str) -> str:
+    begin, end = page.find(BEGIN_MARKER), page.find(END_MARKER)
+    return page[begin:end] if 0 <= begin < end else ""
+
+
+def previous_run_names(page: str) -> list[str]:
+    """The run names (first column) of the table in the results section of ``page``."""
+    names = []
+    for line in _section_of(page).splitlines():
+        if not line.startswith("| ") or line.startswith("| run |"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if cells and cells[0] and not set(cells[0]) <= set("-:"):
+            names.append(cells[0])
+    return names
+
+
+def _previous_sources(page: str, page_dir: Path) -> dict[str, Path]:
+    match = _SOURCES.search(_section_of(page))
+    if not match:
+        return {}
+    try:
+        listed = json.loads(match.group(1))
+    except ValueError:
+        return {}
+    return {Path(path).name: (page_dir / path) for path in listed if isinstance(path, str)}
+
+
+def _relative(path: Path, start: Path) -> str:
+    try:
+        return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+    except ValueError:  # another drive (Windows): keep it absolute
+        return path.resolve().as_posix()
+
+
+def _locate_previous(
+    page: str, page_dir: Path, given: set[str], search_dirs: Sequence[Path]
+) -> tuple[list[str], dict[str, Path], list[str]]:
+    """The previous rows that ``given`` does not replace, where each one's run is, and those not found."""
+    previous = [name for name in previous_run_names(page) if name not in given]
+    sources = _previous_sources(page, page_dir)
+    found, missing = {}, []
+    for name in previous:
+        candidates = [sources[name]] if name in sources else []
+        candidates += [Path(folder) / name for folder in search_dirs]
+        location = next((path for path in candidates if (path / "metrics.json").is_file()), None)
+        if location is None:
+            missing.append(name)
+        else:
+            found[name] = location
+    return previous, found, missing
+
+
+def _missing_error(source: str, missing: list[str], search_dirs: Sequence[Path]) -> HadamRNNError:
+    archives = ", ".join(repr(str(folder)) for folder in search_dirs)
+    where = f"where the page recorded them and in {archives}" if archives else "where the page recorded them; no --archive given"
+    return HadamRNNError(
+        f"{source} lists {len(missing)} run(s) that are not among the given runs and cannot be found again "
+        f"(looked {where}): {', '.join(missing)}; "
+        "expected every row of the existing table to be found again. Give those runs too, point --archive at "
+        "the folder that holds them, or pass --replace to write only the given runs (nothing was written)"
+    )
+
+
+def check_mergeable(out: str | Path, run_names: Sequence[str], search_dirs: Sequence[str | Path] = (), replace: bool = False) -> None:
+    """Raise, before anything is written, when a report of ``run_names`` into ``out`` would drop rows.
+
+    A row of the existing table is safe when ``run_names`` replaces it or its run is found again
+    (see :func:`write_report`); ``replace=True`` accepts dropping the others.
+    """
+    out = Path(out)
+    if replace or not out.is_file():
+        return
+    folders = [Path(folder) for folder in search_dirs]
+    _, _, missing = _locate_previous(out.read_text(encoding="utf-8"), out.parent, set(run_names), folders)
+    if missing:
+        raise _missing_error(str(out), missing, folders)
+
+
+def _merge(
+    given: list[RunRecord], page: str, page_dir: Path, search_dirs: Sequence[Path], replace: bool, source: str
+) -> tuple[list[RunRecord], list[str], list[str]]:
+    """The records of the new table: the given runs, and the previous rows they do not replace."""
+    previous, found, missing = _locate_previous(page, page_dir, {run.name for run in given}, search_dirs)
+    if replace:
+        return given, [], previous
+    if missing:
+        raise _missing_error(source, missing, search_dirs)
+    kept = [load_run(found[name]) for name in previous]
+    return [*kept, *given], [run.name for run in kept], []
+
+
+def _details_page(existing: str, section: str, summary_name: str, source: str) -> str:
+    if existing:
+        return _replace_section(existing, section, source)
+    header = (
+        "---\norphan: true\n---\n\n"  # linked from the results page, not from a table of contents
+        "# Results: every run in detail\n\n"
+        f"The full record of each run of [the results page]({summary_name}): the model size in bits, the "
+        "training time (optimizer steps only), the commit of the code that trained it and the command that "
+        "reproduces it.\n\n"
+    )
+    return header + section
+
+
+def write_report(
+    run_dirs: list[str | Path],
+    out: str | Path,
+    figures_dir: str | Path | None = None,
+    *,
+    search_dirs: Sequence[str | Path] = (),
+    replace: bool = False,
+) -> ReportResult:
+    """Merge ``run_dirs`` into the results section of ``out`` and of its details page; write the figures.
+
+    Args:
+        run_dirs: finished run directories (or their archives).
+        out: the results page (created when missing).
+        figures_dir: where the PNG figures go; default ``_static/results/`` next to ``out``. The
+            page links to them by relative paths.
+        search_dirs: folders where the runs of the existing rows are looked for by name (the
+            archive), when the page does not record where they were read from.
+        replace: write exactly ``run_dirs``, dropping the rows of the existing table that they
+            do not include (otherwise those rows are kept, or their absence is an error).
     """
     if not run_dirs:
         raise HadamRNNError("no run directories given: expected at least one")
     out = Path(out)
     figures_dir = Path(figures_dir) if figures_dir is not None else out.parent / "_static" / "results"
-    runs = [load_run(path) for path in run_dirs]
+    details = details_page_path(out)
+    given = [load_run(path) for path in run_dirs]
     page = out.read_text(encoding="utf-8") if out.exists() else ""
+    details_text = details.read_text(encoding="utf-8") if details.exists() else ""
+    # Check both pages' markers before anything is written.
+    _replace_section(page, "", str(out))
+    if details_text:
+        _replace_section(details_text, "", str(details))
+    runs, kept, dropped = _merge(given, page, out.parent, [Path(folder) for folder in search_dirs], replace, str(out))
 
     written, skipped, links = [], [], []
     for filename, (caption, draw) in FIGURES.items():
@@ -115,16 +294,24 @@ def write_report(run_dirs: list[str | Path], out: str | Path, figures_dir: str |
         written.append(path)
         relative = Path(os.path.relpath(path, out.parent)).as_posix()
         links.append(f"![{caption}]({relative})")
+    sources = json.dumps([_relative(run.run_dir, out.parent) for run in sort_runs(runs)])
+    notice = "<!-- written by `hadamrnn report`; edits between these markers are overwritten -->"
     section = "\n\n".join(
         [
             BEGIN_MARKER,
-            "<!-- written by `hadamrnn report`; edits between these markers are overwritten -->",
+            notice,
+            f"{SOURCES_PREFIX}{sources} -->",
             f"Runs: {len(runs)}. Sizes count the recurrent model without embeddings (1 kB = 1000 bytes); "
-            "the test column is the accuracy where the task has one, the cross-entropy otherwise.",
-            results_table(runs).rstrip("\n"),
+            "the test column is the accuracy where the task has one, the cross-entropy otherwise. "
+            f"[Every run in detail]({details.name}): size in bits, training time, commit and command.",
+            summary_table(runs).rstrip("\n"),
             *links,
             END_MARKER,
         ]
     ) + "\n"
+    details_section = "\n\n".join(
+        [BEGIN_MARKER, notice, f"Runs: {len(runs)}.", results_table(runs).rstrip("\n"), END_MARKER]
+    ) + "\n"
     atomic_write_text(out, _replace_section(page, section, str(out)))
-    return ReportResult(out, written, skipped)
+    atomic_write_text(details, _details_page(details_text, details_section, out.name, str(details)))
+    return ReportResult(out, written, skipped, details, [run.name for run in sort_runs(runs)], kept, dropped)

@@ -8,6 +8,7 @@ resumed ends with weights bit-identical to an uninterrupted run.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +21,13 @@ from tqdm.auto import tqdm
 
 from .checkpoint import STATE_FILE, load_checkpoint, save_checkpoint
 from .config import RunConfig, parse_config
+from .devices import resolve_device
 from .distributed import SINGLE_PROCESS, DistributedContext
 from .errors import CheckpointError, ConfigError
 from .layers import HadamRNN
 from .tasks.base import Task
 
-__all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model"]
+__all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model", "progress_bar_fits"]
 
 
 @dataclass
@@ -71,6 +73,24 @@ def _signs_of(model: nn.Module) -> list[torch.Tensor]:
     return [module.latent_signs.detach() >= 0 for module in model.modules() if isinstance(module, HadamRNN)]
 
 
+def progress_bar_fits() -> bool:
+    """Whether a live progress bar helps: stdout and stderr are both terminals.
+
+    tqdm redraws its bar on stderr several times a second and the epoch lines go to stdout; when
+    either is a file or a pipe (``hadamrnn train copy > log.txt``, a batch job's log), every
+    redraw would become a line of that file, so the trainer prints one line per epoch instead.
+    """
+    return all(stream is not None and hasattr(stream, "isatty") and stream.isatty() for stream in (sys.stdout, sys.stderr))
+
+
+def _model_device(model: Callable) -> torch.device | None:
+    if isinstance(model, nn.Module):
+        parameter = next(model.parameters(), None)
+        if parameter is not None:
+            return parameter.device
+    return None
+
+
 @torch.no_grad()
 def evaluate_model(
     model: Callable[[torch.Tensor], torch.Tensor],
@@ -84,8 +104,10 @@ def evaluate_model(
     ``model`` is any function of a batch's inputs with the model's outputs: a module (run in eval
     mode, then put back in the mode it was in) or an integer simulation of it. Under data
     parallelism each rank evaluates its slice of every batch and the totals are summed over ranks,
-    so every rank returns the same metrics.
+    so every rank returns the same metrics. Batches go to the device of the module's parameters
+    (a function without parameters receives them on the CPU).
     """
+    device = _model_device(model)
     was_training = isinstance(model, nn.Module) and model.training
     if isinstance(model, nn.Module):
         model.eval()
@@ -98,7 +120,10 @@ def evaluate_model(
             size = batch.targets.shape[0]
             if size == 0:
                 continue
-            for key, value in task.metrics(model(batch.inputs), batch.targets).items():
+            inputs, targets = batch.inputs, batch.targets
+            if device is not None and device.type != "cpu":
+                inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+            for key, value in task.metrics(model(inputs), targets).items():
                 totals[key] = totals.get(key, 0.0) + value * size
         totals = distributed.sum_over_ranks(totals)
     finally:
@@ -108,7 +133,21 @@ def evaluate_model(
 
 
 class Trainer:
-    """Train ``model`` on ``task`` as ``config.train`` says, checkpointing under ``run_dir``."""
+    """Train ``model`` on ``task`` as ``config.train`` says, checkpointing under ``run_dir``.
+
+    Args:
+        config: the run's config (its ``train`` table drives the loop).
+        task: batches, loss and metrics.
+        model: the model to train; it is moved to ``device``.
+        run_dir: where checkpoints go (``run_dir/checkpoints``).
+        progress: show a live progress bar; it is shown only when stdout and stderr are
+            terminals (:func:`progress_bar_fits`), and one line per epoch is printed either way.
+        distributed: the process group of a data-parallel run.
+        provenance: the command and commit that started the run.
+        device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``
+            (:func:`hadamrnn.devices.resolve_device`). Checkpoints hold CPU tensors and resume on
+            any device; the bit-identical resumption is guaranteed on the CPU.
+    """
 
     def __init__(
         self,
@@ -119,10 +158,12 @@ class Trainer:
         progress: bool = True,
         distributed: DistributedContext = SINGLE_PROCESS,
         provenance: dict[str, str] | None = None,
+        device: str | torch.device | None = None,
     ):
         self.config = config
         self.task = task
-        self.model = model
+        self.device = resolve_device(device, distributed.local_rank if distributed.enabled else None)
+        self.model = model.to(self.device)
         self.run_dir = Path(run_dir)
         self.distributed = distributed
         self.progress = progress and distributed.is_main
@@ -229,8 +270,11 @@ class Trainer:
     def _train_step(self, batch) -> tuple[float, int]:
         before = _signs_of(self.model)
         batch, share = self.distributed.local_slice(batch)
-        outputs = self.network(batch.inputs)
-        loss = self.task.loss(outputs, batch.targets) * share
+        inputs, targets = batch.inputs, batch.targets
+        if self.device.type != "cpu":
+            inputs, targets = inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
+        outputs = self.network(inputs)
+        loss = self.task.loss(outputs, targets) * share
         # The global mean loss, identical on every rank, so that all ranks stop together.
         global_loss = self.distributed.mean_over_ranks(loss.detach())
         if not torch.isfinite(global_loss):
@@ -245,12 +289,14 @@ class Trainer:
         train = self.config.train
         self.model.train()
         total_steps = train.epochs * self.batches_per_epoch
-        bar = tqdm(total=total_steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        live = self.progress and progress_bar_fits()
+        bar = tqdm(total=total_steps, initial=self.step, disable=not live, unit="step", dynamic_ncols=True)
         try:
             while self.epochs_completed < train.epochs:
                 epoch = self.epochs_completed
                 bar.set_description(f"epoch {epoch + 1}/{train.epochs}")
                 first = self.step - epoch * self.batches_per_epoch
+                epoch_started, epoch_losses = time.perf_counter(), []
                 for index in range(first, self.batches_per_epoch):
                     started = time.perf_counter()
                     loss, flips = self._train_step(self.task.batch("train", index, train.batch_size, epoch))
@@ -259,6 +305,7 @@ class Trainer:
                     lr = self.optimizer.param_groups[0]["lr"]
                     for key, value in (("step", self.step), ("train_loss", loss), ("lr", lr), ("sign_flips", flips)):
                         self.history[key].append(value)
+                    epoch_losses.append(loss)
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", flips=flips)
                     if self.step % train.checkpoint_every == 0 and index + 1 < self.batches_per_epoch:
@@ -268,7 +315,14 @@ class Trainer:
                 self.epochs_completed += 1
                 self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
                 if self.distributed.is_main:
-                    bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
+                    # One line per epoch, whether or not the bar is live: all a log file gets.
+                    mean_loss = f"{sum(epoch_losses) / len(epoch_losses):.4g}" if epoch_losses else "n/a"
+                    bar.write(
+                        f"epoch {self.epochs_completed}/{train.epochs}: train loss {mean_loss}, validation "
+                        + ", ".join(f"{k} {v:.4g}" for k, v in validation.items())
+                        + f", {time.perf_counter() - epoch_started:.1f} s, step {self.step}/{total_steps}",
+                        file=sys.stdout,
+                    )
                 self.save()
         finally:
             bar.close()

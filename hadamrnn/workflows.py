@@ -27,15 +27,17 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .config import RunConfig, apply_overrides, load_config, parse_config
 from .distributed import SINGLE_PROCESS, DistributedContext, init_from_env
 from .errors import CheckpointError, ConfigError, HadamRNNError
-from .export.pipeline import EXPORT_FORMATS, ExportResult, quantize_and_export
+from .devices import resolve_device
+from .export.onnx_graph import OnnxExportResult, export_onnx
+from .export.pipeline import EXPORT_FORMATS as QUANTIZED_EXPORT_FORMATS, ExportResult, quantize_and_export
 from .export.quantize import DEFAULT_PERCENTILE, task_calibration_inputs
 from .models import build_model
 from .archive import archive_run
 from .figures import plot_learning_curve
-from .report import ReportResult, write_report
+from .report import ReportResult, check_mergeable, write_report
 from .runs import METRICS_FILE, source_commit, write_metrics
 from .size import ModelSize, model_size
-from .tasks import Task, build_task
+from .tasks import Task, build_task, task_shape
 from .training import Trainer, evaluate_model
 
 __all__ = [
@@ -56,6 +58,12 @@ __all__ = [
 
 #: The configs shipped inside the package (``hadamrnn/configs/<name>.toml``).
 BUILTIN_CONFIGS = ("copy",)
+
+#: What ``hadamrnn export --format`` writes: the integer model (``hrnn``, ``c``) or the float graph (``onnx``).
+EXPORT_FORMATS = (*QUANTIZED_EXPORT_FORMATS, "onnx")
+
+#: The page ``hadamrnn report`` writes when no ``--out`` is given (a new file, never an existing one).
+DEFAULT_REPORT_PAGE = "report.md"
 
 #: Where ``hadamrnn train`` writes the learning curve of a run, next to its metrics.json.
 LEARNING_CURVE_FILE = "learning_curve.png"
@@ -94,23 +102,29 @@ def build_run(
     progress: bool = True,
     distributed: DistributedContext = SINGLE_PROCESS,
     provenance: dict[str, str] | None = None,
+    device: str | torch.device | None = None,
 ) -> Trainer:
     """Config → task → model → trainer: everything a run needs, seeded by ``config.train.seed``.
 
-    The trainer holds the task (``.task``) and the model (``.model``); it writes its checkpoints
-    under ``run_dir``. ``data_dir`` locates the task's data (None reads ``$HADAMRNN_DATA``).
+    The trainer holds the task (``.task``) and the model (``.model``, on ``device``); it writes its
+    checkpoints under ``run_dir``. ``data_dir`` locates the task's data (None reads
+    ``$HADAMRNN_DATA``).
     """
     if config.train.num_threads:
         torch.set_num_threads(config.train.num_threads)
     torch.manual_seed(config.train.seed)
     task = build_task(config.task, config.train.seed, data_dir)
     model = build_model(config.model, task)
-    return Trainer(config, task, model, run_dir, progress=progress, distributed=distributed, provenance=provenance)
+    return Trainer(config, task, model, run_dir, progress=progress, distributed=distributed, provenance=provenance, device=device)
 
 
 def config_model_size(config: RunConfig, data_dir: str | Path | None = None) -> ModelSize:
-    """The size table of the model that ``config`` builds (its task gives the input and output sizes)."""
-    return model_size(build_model(config.model, build_task(config.task, config.train.seed, data_dir)))
+    """The size table of the model that ``config`` builds.
+
+    The input and output sizes come from :func:`hadamrnn.tasks.task_shape`: the built-in data
+    tasks know theirs without reading any data; ``arrays`` and ``idx_images`` read the user's files.
+    """
+    return model_size(build_model(config.model, task_shape(config.task, config.train.seed, data_dir)))
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -179,6 +193,7 @@ def train(
     data_dir: str | Path | None = None,
     progress: bool = True,
     notify: Callable[[str], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> TrainingOutcome | None:
     """What ``hadamrnn train`` does: train a new run, or continue ``resume`` exactly.
 
@@ -190,13 +205,16 @@ def train(
     rank returns None.
 
     Under torchrun (``WORLD_SIZE`` set) every process joins the process group and trains its share
-    of each batch. ``notify`` receives rank 0's progress messages (the run directory, the model
-    size) before training starts.
+    of each batch. ``notify`` receives rank 0's progress messages (the run directory, the device,
+    the model size) before training starts. ``device`` is ``"cpu"`` (default), ``"cuda"``,
+    ``"cuda:N"`` or ``"auto"``; under torchrun, ``"cuda"`` means each process's ``LOCAL_RANK`` GPU.
     """
     config = resolve_config(builtin, config_path, overrides)
-    distributed = init_from_env()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0") or 0) if os.environ.get("WORLD_SIZE", "1") not in ("", "1") else None
+    chosen = resolve_device(device, local_rank)
+    distributed = init_from_env(chosen)
     try:
-        return _train_on_this_rank(config, overrides, resume, out, runs_dir, data_dir, progress, notify, distributed)
+        return _train_on_this_rank(config, overrides, resume, out, runs_dir, data_dir, progress, notify, distributed, chosen)
     finally:
         distributed.close()
 
@@ -211,6 +229,7 @@ def _train_on_this_rank(
     progress: bool,
     notify: Callable[[str], None] | None,
     distributed: DistributedContext,
+    device: torch.device = torch.device("cpu"),
 ) -> TrainingOutcome | None:
     def tell(message: str) -> None:
         if notify is not None and distributed.is_main:
@@ -228,13 +247,16 @@ def _train_on_this_rank(
         run_dir = _decided_on_main(distributed, lambda: _new_run_dir(config, out, runs_dir))
     # The code that trains: taken now, not when the run ends hours later.
     provenance = {"command": _invoked_command(distributed), "commit": source_commit()}
-    trainer = build_run(config, run_dir, data_dir=data_dir, progress=progress, distributed=distributed, provenance=provenance)
+    trainer = build_run(
+        config, run_dir, data_dir=data_dir, progress=progress, distributed=distributed, provenance=provenance, device=device
+    )
     if resume:
         trainer.resume(checkpoint.path)
         tell(f"resuming {run_dir} at step {trainer.step} (epoch {trainer.epochs_completed + 1})")
     elif distributed.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         tell(f"run directory: {run_dir}")
+    tell(_device_line(trainer.model, trainer.device))
     size = model_size(trainer.model)
     tell(str(size))
     result = trainer.fit()
@@ -255,6 +277,14 @@ def _train_on_this_rank(
     title = f"{config.name}: {summary['task']} ({details}), n={config.model.hidden_size}"
     plot = plot_learning_curve(run_dir / LEARNING_CURVE_FILE, result.history, title, baseline)
     return TrainingOutcome(run_dir, metrics, metrics_path, plot, baseline)
+
+
+def _device_line(model: nn.Module, device: torch.device) -> str:
+    """``device: cpu (HadamRNN path: native)``: where the run computes, and how its layers apply W."""
+    from .layers import HadamRNN
+
+    paths = sorted({layer.execution_path(device) for layer in model.modules() if isinstance(layer, HadamRNN)})
+    return f"device: {device}" + (f" (HadamRNN path: {', '.join(paths)})" if paths else "")
 
 
 # -- trained models --------------------------------------------------------------------------------
@@ -285,13 +315,19 @@ def load_trained_model(path: str | Path, data_dir: str | Path | None = None) -> 
     return TrainedModel(model, task, config, checkpoint)
 
 
-def evaluate_run(path: str | Path, splits: Sequence[str] = ("val", "test"), data_dir: str | Path | None = None) -> dict[str, Any]:
+def evaluate_run(
+    path: str | Path,
+    splits: Sequence[str] = ("val", "test"),
+    data_dir: str | Path | None = None,
+    device: str | torch.device | None = None,
+) -> dict[str, Any]:
     """What ``hadamrnn evaluate`` prints: the checkpoint's path and step, and the metrics of each split.
 
     ``path`` is a checkpoint or a run directory (its latest checkpoint); the splits are evaluated
-    with the run's ``train.eval_batch_size``.
+    with the run's ``train.eval_batch_size``, on ``device`` (default: the CPU).
     """
     trained = load_trained_model(path, data_dir)
+    trained.model.to(resolve_device(device))
     batch_size = trained.config.train.eval_batch_size
     metrics = {split: evaluate_model(trained.model, trained.task, split, batch_size) for split in splits}
     return {"checkpoint": str(trained.checkpoint.path), "step": trained.checkpoint.meta["step"], **metrics}
@@ -309,14 +345,16 @@ def export_checkpoint(
     percentile: float = DEFAULT_PERCENTILE,
     evaluate: str | None = None,
     data_dir: str | Path | None = None,
-) -> ExportResult:
+) -> ExportResult | OnnxExportResult:
     """What ``hadamrnn export`` does: calibrate the model of a checkpoint on its training data,
-    quantize it and write it.
+    quantize it and write it; or, with ``fmt="onnx"``, write the float model as an ONNX graph.
 
     Args:
         path: a checkpoint directory or a run directory (its latest checkpoint).
         out: the file to write (atomically).
-        fmt: ``"hrnn"`` (the packed file) or ``"c"`` (one C99 header).
+        fmt: ``"hrnn"`` (the packed file), ``"c"`` (one C99 header) or ``"onnx"`` (the float
+            graph, for the sequence length of the task's first training batch; the quantization
+            options do not apply to it, and onnxruntime checks it against PyTorch).
         hidden_bits, input_bits: ``b_h`` and ``b_x``.
         calibration_batches: training batches (of the run's batch size) to calibrate on.
         method, percentile: the calibration method.
@@ -326,6 +364,8 @@ def export_checkpoint(
     """
     trained = load_trained_model(path, data_dir)
     task, train = trained.task, trained.config.train
+    if fmt == "onnx":
+        return export_onnx(trained.model, task.batch("train", 0, train.batch_size).inputs, out)
 
     def metrics_on_split(predict: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
         return evaluate_model(predict, task, evaluate, train.eval_batch_size)
@@ -344,15 +384,35 @@ def export_checkpoint(
 
 
 # -- reports ---------------------------------------------------------------------------------------
+def _new_report_page(directory: str | Path = ".") -> Path:
+    page = Path(directory) / DEFAULT_REPORT_PAGE
+    suffix = 1
+    while page.exists():
+        suffix += 1
+        page = Path(directory) / f"{Path(DEFAULT_REPORT_PAGE).stem}-{suffix}.md"
+    return page
+
+
 def report_runs(
     run_dirs: Sequence[str | Path],
-    out: str | Path,
+    out: str | Path | None = None,
     figures_dir: str | Path | None = None,
     archive_dir: str | Path | None = None,
+    replace: bool = False,
 ) -> ReportResult:
     """What ``hadamrnn report`` does: :func:`hadamrnn.report.write_report` of ``run_dirs``, after
     archiving each into ``archive_dir`` (:func:`hadamrnn.archive.archive_run`) when it is given, in
-    which case the report reads the archives."""
+    which case the report reads the archives.
+
+    The runs are merged into the page's table: the rows already there stay (found again in
+    ``archive_dir`` or where the page says they were read from), unless ``replace``. Without
+    ``out`` the report goes to a new file, ``report.md`` in the current directory (``report-2.md``
+    and so on when it exists).
+    """
+    out = Path(out) if out is not None else _new_report_page()
+    search = [archive_dir] if archive_dir is not None else []
+    # Refuse before archiving: a report that would drop rows must leave the archive untouched too.
+    check_mergeable(out, [Path(run).resolve().name for run in run_dirs], search, replace)
     if archive_dir is not None:
         run_dirs = [archive_run(run, archive_dir) for run in run_dirs]
-    return write_report(list(run_dirs), out, figures_dir)
+    return write_report(list(run_dirs), out, figures_dir, search_dirs=search, replace=replace)

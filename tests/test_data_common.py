@@ -51,7 +51,7 @@ def test_build_task_unknown_name_lists_known_tasks():
 
 
 def test_unknown_task_name_in_a_config_lists_known_tasks():
-    with pytest.raises(ConfigError, match="task.name: unknown task 'mnist'; known tasks: copy, har, imdb, pmnist, qqp, smnist, sst2"):
+    with pytest.raises(ConfigError, match="task.name: unknown task 'mnist'; known tasks: arrays, copy, har, idx_images, imdb, pmnist, qqp, smnist, sst2"):
         parse_config({"task": {"name": "mnist"}})
 
 

@@ -65,10 +65,21 @@ def rows_by_run(page: str) -> dict[str, list[str]]:
     return rows
 
 
+def test_page_has_a_condensed_table_and_links_the_details(runs, tmp_path):
+    page = tmp_path / "docs" / "results.md"
+    assert main(["report", *map(str, runs), "--out", str(page)]) == 0
+    text = page.read_text()
+    rows = rows_by_run(text)
+    assert rows["pm-full"] == ["pm-full", "pmnist", "HadamRNN n=512, W/U/V bits 1/4/4", "95.12 % accuracy", "3.012", "100"]
+    assert all(len(row) == 6 for row in rows.values())
+    assert "[Every run in detail](results_details.md)" in text
+    assert (tmp_path / "docs" / "results_details.md").read_text().startswith("---\norphan: true\n---\n")
+
+
 def test_table_rows_hold_the_run_values(runs, tmp_path, capsys):
     page = tmp_path / "docs" / "results.md"
     assert main(["report", *map(str, runs), "--out", str(page)]) == 0
-    rows = rows_by_run(page.read_text())
+    rows = rows_by_run((tmp_path / "docs" / "results_details.md").read_text())
     assert set(rows) == {"pm-full", "pm-block", "pm-lstm", "copy-linear", "copy-relu"}
     full = rows["pm-full"]
     assert full[1] == "pmnist"
@@ -96,7 +107,7 @@ def test_resumed_run_shows_its_starting_command_and_its_resumes(runs, tmp_path):
     metrics_path.write_text(json.dumps(metrics))
     page = tmp_path / "results.md"
     assert main(["report", *map(str, runs), "--out", str(page)]) == 0
-    row = rows_by_run(page.read_text())["pm-full"]
+    row = rows_by_run((tmp_path / "results_details.md").read_text())["pm-full"]
     assert row[-2] == "`abc1234`, then `def5678`"
     assert row[-1] == (
         "`hadamrnn train --config configs/pm-full.toml`, then resumed 2× with "
@@ -223,3 +234,99 @@ def test_archive_keeps_what_the_report_needs_and_small_final_weights(runs, tmp_p
     thinned = json.loads((archiving.archive_run(long_run, tmp_path / "again") / "history.json").read_text())
     assert len(thinned["step"]) <= archiving.ARCHIVED_TRAINING_POINTS
     assert thinned["step"][-1] == steps  # the last step is kept
+
+
+# -- merging into an existing page --------------------------------------------------------------------
+
+
+def test_a_second_report_keeps_the_rows_of_the_first(runs, tmp_path, capsys):
+    page = tmp_path / "results.md"
+    archive = tmp_path / "results"
+    assert main(["report", *map(str, runs[:3]), "--archive", str(archive), "--out", str(page)]) == 0
+    assert main(["report", str(runs[3]), "--archive", str(archive), "--out", str(page)]) == 0
+    assert set(rows_by_run(page.read_text())) == {run.name for run in runs[:4]}
+    assert set(rows_by_run((tmp_path / "results_details.md").read_text())) == {run.name for run in runs[:4]}
+    assert "kept:   3 row(s)" in capsys.readouterr().out
+    # Without --archive the rows are found where the page recorded them.
+    assert main(["report", str(runs[4]), "--out", str(page)]) == 0
+    assert set(rows_by_run(page.read_text())) == {run.name for run in runs}
+
+
+def test_a_rerun_replaces_its_own_row_only(runs, tmp_path):
+    page = tmp_path / "results.md"
+    assert main(["report", *map(str, runs), "--out", str(page)]) == 0
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    metrics["test"]["accuracy"] = 0.9634
+    (runs[0] / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["report", str(runs[0]), "--out", str(page)]) == 0
+    rows = rows_by_run(page.read_text())
+    assert set(rows) == {run.name for run in runs} and rows["pm-full"][3] == "96.34 % accuracy"
+
+
+def test_rows_that_cannot_be_found_again_are_not_dropped_without_replace(runs, tmp_path, capsys):
+    page = tmp_path / "results.md"
+    assert main(["report", *map(str, runs[:2]), "--out", str(page)]) == 0
+    before = page.read_text()
+    for run in runs[:2]:
+        (run / "metrics.json").rename(run / "metrics.moved")
+    assert main(["report", str(runs[2]), "--out", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert "lists 2 run(s) that are not among the given runs and cannot be found again" in err
+    assert "no --archive given): pm-block, pm-full;" in err
+    assert "pass --replace" in err and page.read_text() == before
+    assert main(["report", str(runs[2]), "--out", str(page), "--replace"]) == 0
+    assert set(rows_by_run(page.read_text())) == {"pm-lstm"}
+    assert "dropped (--replace): pm-block, pm-full" in capsys.readouterr().out
+
+
+def test_refusal_leaves_the_archive_untouched(runs, tmp_path, capsys):
+    page = tmp_path / "results.md"
+    page.write_text("<!-- results:begin -->\n\n| run | task |\n|---|---|\n| lost-run | copy |\n\n<!-- results:end -->\n")
+    archive = tmp_path / "results"
+    assert main(["report", str(runs[0]), "--archive", str(archive), "--out", str(page)]) == 2
+    assert "lost-run" in capsys.readouterr().err and not archive.exists()
+
+
+def test_without_out_the_report_goes_to_a_new_file(runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.md").write_text("mine\n")
+    assert main(["report", str(runs[0])]) == 0
+    assert (tmp_path / "report.md").read_text() == "mine\n"
+    assert "| pm-full |" in (tmp_path / "report-2.md").read_text()
+    assert "page:   report-2.md" in capsys.readouterr().out
+
+
+def test_readme_report_command_keeps_every_row_of_the_results_page(runs, tmp_path, monkeypatch):
+    """The README's `hadamrnn report` line, run on a copy of this checkout's page and archive with
+    one new run, keeps all the rows of docs/results.md and adds the new one."""
+    import glob
+    import re
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    from hadamrnn.report import previous_run_names
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if line.startswith("hadamrnn report "))
+    command = shlex.split(line.split("#")[0])
+    assert command[:2] == ["hadamrnn", "report"] and "--replace" not in command
+
+    checkout = tmp_path / "checkout"
+    (checkout / "docs").mkdir(parents=True)
+    shutil.copy(root / "docs" / "results.md", checkout / "docs" / "results.md")
+    shutil.copytree(root / "results", checkout / "results")
+    shutil.copytree(runs[3], checkout / "runs" / "copy-new")
+    existing = previous_run_names((root / "docs" / "results.md").read_text(encoding="utf-8"))
+    assert len(existing) >= 30
+
+    monkeypatch.chdir(checkout)
+    arguments = [expanded for word in command[2:] for expanded in (sorted(glob.glob(word)) if "*" in word else [word])]
+    assert main(["report", *arguments]) == 0
+    page = (checkout / "docs" / "results.md").read_text(encoding="utf-8")
+    names = previous_run_names(page)
+    assert set(existing) <= set(names) and "copy-new" in names and len(names) == len(existing) + 1
+    assert re.search(r"Runs: (\d+)\.", page).group(1) == str(len(existing) + 1)
+    details = previous_run_names((checkout / "docs" / "results_details.md").read_text(encoding="utf-8"))
+    assert set(details) == set(names)

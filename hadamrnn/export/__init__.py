@@ -9,7 +9,8 @@
 * :mod:`~hadamrnn.export.c_source`: :func:`generate_c`, one self-contained C99 header;
 * :mod:`~hadamrnn.export.pipeline`: :func:`quantize_and_export`, from a float model to the file
   that ``hadamrnn export`` writes (:func:`hadamrnn.workflows.export_checkpoint` gives it the model of
-  a checkpoint).
+  a checkpoint);
+* :mod:`~hadamrnn.export.onnx_graph`: :func:`export_onnx`, the float model as an ONNX graph.
 
 The numpy runtime is :mod:`hadamrnn.runtime`. Names are imported on first use (PEP 562), so that
 the numpy-only modules (``fixed_point``, ``model_file``, ``c_source``, ``errors``) load without torch.
@@ -29,6 +30,7 @@ _EXPORTS = {
     "quantize": ("Calibration", "calibrate", "quantize_model", "task_calibration_inputs"),
     "simulation": ("IntegerSimulation", "IntegerRun"),
     "pipeline": ("quantize_and_export", "export_model", "ExportResult", "EXPORT_FORMATS"),
+    "onnx_graph": ("export_onnx", "run_onnx", "OnnxExportResult"),
 }
 _SOURCE, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import ExportError, ModelFileError
     from .fixed_point import Rescale
     from .model_file import QuantizedModel, read_model, write_model
+    from .onnx_graph import OnnxExportResult, export_onnx, run_onnx
     from .pipeline import EXPORT_FORMATS, ExportResult, export_model, quantize_and_export
     from .quantize import Calibration, calibrate, quantize_model, task_calibration_inputs
     from .simulation import IntegerRun, IntegerSimulation

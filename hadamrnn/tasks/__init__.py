@@ -2,14 +2,19 @@
 
 ``copy`` is generated on the fly; ``smnist``, ``pmnist``, ``imdb``, ``sst2``, ``qqp`` and ``har``
 read the standard data files from a data directory (``data_dir``, else ``$HADAMRNN_DATA``).
+``arrays`` (numpy arrays) and ``idx_images`` (IDX image files) read a user's own data.
 """
 
-from ..errors import ConfigError
+from dataclasses import dataclass
+
+from ..errors import ConfigError, DataNotFoundError
+from .arrays import ArraysTask
 from .base import Batch, Task
 from .copy import CopyTask
 from .data import resolve_data_dir
 from .glue import GLUETask, write_glue_predictions
-from .har import HARTask
+from .har import HAPT_CHANNELS, UCI_FOLDER, UCI_SIGNALS, HARTask
+from .idx_images import IDXImagesTask
 from .imdb import IMDBTask
 from .mnist import MNISTTask
 
@@ -21,13 +26,17 @@ __all__ = [
     "IMDBTask",
     "GLUETask",
     "HARTask",
+    "ArraysTask",
+    "IDXImagesTask",
     "TASK_NAMES",
+    "TaskShape",
     "build_task",
+    "task_shape",
     "resolve_data_dir",
     "write_glue_predictions",
 ]
 
-TASK_NAMES = ("copy", "smnist", "pmnist", "imdb", "sst2", "qqp", "har")
+TASK_NAMES = ("copy", "smnist", "pmnist", "imdb", "sst2", "qqp", "har", "arrays", "idx_images")
 
 
 def build_task(config, seed: int, data_dir=None) -> Task:
@@ -87,4 +96,69 @@ def build_task(config, seed: int, data_dir=None) -> Task:
             val_limit=config.val_limit,
             test_limit=config.test_limit,
         )
+    if name == "arrays":
+        return ArraysTask(
+            config.path,
+            data_dir,
+            seed=seed,
+            val_fraction=config.val_fraction,
+            test_fraction=config.test_fraction,
+            split_seed=config.split_seed,
+            num_classes=config.num_classes,
+            vocab_size=config.vocab_size,
+        )
+    if name == "idx_images":
+        return IDXImagesTask(
+            config.path,
+            data_dir,
+            pixels_per_step=config.pixels_per_step,
+            seed=seed,
+            val_fraction=config.val_fraction,
+            num_classes=config.num_classes,
+            files={key: getattr(config, key) for key in ("train_images", "train_labels", "test_images", "test_labels")},
+            train_limit=config.train_limit,
+            val_limit=config.val_limit,
+            test_limit=config.test_limit,
+        )
     raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """What a model needs to know of a task to be built: its sizes, not its data."""
+
+    name: str
+    input_size: int | None
+    output_size: int
+    many_to_many: bool
+    vocab_size: int | None
+
+
+def task_shape(config, seed: int, data_dir=None) -> TaskShape | Task:
+    """The sizes of the task ``config`` describes, without reading a data set where they are fixed.
+
+    ``hadamrnn size`` uses it: the MNIST, IMDB, GLUE and HAR tasks have sizes set by the task (or
+    by its config), so no data directory is needed; for GLUE the vocabulary counts up to
+    ``vocab_size`` ids (fewer when train.tsv has fewer words; the embedding is reported apart from
+    the recurrent model anyway). HAR's input size depends on its source: 9 channels for the UCI
+    folder, 6 for HAPT; ``source = "auto"`` looks at the data directory when there is one and
+    assumes HAPT otherwise. ``copy`` (generated), ``arrays`` and ``idx_images`` (the user's own
+    files) build the task itself.
+    """
+    name = getattr(config, "name", None)
+    if name in ("smnist", "pmnist"):
+        return TaskShape(name, MNISTTask.input_size, MNISTTask.output_size, False, None)
+    if name == "imdb":
+        return TaskShape(name, None, IMDBTask.output_size, False, config.vocab_size)
+    if name in ("sst2", "qqp"):
+        return TaskShape(name, None, GLUETask.output_size, False, config.vocab_size)
+    if name == "har":
+        source = config.source
+        if source == "auto":
+            try:
+                source = "uci" if (resolve_data_dir(data_dir) / "har" / UCI_FOLDER).is_dir() else "hapt"
+            except DataNotFoundError:
+                source = "hapt"
+        channels = UCI_SIGNALS if source == "uci" else HAPT_CHANNELS
+        return TaskShape(name, len(channels), HARTask.output_size, False, None)
+    return build_task(config, seed, data_dir)
