@@ -8,7 +8,7 @@ Python loop over time, as in the paper's code.
     python benchmarks/kernels_ratio.py                  # every figure (about 2 minutes)
     python benchmarks/kernels_ratio.py --figures fwht   # one figure: fwht, pmnist, copy, inference
 
-Figures (the acceptance points of the native-kernels issue):
+Figures (the targets set for the native kernels):
 
 1. fwht       FWHT of (128, n) float32 rows, n = 512 and 2048: additions per second of this thread's
               CPU time, counted as B·n·log2(n) per call, of the C kernel (called directly) and of

@@ -65,6 +65,9 @@ proof_minimal_theme = False
 # file:///…/node_modules/mathjax/tex-mml-chtml.js); its font package @mathjax/mathjax-newcm-font is
 # then looked for beside it, in node_modules/@mathjax.
 mathjax4_config: dict = {
+    # A display equation wider than the text column breaks at its relations and operators instead
+    # of running past the column (MathJax 4 breaks display math; version 3 could not).
+    "output": {"displayOverflow": "linebreak"},
     "tex": {
         "macros": {
             "diag": r"\operatorname{diag}",

@@ -35,6 +35,7 @@ __all__ = [
     "ReportResult",
     "results_table",
     "summary_table",
+    "details_tables",
     "write_report",
     "details_page_path",
     "previous_run_names",
@@ -99,31 +100,51 @@ def summary_table(runs: list[RunRecord]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _detail_cells(run: RunRecord) -> list[str]:
+    metrics = run.metrics
+    command = metrics.get("command")
+    resumes = metrics.get("resumes") or []
+    commit = metrics.get("commit")
+    return [
+        run.name,
+        run.task,
+        run.model_description(),
+        _metric_text(*run.test_metric),
+        str(run.size_bits),
+        f"{run.size_kilobytes:.3f}",
+        _duration(float(metrics.get("train_seconds", math.nan))),
+        str(metrics.get("epochs", "?")),
+        (f"`{commit}`" if commit else "—") + "".join(f", then `{r['commit']}`" for r in resumes if r.get("commit") != commit),
+        (f"`{command}`" if command else "—") + (f", then resumed {len(resumes)}× with `{resumes[-1]['command']}`" if resumes else ""),
+    ]
+
+
+def _table(header: str, alignment: str, rows: list[list[str]]) -> str:
+    return "\n".join([header, alignment, *("| " + " | ".join(_cell(cell) for cell in cells) + " |" for cells in rows)]) + "\n"
+
+
 def results_table(runs: list[RunRecord]) -> str:
-    """The full markdown table of the details page, one row per run, sorted by task, model kind and size."""
-    lines = [
+    """The full markdown table, one row per run, sorted by task, model kind and size: run, task,
+    model, test, size in bits and kB, training time, epochs, commit and command."""
+    return _table(
         "| run | task | model | test | size (bits) | size (kB) | training time | epochs | commit | command |",
         "|---|---|---|---|---:|---:|---:|---:|---|---|",
-    ]
-    for run in sort_runs(runs):
-        metrics = run.metrics
-        command = metrics.get("command")
-        resumes = metrics.get("resumes") or []
-        commit = metrics.get("commit")
-        cells = [
-            run.name,
-            run.task,
-            run.model_description(),
-            _metric_text(*run.test_metric),
-            str(run.size_bits),
-            f"{run.size_kilobytes:.3f}",
-            _duration(float(metrics.get("train_seconds", math.nan))),
-            str(metrics.get("epochs", "?")),
-            (f"`{commit}`" if commit else "—") + "".join(f", then `{r['commit']}`" for r in resumes if r.get("commit") != commit),
-            (f"`{command}`" if command else "—") + (f", then resumed {len(resumes)}× with `{resumes[-1]['command']}`" if resumes else ""),
-        ]
-        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
-    return "\n".join(lines) + "\n"
+        [_detail_cells(run) for run in sort_runs(runs)],
+    )
+
+
+def details_tables(runs: list[RunRecord]) -> tuple[str, str]:
+    """The two tables of the details page: the figures of each run (its first eight columns of
+    :func:`results_table`) and its provenance (run, commit, command), which is too long to share a
+    row with them and stay readable."""
+    rows = [_detail_cells(run) for run in sort_runs(runs)]
+    figures = _table(
+        "| run | task | model | test | size (bits) | size (kB) | training time | epochs |",
+        "|---|---|---|---|---:|---:|---:|---:|",
+        [cells[:8] for cells in rows],
+    )
+    provenance = _table("| run | commit | command |", "|---|---|---|", [[cells[0], *cells[8:]] for cells in rows])
+    return figures, provenance
 
 
 # -- the page --------------------------------------------------------------------------------------
@@ -309,8 +330,18 @@ def write_report(
             END_MARKER,
         ]
     ) + "\n"
+    figures_table, provenance_table = details_tables(runs)
     details_section = "\n\n".join(
-        [BEGIN_MARKER, notice, f"Runs: {len(runs)}.", results_table(runs).rstrip("\n"), END_MARKER]
+        [
+            BEGIN_MARKER,
+            notice,
+            f"Runs: {len(runs)}.",
+            figures_table.rstrip("\n"),
+            "The code and the command of each run: the commit checked out when it started (and when "
+            "it was resumed), and the command that reproduces it.",
+            provenance_table.rstrip("\n"),
+            END_MARKER,
+        ]
     ) + "\n"
     atomic_write_text(out, _replace_section(page, section, str(out)))
     atomic_write_text(details, _details_page(details_text, details_section, out.name, str(details)))

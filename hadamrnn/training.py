@@ -135,18 +135,12 @@ def evaluate_model(
 class Trainer:
     """Train ``model`` on ``task`` as ``config.train`` says, checkpointing under ``run_dir``.
 
-    Args:
-        config: the run's config (its ``train`` table drives the loop).
-        task: batches, loss and metrics.
-        model: the model to train; it is moved to ``device``.
-        run_dir: where checkpoints go (``run_dir/checkpoints``).
-        progress: show a live progress bar; it is shown only when stdout and stderr are
-            terminals (:func:`progress_bar_fits`), and one line per epoch is printed either way.
-        distributed: the process group of a data-parallel run.
-        provenance: the command and commit that started the run.
-        device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``
-            (:func:`hadamrnn.devices.resolve_device`). Checkpoints hold CPU tensors and resume on
-            any device; the bit-identical resumption is guaranteed on the CPU.
+    The model is moved to ``device``: ``"cpu"`` (the default), ``"cuda"``, ``"cuda:N"`` or
+    ``"auto"`` (:func:`hadamrnn.devices.resolve_device`). Checkpoints hold CPU tensors and resume
+    on any device; the bit-identical resumption is guaranteed on the CPU. ``progress`` shows a
+    live progress bar, but only when stdout and stderr are terminals (:func:`progress_bar_fits`);
+    one line per epoch is printed either way. ``provenance`` holds the command and commit that
+    started the run.
     """
 
     def __init__(

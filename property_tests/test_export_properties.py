@@ -1,6 +1,6 @@
-"""Property tests of the deployment path (issue 6).
+"""Property tests of the deployment path.
 
-* **Loader fuzzing** (acceptance 5): real exported ``.hrnn`` files are mutated (byte flips,
+* **Loader fuzzing**: real exported ``.hrnn`` files are mutated (byte flips,
   truncations, insertions, deletions, header fields overwritten with extreme values with or
   without a refreshed CRC, payload bytes overwritten with a refreshed CRC so that the value checks
   are reached) and loaded. Every outcome must be either a :class:`ModelFileError` whose message

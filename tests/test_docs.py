@@ -182,3 +182,43 @@ def test_python_examples_on_the_pages_run(page, tmp_path, monkeypatch):
     with contextlib.redirect_stdout(io.StringIO()):
         for block in blocks:
             exec(compile(block, f"{page.name} example", "exec"), namespace)
+
+
+# --- what a reader sees ------------------------------------------------------------------------------
+
+
+def test_built_pages_have_no_internal_wording(html):
+    from test_docs_content import INTERNAL_WORDING
+
+    for page in sorted(html.rglob("*.html")):
+        text = re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))
+        match = INTERNAL_WORDING.search(text)
+        assert match is None, (page.relative_to(html), text[max(0, match.start() - 80) : match.end() + 80])
+
+
+def test_verification_table_renders_math_and_breaks_claim_ids_between_words(html):
+    page = (html / "theory" / "verification.html").read_text(encoding="utf-8")
+    table = page[page.index('class="verification-table') :]
+    assert table.count('class="math notranslate nohighlight"') >= len(CLAIMS)  # every statement has typeset formulas
+    assert "(−1)^popcount" not in table  # the plain-text statement of theory/claims.py is not shown
+    assert "sylvester.<wbr>hadamard" in re.sub(r"</?span[^>]*>", "", table)
+    css = (DOCS / "_static" / "hadamrnn.css").read_text(encoding="utf-8")
+    rule = re.search(r"code\.claim-id, code\.check-id \{([^}]*)\}", css).group(1)
+    assert "anywhere" not in rule and "break-all" not in rule
+
+
+def test_every_claim_has_a_typeset_statement():
+    from theory.statements import STATEMENTS_TEX
+
+    assert set(STATEMENTS_TEX) == CLAIM_IDS
+    for claim_id, statement in STATEMENTS_TEX.items():
+        assert statement.count("$") % 2 == 0 and statement.endswith("."), claim_id
+
+
+def test_results_page_is_condensed_and_links_its_details(html):
+    page = (html / "results.html").read_text(encoding="utf-8")
+    assert "results_details.html" in page
+    table = page[page.index("<table") : page.index("</table>")]
+    assert len(re.findall(r"<th ", table)) == 6  # run, task, model, test, size, epochs
+    details = (html / "results_details.html").read_text(encoding="utf-8")
+    assert "training time" in details and "command" in details

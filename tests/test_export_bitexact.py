@@ -1,4 +1,4 @@
-"""Bit-exactness of the integer runtimes (issue 6, acceptance 1).
+"""Bit-exactness of the integer runtimes.
 
 The torch :class:`IntegerSimulation`, the numpy :class:`Runtime` and the generated C compiled with
 ``gcc -std=c99 -Wall -Wextra -Werror -pedantic`` must return the same integer logits and the same

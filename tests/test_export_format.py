@@ -1,4 +1,4 @@
-"""The ``.hrnn`` file: exact round trips, the documented layout, the size bound (acceptance 3) and a
+"""The ``.hrnn`` file: exact round trips, the documented layout, the size bound and a
 clear :class:`ModelFileError` for every kind of bad file."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class TestLayout:
         ],
     )
     def test_file_size_bound_for_the_paper_models(self, name, make, n, d, o):
-        """Acceptance 3: size <= 1.02 x theoretical weight bits / 8 + a header of at most 256 bytes."""
+        """The size bound: size <= 1.02 x theoretical weight bits / 8 + a header of at most 256 bytes."""
         torch.manual_seed(0)
         model = make(d, n, o, input_bits=4, output_bits=4)
         quantized = quantize_model(model, calibrate(model, [torch.rand(2, 5, d)]), hidden_bits=16)

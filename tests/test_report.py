@@ -57,11 +57,13 @@ def runs(tmp_path):
 
 
 def rows_by_run(page: str) -> dict[str, list[str]]:
-    rows = {}
+    """The cells of each run's row; on the details page, the rows of its two tables joined (the
+    provenance table repeats the run name, which is dropped)."""
+    rows: dict[str, list[str]] = {}
     for line in page.splitlines():
         if line.startswith("| ") and not line.startswith("| run |"):
             cells = [cell.strip() for cell in line.strip("|").split(" | ")]
-            rows[cells[0]] = cells
+            rows[cells[0]] = rows[cells[0]] + cells[1:] if cells[0] in rows else cells
     return rows
 
 

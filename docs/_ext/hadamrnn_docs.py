@@ -193,10 +193,52 @@ def check_exists(reference: str, root: Path = ROOT) -> str | None:
 # --- roles ---------------------------------------------------------------------------------------
 
 
+def breakable_identifier(text: str, classes: list[str]) -> nodes.literal:
+    """``text`` as inline code that may wrap after a ``.``, ``_``, ``/`` or ``::``, never inside a word.
+
+    The HTML gets ``<wbr>`` break opportunities, which copying the text leaves out (a zero-width
+    space would be copied with it).
+    """
+    literal = nodes.literal(text, "", classes=classes)
+    for piece in re.split(r"(?<=[._/:])(?=[^:])", text):
+        if len(literal.children):
+            literal += nodes.raw("", "<wbr>", format="html")
+        literal += nodes.Text(piece)
+    return literal
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789jkmn", "⁰¹²³⁴⁵⁶⁷⁸⁹ʲᵏᵐⁿ")
+
+
+def superscripts(text: str) -> str:
+    """``2^k`` as ``2ᵏ``: the ranges of theory/claims.py are plain text, read in a table cell."""
+    return re.sub(r"\^([0-9jkmn])\b", lambda match: match.group(1).translate(_SUPERSCRIPTS), text)
+
+
+_INLINE_MARKUP = re.compile(r"\$([^$]+)\$|`([^`]+)`")
+
+
+def rich_statement(text: str) -> list[nodes.Node]:
+    """A statement of :mod:`theory.statements` as nodes: ``$…$`` becomes math, backquotes code."""
+    result: list[nodes.Node] = []
+    position = 0
+    for match in _INLINE_MARKUP.finditer(text):
+        if match.start() > position:
+            result.append(nodes.Text(text[position : match.start()]))
+        if match.group(1) is not None:
+            result.append(nodes.math(match.group(1), match.group(1)))
+        else:
+            result.append(nodes.literal(match.group(2), match.group(2)))
+        position = match.end()
+    if position < len(text):
+        result.append(nodes.Text(text[position:]))
+    return result
+
+
 def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """``{claim}`id```: the claim id, linked to its row of the verification table."""
     claim_id = text.strip()
-    literal = nodes.literal(claim_id, claim_id, classes=["claim-id"])
+    literal = breakable_identifier(claim_id, ["claim-id"])
     reference = addnodes.pending_xref(
         rawtext, literal, refdomain="", reftype=CLAIM_XREF, reftarget=claim_id, refexplicit=True
     )
@@ -219,7 +261,7 @@ def check_role(name, rawtext, text, lineno, inliner, options=None, content=None)
         messages.append(
             inliner.reporter.warning(f"the test {reference!r} does not exist: {problem}", line=lineno)
         )
-    return [nodes.literal(reference, reference, classes=["check-id"])], messages
+    return [breakable_identifier(reference, ["check-id"])], messages
 
 
 # --- the verification table ------------------------------------------------------------------------
@@ -332,14 +374,17 @@ class VerificationTable(SphinxDirective):
                 )
             result = nodes.inline("", PENDING, classes=["claim-result-pending"], claim_id=claim_id)
             claim_cell = nodes.entry()
-            claim_cell += _paragraph(target, nodes.literal(claim_id, claim_id, classes=["claim-id"]))
+            claim_cell += _paragraph(target, breakable_identifier(claim_id, ["claim-id"]))
             claim_cell += _paragraph(*(theorems or [nodes.emphasis("", "cited by no theorem")]))
             method_cell = nodes.entry()
             method_cell += _paragraph(nodes.Text(claim.method))
-            method_cell += _paragraph(nodes.Text(claim.scope_for(claim.quick)))
+            method_cell += _paragraph(nodes.Text(superscripts(claim.scope_for(claim.quick))))
             row = nodes.row()
             row += claim_cell
-            row += _row([[nodes.Text(claim.statement)]])[0]
+            from theory.statements import STATEMENTS_TEX
+
+            statement = STATEMENTS_TEX.get(claim_id)
+            row += _row([rich_statement(statement) if statement else [nodes.Text(claim.statement)]])[0]
             row += method_cell
             row += _row([[result]])[0]
             body.append(row)

@@ -62,7 +62,7 @@ Accumulator bounds (why int32 suffices)
 Every sum of the step is int32 and provably cannot overflow; :func:`accumulator_bounds` computes the
 worst cases and :func:`check_accumulator_bounds` rejects a model for which one reaches ``2**31``:
 
-* FWHT: ``|a| <= m H`` (each output is a sum of ``m`` terms ``±h``; spec §4: one transform grows
+* FWHT: ``|a| <= m H`` (each output is a sum of ``m`` terms ``±h``: one transform grows
   values by at most the factor ``m``);
 * recurrent accumulator: ``|a + z| <= m H + Z < 1.5 m 2**b_h``, so int32 holds whenever
   ``log2 m + b_h <= 30`` (``m <= 2**14`` at ``b_h = 16``, ``m <= 2**22`` at ``b_h = 8``);

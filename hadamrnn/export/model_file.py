@@ -254,7 +254,7 @@ class QuantizedModel:
         )
 
     def weight_bits(self) -> dict[str, int]:
-        """Theoretical size of each stored component in bits (spec §2 "Model size")."""
+        """Theoretical size of each stored component in bits."""
         n, d, o = self.hidden_size, self.input_size, self.output_size
         bits = {
             "W signs (n)": n,

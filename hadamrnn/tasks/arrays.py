@@ -43,7 +43,7 @@ IGNORED_LABEL = -1
 _SPLITS = ("train", "val", "test")
 
 
-def resolve_user_path(path: str | os.PathLike, data_dir: str | os.PathLike | None, what: str) -> Path:
+def resolve_user_path(path: str | Path, data_dir: str | Path | None, what: str) -> Path:
     """Where a path of a config points: as written (absolute, or relative to the current
     directory), else relative to the data directory (``data_dir``, else ``$HADAMRNN_DATA``).
 
@@ -145,7 +145,7 @@ class ArraysTask(ArrayClassificationTask):
 
     Args:
         path: the ``.npz`` file or the folder of ``.npy`` files (relative paths: see
-            :func:`resolve_user_path`).
+            :func:`~hadamrnn.tasks.arrays.resolve_user_path`).
         data_dir: where relative paths are looked for when they are not found as written.
         seed: seeds the per-epoch shuffling of the training set.
         val_fraction, test_fraction: the share of the training samples drawn for a split the data
@@ -165,7 +165,7 @@ class ArraysTask(ArrayClassificationTask):
 
     def __init__(
         self,
-        path: str | os.PathLike,
+        path,
         data_dir=None,
         *,
         seed: int = 0,

@@ -32,7 +32,7 @@ _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 
 class CopyTask:
-    """The copy task of the paper (spec §3), with ``seq_len = T`` counting the whole sequence.
+    """The copy task of the paper, with ``seq_len = T`` counting the whole sequence.
 
     Args:
         seq_len: total length ``T``.

@@ -9,7 +9,7 @@ Data: GLUE's tab-separated files (UTF-8, no quoting), as in GLUE's ``SST-2.zip``
     <data>/qqp/dev.tsv     id qid1 qid2 question1 question2 is_duplicate
     <data>/qqp/test.tsv    id question1 question2                  (no labels)
 
-Protocol (spec §3):
+Protocol (the paper's set-up):
 
 * Tokenizer: the paper used the bert-base-uncased WordPiece tokenizer. This library uses a
   word-level vocabulary instead (no extra dependency): lower-cased text split into runs of word

@@ -107,7 +107,7 @@ class IDXImagesTask(ArrayClassificationTask):
         seed: seeds the per-epoch shuffling of the training set.
         val_fraction: the last fraction of the training file that forms the validation set.
         num_classes: the number of classes; None takes the largest label plus one.
-        files: the four file names, keyed as :data:`IDX_DEFAULT_FILES` (a ``.gz`` name also finds
+        files: the four file names, keyed as :data:`~hadamrnn.tasks.idx_images.IDX_DEFAULT_FILES` (a ``.gz`` name also finds
             the uncompressed file, and the other way round).
         train_limit, val_limit, test_limit: keep only the first images of a split (quick runs).
     """

@@ -7,7 +7,7 @@ Data, under ``<data>/imdb/``, in either layout:
 * the original archive unpacked: ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` (also
   accepted directly as ``<data>/aclImdb/``). The ``unsup`` reviews are not used.
 
-Protocol (spec §3):
+Protocol (the paper's set-up):
 
 * Tokens: lower-case the text, replace ``<br />`` by a space, and split on every run of
   characters that are neither word characters (letters, digits, ``_``) nor apostrophes.

@@ -5,7 +5,7 @@ Data: the four original IDX files, gzip-compressed, in ``<data>/mnist/``::
     train-images-idx3-ubyte.gz  train-labels-idx1-ubyte.gz
     t10k-images-idx3-ubyte.gz   t10k-labels-idx1-ubyte.gz
 
-Protocol (spec §3): pixels scaled to [0, 1] and read one per step (T = 784, d_in = 1), 10 classes,
+Protocol (the paper's set-up): pixels scaled to [0, 1] and read one per step (T = 784, d_in = 1), 10 classes,
 cross-entropy. The training file is split by position: its first 50,000 images are the training
 set and its last 10,000 the validation set; the official 10,000 test images are the test set.
 pMNIST reads the pixels in the order ``numpy.random.RandomState(92916).permutation(784)``
