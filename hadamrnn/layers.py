@@ -377,8 +377,9 @@ class HadamRNN(nn.Module):
         # alternatives, instead of deep inside the compiler on some f-string.
         raise HadamRNNError(
             "torch.jit.script cannot compile HadamRNN (its forward picks a backend and checks shapes in "
-            "Python); use torch.jit.trace(model, example_inputs) or torch.onnx.export(model, "
-            "(example_inputs,), path), which record the pure-torch reference path"
+            "Python); use torch.onnx.export(model, (example_inputs,), path), torch.export.export(model, "
+            "(example_inputs,)) or torch.jit.trace(model, example_inputs), which record the pure-torch "
+            "reference path"
         )
 
     def extra_repr(self) -> str:

@@ -218,7 +218,8 @@ def test_every_claim_has_a_typeset_statement():
 def test_results_page_is_condensed_and_links_its_details(html):
     page = (html / "results.html").read_text(encoding="utf-8")
     assert "results_details.html" in page
-    table = page[page.index("<table") : page.index("</table>")]
+    start = page.index("<table", page.index("Every run in detail"))  # the generated table, after its summary line
+    table = page[start : page.index("</table>", start)]
     assert len(re.findall(r"<th ", table)) == 6  # run, task, model, test, size, epochs
     details = (html / "results_details.html").read_text(encoding="utf-8")
     assert "training time" in details and "command" in details

@@ -106,7 +106,7 @@ def test_jit_trace_records_the_pure_torch_path(tmp_path):
 
 
 def test_jit_script_says_what_to_use_instead():
-    with pytest.raises(HadamRNNError, match=r"torch\.jit\.script cannot compile HadamRNN .*use torch\.jit\.trace"):
+    with pytest.raises(HadamRNNError, match=r"torch\.jit\.script cannot compile HadamRNN .*use torch\.onnx\.export.*torch\.export\.export.*torch\.jit\.trace"):
         torch.jit.script(hadamrnn.SequenceClassifier(3, 8, 2))
 
 
