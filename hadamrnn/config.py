@@ -171,11 +171,40 @@ class TrainConfig(_Strict):
     sign_lr: float | None = Field(
         None, ge=0, description="learning rate of the latent signs; None uses lr (the paper), 0 freezes them"
     )
+    sign_optimizer: Literal["adam", "bop", "frozen"] = Field(
+        "adam",
+        description="how the signs of W learn: adam (the STE, with sign_lr), bop (flips, see hadamrnn.optim.Bop), "
+        "frozen (they keep their initial values)",
+    )
+    sign_gradient: Literal["ste", "radial_free"] = Field(
+        "ste", description="what the sign optimizer receives: ste (the straight-through gradient) or radial_free "
+        "(without its component along u, which only asks to rescale W)"
+    )
+    bop_gamma: float = Field(1e-4, gt=0, le=1, description="bop: adaptivity rate of the gradient's moving average")
+    bop_threshold: float = Field(1e-6, ge=0, description="bop: a sign flips when |average| exceeds it")
+    bop_threshold_decay: float = Field(
+        1.0, gt=0, description="bop: factor applied to bop_threshold after every epoch (above 1 flips less and less)"
+    )
+    max_flips: int | None = Field(None, ge=1, description="bop: flip budget per step; omit for none")
     gamma: float = Field(0.98, gt=0, le=1, description="StepLR factor applied every epoch")
     seed: int = Field(712, description="seeds the initialisation and every data stream")
     checkpoint_every: int = Field(500, ge=1, description="optimizer steps between checkpoints")
     keep_checkpoints: int = Field(2, ge=1, description="newest checkpoints kept on disk")
     num_threads: int | None = Field(None, ge=1, description="torch threads; None keeps torch's default")
+
+    @model_validator(mode="after")
+    def _check_sign_options(self) -> "TrainConfig":
+        if self.sign_optimizer != "adam" and self.sign_lr is not None:
+            raise ValueError(
+                f"train.sign_lr applies only to sign_optimizer='adam', got sign_lr={self.sign_lr!r} "
+                f"with sign_optimizer={self.sign_optimizer!r}"
+            )
+        if self.sign_optimizer != "bop" and self.max_flips is not None:
+            raise ValueError(
+                f"train.max_flips applies only to sign_optimizer='bop', got max_flips={self.max_flips!r} "
+                f"with sign_optimizer={self.sign_optimizer!r}"
+            )
+        return self
 
 
 class RunConfig(_Strict):

@@ -22,7 +22,7 @@ from .checkpoint import STATE_FILE, load_checkpoint, save_checkpoint
 from .config import RunConfig, parse_config
 from .distributed import SINGLE_PROCESS, DistributedContext
 from .errors import CheckpointError, ConfigError
-from .layers import HadamRNN
+from .optim import Bop, parameter_groups, radial_part, remove_radial_, sign_parameters
 from .tasks.base import Task
 
 __all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model"]
@@ -55,20 +55,29 @@ def config_difference(
 #: the schedule of the epochs already run does not depend on it) and how many threads it uses.
 CHANGEABLE_ON_RESUME = frozenset({"train.epochs", "train.num_threads"})
 
+#: ``|ũ|`` below this counts as a latent sign about to flip (the per-epoch ``small_fraction``).
+SMALL_LATENT = 1e-3
 
-def _parameter_groups(model: nn.Module, sign_lr: float | None) -> list[dict[str, Any]]:
-    """One group for the latent signs when they get their own learning rate, one for the rest."""
-    if sign_lr is None:
-        return [{"params": list(model.parameters())}]
-    latent = {id(m.latent_signs) for m in model.modules() if isinstance(m, HadamRNN)}
-    return [
-        {"params": [p for p in model.parameters() if id(p) not in latent]},
-        {"params": [p for p in model.parameters() if id(p) in latent], "lr": sign_lr},
-    ]
+
+def _sign_statistics(model: nn.Module, small: float = SMALL_LATENT) -> dict[str, float]:
+    """The latent signs' gradient split (radial: ``|<g, u>|/√n``, tangential: the rest's norm) and
+    the fraction of ``|ũ|`` below ``small``, over every HadamRNN of ``model``."""
+    radial = tangential = 0.0
+    below = count = 0
+    for latent in sign_parameters(model):
+        count += latent.numel()
+        below += int((latent.detach().abs() < small).sum())
+        if latent.grad is None:
+            continue
+        along = float(radial_part(latent.grad, latent))
+        total = float(latent.grad.square().sum())
+        radial += along * along * latent.numel()
+        tangential += max(total - along * along * latent.numel(), 0.0)
+    return {"radial": math.sqrt(radial), "tangential": math.sqrt(tangential), "small_fraction": below / max(count, 1)}
 
 
 def _signs_of(model: nn.Module) -> list[torch.Tensor]:
-    return [module.latent_signs.detach() >= 0 for module in model.modules() if isinstance(module, HadamRNN)]
+    return [latent.detach() >= 0 for latent in sign_parameters(model)]
 
 
 @torch.no_grad()
@@ -127,7 +136,21 @@ class Trainer:
         self.distributed = distributed
         self.progress = progress and distributed.is_main
         train = config.train
-        self.optimizer = torch.optim.Adam(_parameter_groups(model, train.sign_lr), lr=train.lr)
+        signs, rest = parameter_groups(model)
+        # One Adam for everything unless the signs learn otherwise; with adam and sign_lr the
+        # signs are Adam's second group, so that older checkpoints keep their layout.
+        self.sign_optimizer: Bop | None = None
+        if train.sign_optimizer == "adam" and train.sign_lr is None:
+            groups = [{"params": list(model.parameters())}]
+        elif train.sign_optimizer == "adam":
+            groups = [rest, {**signs, "lr": train.sign_lr}]
+        else:
+            groups = [rest]
+        if train.sign_optimizer == "bop" and signs["params"]:
+            self.sign_optimizer = Bop(
+                signs["params"], gamma=train.bop_gamma, threshold=train.bop_threshold, max_flips=train.max_flips
+            )
+        self.optimizer = torch.optim.Adam(groups, lr=train.lr)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=1, gamma=train.gamma)
         self.batches_per_epoch = task.num_batches("train", train.batch_size)
         if distributed.enabled:
@@ -138,7 +161,10 @@ class Trainer:
         self.step = 0
         self.epochs_completed = 0
         self.elapsed = 0.0
-        self.history: dict[str, Any] = {"step": [], "train_loss": [], "lr": [], "sign_flips": [], "validation": []}
+        self.history: dict[str, Any] = {
+            "step": [], "train_loss": [], "lr": [], "sign_flips": [], "validation": [], "sign_statistics": []
+        }
+        self._epoch_signs: dict[str, float] = {}
         # Where the run came from: the command and commit that started it and, after each
         # `--resume`, the command and commit that continued it (checkpointed, so they survive).
         self.provenance: dict[str, Any] = {**(provenance or {}), "resumes": []}
@@ -149,11 +175,14 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------
     def _training_state(self) -> dict[str, Any]:
-        return {
+        state = {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
         }
+        if self.sign_optimizer is not None:
+            state["sign_optimizer"] = self.sign_optimizer.state_dict()
+        return state
 
     def save(self) -> Path:
         """Write a checkpoint from rank 0; every rank returns its path once it exists."""
@@ -165,6 +194,7 @@ class Trainer:
             "epochs_completed": self.epochs_completed,
             "elapsed_seconds": self.elapsed,
             "history": self.history,
+            "epoch_sign_statistics": self._epoch_signs,
             "provenance": self.provenance,
         }
         path = save_checkpoint(
@@ -209,13 +239,16 @@ class Trainer:
             self.model.load_state_dict(checkpoint.model_state, strict=True)
             self.optimizer.load_state_dict(checkpoint.training_state["optimizer"])
             self.scheduler.load_state_dict(checkpoint.training_state["scheduler"])
+            if self.sign_optimizer is not None:
+                self.sign_optimizer.load_state_dict(checkpoint.training_state["sign_optimizer"])
             torch.set_rng_state(checkpoint.training_state["torch_rng"])
         except (KeyError, RuntimeError, ValueError) as error:
             raise CheckpointError(f"checkpoint {checkpoint.path} does not match the model: {error}") from None
         self.step = int(checkpoint.meta["step"])
         self.epochs_completed = completed
         self.elapsed = float(checkpoint.meta.get("elapsed_seconds", 0.0))
-        self.history = checkpoint.meta["history"]
+        self.history = {"sign_statistics": [], **checkpoint.meta["history"]}
+        self._epoch_signs = dict(checkpoint.meta.get("epoch_sign_statistics") or {})
         continuing = {key: value for key, value in self.provenance.items() if key != "resumes"}
         stored = checkpoint.meta.get("provenance")
         if stored:  # checkpoints written before provenance was recorded start the run here
@@ -236,9 +269,21 @@ class Trainer:
         if not torch.isfinite(global_loss):
             raise FloatingPointError(f"training loss became {global_loss.item()} at step {self.step}")
         self.optimizer.zero_grad(set_to_none=True)
+        for latent in sign_parameters(self.model):
+            latent.grad = None
         loss.backward()
+        statistics = _sign_statistics(self.model)
+        if self.config.train.sign_gradient == "radial_free":
+            for latent in sign_parameters(self.model):
+                if latent.grad is not None:
+                    remove_radial_(latent)
         self.optimizer.step()
+        if self.sign_optimizer is not None:
+            self.sign_optimizer.step()
         flips = sum(int((a != b).sum()) for a, b in zip(before, _signs_of(self.model)))
+        for key, value in (("steps", 1), ("flips", flips), ("radial", statistics["radial"]),
+                           ("tangential", statistics["tangential"])):
+            self._epoch_signs[key] = self._epoch_signs.get(key, 0.0) + value
         return float(global_loss), flips
 
     def fit(self) -> TrainResult:
@@ -264,8 +309,12 @@ class Trainer:
                     if self.step % train.checkpoint_every == 0 and index + 1 < self.batches_per_epoch:
                         self.save()
                 self.scheduler.step()
+                if self.sign_optimizer is not None:
+                    for group in self.sign_optimizer.param_groups:
+                        group["threshold"] *= train.bop_threshold_decay
                 validation = self.evaluate("val")
                 self.epochs_completed += 1
+                self._record_sign_statistics()
                 self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
                 if self.distributed.is_main:
                     bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
@@ -273,6 +322,19 @@ class Trainer:
         finally:
             bar.close()
         return TrainResult(self.final_metrics(), self.history)
+
+    def _record_sign_statistics(self) -> None:
+        """One entry per epoch: sign flips, mean radial/tangential sign-gradient norms, and the
+        fraction of latent signs within :data:`SMALL_LATENT` of a flip at the epoch's end."""
+        totals, self._epoch_signs = self._epoch_signs, {}
+        steps = max(totals.get("steps", 0.0), 1.0)
+        self.history["sign_statistics"].append({
+            "epoch": self.epochs_completed,
+            "flips": int(totals.get("flips", 0)),
+            "radial": totals.get("radial", 0.0) / steps,
+            "tangential": totals.get("tangential", 0.0) / steps,
+            "small_fraction": _sign_statistics(self.model)["small_fraction"],
+        })
 
     def final_metrics(self) -> dict[str, Any]:
         test = self.evaluate("test")
