@@ -36,6 +36,7 @@ _EXPORTS = {
     "core.scale": ("hadamard_scale",),
     "layers": ("HadamRNN", "QuantizedLinear"),
     "models": ("SequenceClassifier", "SequenceTagger", "build_model"),
+    "optim": ("Bop", "sign_parameter_groups", "sign_parameters"),
     "parametrizations": ("BinaryHadamard", "BlockHadamard", "binary_hadamard_", "block_hadamard_"),
     "quantizers": ("SignQuantizer", "UniformQuantizer", "flip_ratio", "quantize_to_int", "ste_sign", "uniform_quantize"),
     "size": ("ModelSize", "model_size"),
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .hadamard import block_sylvester, fwht, is_hadamard, sylvester
     from .layers import HadamRNN, QuantizedLinear
     from .models import SequenceClassifier, SequenceTagger, build_model
+    from .optim import Bop, sign_parameter_groups, sign_parameters
     from .parametrizations import BinaryHadamard, BlockHadamard, binary_hadamard_, block_hadamard_
     from .quantizers import SignQuantizer, UniformQuantizer, flip_ratio, quantize_to_int, ste_sign, uniform_quantize
     from .size import ModelSize, model_size
@@ -101,6 +103,10 @@ __all__ = [
     "build_model",
     "model_size",
     "ModelSize",
+    # learning the signs
+    "Bop",
+    "sign_parameter_groups",
+    "sign_parameters",
     # tasks, training, checkpoints, configs
     "CopyTask",
     "build_task",

@@ -8,13 +8,13 @@ HadamRNN learns only the ``n`` signs ``u = \mathrm{sign}(\tilde u)`` of
   asks to rescale ``W``, which no choice of signs can do;
 * the **tangential** part ``g - (\langle g, u\rangle / n)\, u``, the rest.
 
-A plain PyTorch loop gives the signs their own optimizer with :func:`parameter_groups` (or
+A plain PyTorch loop gives the signs their own optimizer with :func:`sign_parameter_groups` (or
 :func:`sign_parameters`); the trainer does the same from ``train.sign_optimizer``.
 
 Example:
     >>> import hadamrnn
     >>> model = hadamrnn.SequenceClassifier(1, 16, 10)
-    >>> signs, rest = parameter_groups(model)
+    >>> signs, rest = sign_parameter_groups(model)
     >>> [p.shape for p in signs["params"]]
     [torch.Size([16])]
     >>> optimizer = torch.optim.Adam([rest], lr=1e-3)
@@ -33,7 +33,7 @@ from .layers import HadamRNN
 
 __all__ = [
     "sign_parameters",
-    "parameter_groups",
+    "sign_parameter_groups",
     "radial_part",
     "remove_radial_",
     "Bop",
@@ -54,7 +54,7 @@ def sign_parameters(model: nn.Module) -> list[nn.Parameter]:
     return [module.latent_signs for module in model.modules() if isinstance(module, HadamRNN)]
 
 
-def parameter_groups(model: nn.Module, **sign_options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def sign_parameter_groups(model: nn.Module, **sign_options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(signs, rest)``: two optimizer parameter groups, the latent signs and every other parameter.
 
     ``sign_options`` (e.g. ``lr=1e-4``) go into the signs' group, so that one optimizer can give
@@ -111,7 +111,7 @@ class Bop(torch.optim.Optimizer):
     step (``0`` reads as ``+1``, as in the forward pass).
 
     Args:
-        params: the latent sign vectors (e.g. ``parameter_groups(model)[0]["params"]``).
+        params: the latent sign vectors (e.g. ``sign_parameter_groups(model)[0]["params"]``).
         gamma: ``γ`` in ``(0, 1]``, the adaptivity rate of the moving average.
         threshold: ``τ ≥ 0``.
         max_flips: the flip budget per parameter and step; None for no budget.

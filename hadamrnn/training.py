@@ -22,7 +22,7 @@ from .checkpoint import STATE_FILE, load_checkpoint, save_checkpoint
 from .config import RunConfig, parse_config
 from .distributed import SINGLE_PROCESS, DistributedContext
 from .errors import CheckpointError, ConfigError
-from .optim import Bop, parameter_groups, radial_part, remove_radial_, sign_parameters
+from .optim import Bop, sign_parameter_groups, radial_part, remove_radial_, sign_parameters
 from .tasks.base import Task
 
 __all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model"]
@@ -136,7 +136,7 @@ class Trainer:
         self.distributed = distributed
         self.progress = progress and distributed.is_main
         train = config.train
-        signs, rest = parameter_groups(model)
+        signs, rest = sign_parameter_groups(model)
         # One Adam for everything unless the signs learn otherwise; with adam and sign_lr the
         # signs are Adam's second group, so that older checkpoints keep their layout.
         self.sign_optimizer: Bop | None = None

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import hadamrnn
-from hadamrnn.optim import Bop, parameter_groups, radial_part, remove_radial_, sign_parameters
+from hadamrnn.optim import Bop, sign_parameter_groups, radial_part, remove_radial_, sign_parameters
 
 
 def _model():
@@ -17,7 +17,7 @@ def _model():
 class TestParameterGroups:
     def test_signs_and_rest_partition_the_parameters(self):
         model = _model()
-        signs, rest = parameter_groups(model, lr=1e-4)
+        signs, rest = sign_parameter_groups(model, lr=1e-4)
         assert signs["lr"] == 1e-4 and "lr" not in rest
         assert [p is model.rnn.latent_signs for p in signs["params"]] == [True]
         every = {id(p) for p in model.parameters()}
@@ -106,7 +106,7 @@ class TestBop:
 
     def test_w_stays_exactly_hadamard_after_steps(self):
         model = _model()
-        signs, rest = parameter_groups(model)
+        signs, rest = sign_parameter_groups(model)
         optimizers = [Bop(signs["params"], gamma=0.5, threshold=0.0), torch.optim.Adam([rest], lr=1e-2)]
         x, y = torch.randn(5, 7, 2), torch.randint(0, 3, (5,))
         flips = 0
