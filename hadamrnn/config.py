@@ -191,10 +191,16 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(500, ge=1, description="optimizer steps between checkpoints")
     keep_checkpoints: int = Field(2, ge=1, description="newest checkpoints kept on disk")
     num_threads: int | None = Field(None, ge=1, description="torch threads; None keeps torch's default")
+    keep_best: bool = Field(
+        False, description="also keep the weights of the best validation epoch (RUN/best) and report their test metrics"
+    )
 
     @model_validator(mode="after")
     def _check_sign_options(self) -> "TrainConfig":
-        if self.sign_optimizer != "adam" and self.sign_lr is not None:
+        # sign_lr = 0 is how older configs froze the signs; it still says the same with "frozen".
+        if self.sign_optimizer != "adam" and self.sign_lr is not None and not (
+            self.sign_optimizer == "frozen" and self.sign_lr == 0
+        ):
             raise ValueError(
                 f"train.sign_lr applies only to sign_optimizer='adam', got sign_lr={self.sign_lr!r} "
                 f"with sign_optimizer={self.sign_optimizer!r}"

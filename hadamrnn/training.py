@@ -55,6 +55,19 @@ def config_difference(
 #: the schedule of the epochs already run does not depend on it) and how many threads it uses.
 CHANGEABLE_ON_RESUME = frozenset({"train.epochs", "train.num_threads"})
 
+#: Where ``train.keep_best`` keeps the best validation epoch's weights, as a run directory of its
+#: own (``hadamrnn evaluate RUN/best`` reads it).
+BEST_DIR = "best"
+
+
+def monitored_metric(validation: dict[str, float]) -> tuple[str, float]:
+    """What "best" means for ``train.keep_best``: ``("accuracy", a)`` when the task reports an
+    accuracy, else ``("loss", l)``; returns the name and a score where higher is better."""
+    if "accuracy" in validation:
+        return "accuracy", float(validation["accuracy"])
+    return "loss", -float(validation["loss"])
+
+
 #: ``|ũ|`` below this counts as a latent sign about to flip (the per-epoch ``small_fraction``).
 SMALL_LATENT = 1e-3
 
@@ -315,6 +328,8 @@ class Trainer:
                 validation = self.evaluate("val")
                 self.epochs_completed += 1
                 self._record_sign_statistics()
+                if train.keep_best:
+                    self._keep_if_best(validation)
                 self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
                 if self.distributed.is_main:
                     bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
@@ -336,10 +351,49 @@ class Trainer:
             "small_fraction": _sign_statistics(self.model)["small_fraction"],
         })
 
+    @property
+    def best_dir(self) -> Path:
+        return self.run_dir / BEST_DIR
+
+    def _keep_if_best(self, validation: dict[str, float]) -> None:
+        """Write this epoch's weights to :attr:`best_dir` when its validation beats every earlier epoch."""
+        name, score = monitored_metric(validation)
+        best = self.history.get("best")
+        if best is not None and score <= best["score"]:
+            return
+        self.history["best"] = {"epoch": self.epochs_completed, "step": self.step, "metric": name, "score": score}
+        if self.distributed.is_main:
+            meta = {"config": self.config.model_dump(mode="json"), "epochs_completed": self.epochs_completed,
+                    "validation": validation}
+            save_checkpoint(self.best_dir / "checkpoints", self.step, self.model.state_dict(), None, meta, keep=1)
+        self.distributed.barrier()
+
+    def _best_metrics(self) -> dict[str, Any] | None:
+        """The best validation epoch and the test metrics of its weights (kept under :attr:`best_dir`)."""
+        best = self.history.get("best")
+        if best is None:
+            return None
+        checkpoint = load_checkpoint(self.best_dir)
+        current = {key: value.detach().clone() for key, value in self.model.state_dict().items()}
+        self.model.load_state_dict(checkpoint.model_state, strict=True)
+        try:
+            test = self.evaluate("test")
+        finally:
+            self.model.load_state_dict(current, strict=True)
+        validation = next(row for row in self.history["validation"] if row["epoch"] == best["epoch"])
+        return {
+            "epoch": best["epoch"],
+            "metric": best["metric"],
+            "validation": {k: v for k, v in validation.items() if k not in ("epoch", "step")},
+            "test": test,
+        }
+
     def final_metrics(self) -> dict[str, Any]:
         test = self.evaluate("test")
         validation = self.history["validation"][-1] if self.history["validation"] else {}
+        best = self._best_metrics() if self.config.train.keep_best else None
         return {
+            **({"best": best} if best is not None else {}),
             "name": self.config.name,
             "task": self.task.summary(),
             "steps": self.step,

@@ -223,3 +223,15 @@ def test_archive_keeps_what_the_report_needs_and_small_final_weights(runs, tmp_p
     thinned = json.loads((archiving.archive_run(long_run, tmp_path / "again") / "history.json").read_text())
     assert len(thinned["step"]) <= archiving.ARCHIVED_TRAINING_POINTS
     assert thinned["step"][-1] == steps  # the last step is kept
+
+
+def test_a_run_that_kept_its_best_epoch_shows_both_test_figures(tmp_path):
+    from hadamrnn.report import results_table
+    from hadamrnn.runs import load_run
+
+    run = make_run(tmp_path, "pm-best", {"task": {"name": "pmnist"}}, {"loss": 0.2, "accuracy": 0.9393}, 24_096)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["best"] = {"epoch": 49, "metric": "accuracy", "validation": {"accuracy": 0.9551}, "test": {"loss": 0.15, "accuracy": 0.9512}}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    cells = rows_by_run(results_table([load_run(run)]))["pm-best"]
+    assert cells[3] == "93.93 % accuracy; best validation epoch 49: 95.12 %"

@@ -261,3 +261,32 @@ def test_radial_free_removes_the_radial_part_before_the_step(tmp_path, monkeypat
 def test_sign_options_that_do_not_apply_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         parse_config(_with_train(**options))
+
+
+def test_keep_best_keeps_the_best_validation_epoch_and_reports_its_test(tmp_path):
+    from hadamrnn.training import BEST_DIR, evaluate_model, monitored_metric
+    from hadamrnn.workflows import load_trained_model
+
+    data = _with_train(keep_best=True, epochs=3)
+    trainer = make_trainer(tmp_path, data)
+    result = trainer.fit()
+    losses = [row["loss"] for row in trainer.history["validation"]]  # the copy task reports no "accuracy"
+    best_epoch = 1 + min(range(len(losses)), key=losses.__getitem__)
+    assert trainer.history["best"]["epoch"] == best_epoch == result.metrics["best"]["epoch"]
+    assert result.metrics["best"]["validation"]["loss"] == min(losses)
+    # the kept weights are the best epoch's: re-evaluating them gives the recorded test metrics
+    kept = load_trained_model(tmp_path / BEST_DIR)
+    assert int(kept.checkpoint.meta["step"]) == trainer.history["best"]["step"]
+    retested = evaluate_model(kept.model, trainer.task, "test", trainer.config.train.eval_batch_size)
+    assert retested == result.metrics["best"]["test"]
+    # and the trainer's own model is still the last epoch's
+    assert result.metrics["test"] == trainer.evaluate("test")
+    assert monitored_metric({"loss": 0.5, "accuracy": 0.9}) == ("accuracy", 0.9)
+    assert monitored_metric({"loss": 0.5}) == ("loss", -0.5)
+
+
+def test_without_keep_best_nothing_is_kept(tmp_path):
+    trainer = make_trainer(tmp_path)
+    result = trainer.fit()
+    assert "best" not in result.metrics and "best" not in trainer.history
+    assert not (tmp_path / "best").exists()
