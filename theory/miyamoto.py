@@ -44,8 +44,13 @@ SIGNS = ((1, 1, 1, 1), (-1, 1, 1, -1), (-1, -1, 1, 1), (-1, 1, -1, 1))
 """ε: the sign of the block X_ij in block row i, block column j."""
 
 
-def miyamoto(q: int, k: Sequence[Sequence[int]], *, square_order: Sequence[int] | None = None,
-             non_square_order: Sequence[int] | None = None) -> Matrix:
+def miyamoto(
+    q: int,
+    k: Sequence[Sequence[int]],
+    *,
+    square_order: Sequence[int] | None = None,
+    non_square_order: Sequence[int] | None = None,
+) -> Matrix:
     """The Hadamard matrix of order 4q built from a Hadamard matrix ``k`` of order q − 1.
 
     ``square_order`` and ``non_square_order`` list the non-zero squares and non-squares of GF(q)
@@ -53,16 +58,26 @@ def miyamoto(q: int, k: Sequence[Sequence[int]], *, square_order: Sequence[int] 
     increasing. The result is not verified here; :func:`theory.hadamard` verifies it.
     """
     if prime_power(q) is None or q % 4 != 1:
-        raise ConstructionError(f"Miyamoto's construction needs a prime power q ≡ 1 mod 4, got q={q}")
+        raise ConstructionError(
+            f"Miyamoto's construction needs a prime power q ≡ 1 mod 4, got q={q}"
+        )
     if len(k) != q - 1 or any(len(row) != q - 1 for row in k):
-        raise ConstructionError(f"Miyamoto's construction needs a matrix of order q − 1 = {q - 1}")
+        raise ConstructionError(
+            f"Miyamoto's construction needs a matrix of order q − 1 = {q - 1}"
+        )
     field = GaloisField(q)
     chi = field.quadratic_character
     m = (q - 1) // 2
-    squares = list(square_order) if square_order is not None else [x for x in range(1, q) if chi(x) == 1]
-    others = list(non_square_order) if non_square_order is not None else [x for x in range(1, q) if chi(x) == -1]
+    squares = [x for x in range(1, q) if chi(x) == 1] if square_order is None else list(square_order)
+    others = (
+        [x for x in range(1, q) if chi(x) == -1]
+        if non_square_order is None
+        else list(non_square_order)
+    )
     if sorted(squares + others) != list(range(1, q)) or any(chi(x) != 1 for x in squares):
-        raise ConstructionError("square_order and non_square_order must split GF(q)* into squares and non-squares")
+        raise ConstructionError(
+            "square_order and non_square_order must split GF(q)* into squares and non-squares"
+        )
 
     def jacobsthal_block(rows: list[int], columns: list[int], sign: int) -> Matrix:
         return tuple(tuple(sign * chi(field.sub(x, y)) for y in columns) for x in rows)

@@ -21,7 +21,7 @@ from theory.classification import (
     hadamard_classes,
     pair_profile,
 )
-from theory.enumeration import count_hadamard, counting_method
+from theory.enumeration import count_hadamard, count_weighing, counting_method
 from theory.equivalence import negate_columns, negate_rows, permute_columns, permute_rows
 from theory.errors import ClaimFailed
 from theory.predicates import is_hadamard
@@ -111,6 +111,12 @@ def test_counting_takes_ints_only(bad):
         count_hadamard(bad)
     with pytest.raises(TypeError):
         counting_method(bad)
+    with pytest.raises(TypeError, match="must be an int"):
+        count_weighing(bad, 2)
+    with pytest.raises(TypeError, match="must be an int"):
+        count_weighing(4, bad)
+    with pytest.raises(TypeError, match="must be an int"):
+        hadamard_classes(bad)
 
 
 def test_the_classification_is_only_for_known_orders():
