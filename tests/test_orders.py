@@ -425,6 +425,27 @@ class TestRecurrenceGradients:
             torch.testing.assert_close(got, want, rtol=0, atol=atol * max(1.0, float(want.abs().max())), msg=name)
 
 
+@pytest.mark.parametrize(("hidden_size", "block_size"), [(96, None), (384, 24), (48, 12)])
+def test_layer_gradients_equal_the_dense_backend(hidden_size, block_size):
+    """One float64 HadamRNN run on every backend: the same outputs and the same gradients of the
+    latent signs (through the STE), of U and of b as ``backend="dense"``, which materialises W."""
+    torch.manual_seed(hidden_size)
+    rnn = HadamRNN(3, hidden_size, block_size=block_size, input_bits=None).double()
+    x = torch.randn(4, 6, 3, dtype=torch.float64)
+    grad = torch.randn(4, 6, hidden_size, dtype=torch.float64)
+    parameters = [rnn.latent_signs, rnn.input_proj.weight, rnn.input_proj.bias]
+    results = {}
+    for backend in ["dense", "reference"] + (["native"] if native.is_available() else []):
+        rnn.backend = backend
+        outputs = rnn(x)[0]
+        results[backend] = [outputs.detach(), *torch.autograd.grad(outputs, parameters, grad)]
+    atol = 1000 * orthogonality_atol(hidden_size, torch.float64)
+    for backend, values in results.items():
+        for got, want in zip(values, results["dense"]):
+            torch.testing.assert_close(got, want, rtol=0, atol=atol * max(1.0, float(want.abs().max())), msg=backend)
+    assert float(results["dense"][1].abs().max()) > 0  # the signs do receive a gradient
+
+
 @requires_extension
 class TestGradcheck:
     @pytest.mark.parametrize("output", ["states", "last", "logits"])
