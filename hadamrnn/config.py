@@ -112,8 +112,8 @@ class ModelConfig(_Strict):
     kind: Literal[MODEL_KINDS] = Field(  # type: ignore[valid-type]
         HADAMRNN, description="; ".join(f"{kind.name}: {kind.description}" for kind in KINDS.values())
     )
-    hidden_size: int = Field(128, ge=1, description="n; a power of two for hadamrnn, any size for the baselines")
-    block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN, a power of two dividing n; None for full")
+    hidden_size: int = Field(128, ge=1, description="n; a Hadamard order r*2^k for hadamrnn, any size for the baselines")
+    block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN, a Hadamard order dividing n; None for full")
     recurrence: Literal["linear", "relu"] = Field("linear", description="linear (the paper) or relu (vanilla ORNN)")
     input_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of U; omit for float")
     output_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of V; omit for float")

@@ -26,11 +26,11 @@ class HadamRNNError(ValueError):
 
 
 class HiddenSizeError(HadamRNNError):
-    """A hidden size with no Hadamard matrix known to the library."""
+    """A hidden size with no Hadamard matrix that the library builds (not ``r · 2^k``, ``r`` a base order)."""
 
 
 class BlockSizeError(HadamRNNError):
-    """A block size that is not a power of two dividing the hidden size."""
+    """A block size that is not a supported Hadamard order dividing the hidden size."""
 
 
 class ShapeError(HadamRNNError):

@@ -5,7 +5,9 @@
     h_t = W h_{t-1} + U x_t + b                 (recurrence="linear")
     h_t = ReLU(W h_{t-1} + U x_t + b)           (recurrence="relu")
 
-with ``W h = u ⊙ FWHT_m(h) / √m`` applied matrix-free. It takes the ±1 sign vector ``u`` and the
+with ``W h = u ⊙ FWHT_m(h) / √m`` applied matrix-free (``FWHT_m h = (I_{n/m} ⊗ H_m) h``,
+:func:`hadamrnn.hadamard.fwht`: Walsh–Hadamard butterflies, and for ``m = r · 2^j`` the small
+``r × r`` base product; autograd applies its transpose in the backward). It takes the ±1 sign vector ``u`` and the
 (already quantized) ``U``, so the straight-through estimators stay with their quantizers and every
 backend computes the same function with the same gradients.
 """

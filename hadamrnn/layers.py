@@ -107,15 +107,19 @@ class HadamRNN(nn.Module):
     ``recurrence="linear"`` (the paper's model):
     :math:`h_t = W h_{t-1} + U x_t + b`; ``recurrence="relu"`` (vanilla ORNN):
     :math:`h_t = \mathrm{ReLU}(W h_{t-1} + U x_t + b)`, with :math:`h_0 = 0` by default,
-    :math:`W = \mathrm{diag}(u) S_n/\sqrt{n}` (or :math:`\mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt{m}`
-    with ``block_size=m``) and :math:`U` quantized to ``input_bits`` bits.
+    :math:`W = \mathrm{diag}(u) H_n/\sqrt{n}` (or :math:`\mathrm{diag}(u)(I_{n/m} \otimes H_m)/\sqrt{m}`
+    with ``block_size=m``) and :math:`U` quantized to ``input_bits`` bits. :math:`H_n` is the
+    Sylvester matrix :math:`S_n` for :math:`n = 2^k`, and :math:`H_r \otimes S_{2^k}` with a Paley
+    base matrix :math:`H_r` for :math:`n = r \cdot 2^k` (e.g. :math:`96 = 12 \cdot 8`).
 
     Behaves like :class:`torch.nn.RNN` with one layer.
 
     Args:
         input_size: features of ``x``.
-        hidden_size: ``n``, a power of two.
-        block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full HadamRNN.
+        hidden_size: ``n``, a supported order: ``r · 2^k`` with ``r`` in
+            :data:`~hadamrnn.core.orders.BASE_ORDERS` (the powers of two, and ``12 · 2^k``,
+            ``20 · 2^k``, ...; :func:`~hadamrnn.hadamard.available_orders` lists them).
+        block_size: ``m`` for Block-HadamRNN (a supported order dividing ``n``); None for full HadamRNN.
         recurrence: ``"linear"`` or ``"relu"``.
         input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
         bias: whether to add ``b``.

@@ -38,12 +38,12 @@ class _HadamRNNHead(SequenceHead):
 
         Args:
             input_size: features of ``x``; None with ``vocab_size``.
-            hidden_size: ``n``, a power of two.
+            hidden_size: ``n``, a supported order (:class:`~hadamrnn.layers.HadamRNN`).
             num_classes: outputs of the read-out.
             vocab_size: token ids of the embedding; None for feature inputs (no embedding).
             embedding_dim: size of the learned embedding (required with ``vocab_size``).
             embedding_dropout: dropout on the embedding output during training.
-            block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full.
+            block_size: ``m`` for Block-HadamRNN (a supported order dividing ``n``); None for full.
             recurrence: ``"linear"`` (the paper) or ``"relu"`` (vanilla ORNN).
             input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
             output_bits: bit-width ``p`` of ``V``; None keeps ``V`` in float.

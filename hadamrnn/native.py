@@ -5,7 +5,7 @@ The C extension ``hadamrnn._kernels`` (sources in ``hadamrnn/_native/``) compute
 * :func:`fwht_native`: ``y = u ⊙ FWHT_m(x) · scale`` on rows of length ``n``;
 * :func:`hadamard_recurrence_native`: the whole sequence of
   :math:`h_t = W h_{t-1} + U x_t + b` (or its ReLU variant) with
-  :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt m`, forward and backward, with exactly the
+  :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes H_m)/\sqrt m`, forward and backward, with exactly the
   signature and semantics of :func:`hadamrnn.functional.hadamard_recurrence_reference`;
 * :func:`hadamard_recurrence_tokens_native`: the same with token ids as inputs (``U x_t`` is the
   column ``U[:, id]``: one-hot inputs without the one-hot tensor).
@@ -14,6 +14,14 @@ Each is a :class:`torch.autograd.Function` whose forward and backward call C ker
 buffers (no torch headers): float32 with AVX2 + FMA when the CPU has them (checked at run time),
 portable C otherwise, and float64 on the portable kernels. Kernels run on
 ``torch.get_num_threads()`` threads over the batch; no result depends on the number of threads.
+
+Every supported order runs natively. For a block of order ``m = r · 2^j`` with ``r > 1`` (a Paley
+base matrix, e.g. ``96 = 12 · 8``) the row transform is the ``2^j``-point butterflies followed by the
+``r × r`` base product (sums of whole rows of ``2^j`` entries, each times its sign ±1, an exact
+sign flip, added in a fixed order, so the AVX2 and portable kernels still agree bit for bit); the
+backward applies ``H_rᵀ``, which the kernels form from the core's ``H_r``. It costs about ``r``
+additions per entry against ``log2(2^j)`` for the butterflies, so such sizes run several times
+slower per unit than a neighbouring power of two (still far faster than the reference).
 
 The extension is optional. Without it (``HADAMRNN_NO_EXTENSION=1`` when installing or when
 running, or no C compiler at install time) :func:`is_available` is False,
@@ -32,7 +40,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .errors import HadamRNNError, ShapeError
-from .core import check_block_size, check_sylvester_order, hadamard_scale
+from .core import base_matrix, check_block_size, check_hidden_size, hadamard_scale, split_order
 
 __all__ = [
     "is_available",
@@ -152,6 +160,26 @@ def _threads() -> int:
     return max(1, torch.get_num_threads())
 
 
+# The core's base matrices H_r and their transposes as int8 CPU tensors, made once: the kernels
+# read them by address, and the cache keeps them alive.
+_BASE_CACHE: dict[tuple[int, bool], torch.Tensor] = {}
+
+
+def _base(block_size: int, transpose: bool = False) -> dict:
+    """The keyword arguments that give the kernels the base matrix of blocks of order ``m``:
+    ``base_order`` ``r`` and the address of ``H_r`` (``H_rᵀ`` with ``transpose``), 0 for ``r = 1``."""
+    r, _ = split_order(block_size, "block_size")
+    if r == 1:
+        return dict(base_order=1, base=0)
+    key = (r, transpose)
+    matrix = _BASE_CACHE.get(key)
+    if matrix is None:
+        values = base_matrix(r, "int8")
+        matrix = torch.from_numpy((values.T if transpose else values).copy())  # contiguous
+        _BASE_CACHE[key] = matrix
+    return dict(base_order=r, base=matrix.data_ptr())
+
+
 # ------------------------------------------------------------------------------------------------
 # FWHT
 # ------------------------------------------------------------------------------------------------
@@ -164,14 +192,17 @@ def _check_fwht_arguments(x, signs, block_size, what: str) -> tuple[int, int]:
         raise ShapeError(f"{what} expects x of shape (..., n), got a 0-d tensor")
     _check_cpu(x, "x")
     _dtype_name(x, "x")
-    n = check_sylvester_order(x.shape[-1], "the size of the last dimension of x")
+    n = check_hidden_size(x.shape[-1], "the size of the last dimension of x")
     m = check_block_size(n, block_size)
     _check_like(signs, "signs", (n,), x.dtype)
     return n, m
 
 
-def _fwht_into(source: torch.Tensor, target: torch.Tensor, signs, scale: float, block_size: int) -> None:
-    """``target = u ⊙ FWHT_m(source) · scale`` on contiguous tensors of the same shape and dtype."""
+def _fwht_into(
+    source: torch.Tensor, target: torch.Tensor, signs, scale: float, block_size: int, transpose: bool = False
+) -> None:
+    """``target = u ⊙ FWHT_m(source) · scale`` on contiguous tensors of the same shape and dtype
+    (``FWHT_m`` applies ``I ⊗ H_m``, or ``(I ⊗ H_m)ᵀ`` with ``transpose``)."""
     n = source.shape[-1]
     rows = source.numel() // n
     if rows == 0:
@@ -187,17 +218,20 @@ def _fwht_into(source: torch.Tensor, target: torch.Tensor, signs, scale: float, 
         signs=_address(signs),
         scale=float(scale),
         threads=_threads(),
+        **_base(block_size, transpose),
     )
 
 
 class _FWHTFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, signs: torch.Tensor | None, scale: float, block_size: int) -> torch.Tensor:
+    def forward(
+        ctx, x: torch.Tensor, signs: torch.Tensor | None, scale: float, block_size: int, transpose: bool
+    ) -> torch.Tensor:
         ctx.save_for_backward(x, signs)  # the inputs themselves, so that the backward is differentiable
         x = x.contiguous()
         y = torch.empty_like(x)
-        _fwht_into(x, y, signs, scale, block_size)
-        ctx.scale, ctx.block_size = scale, block_size
+        _fwht_into(x, y, signs, scale, block_size, transpose)
+        ctx.scale, ctx.block_size, ctx.transpose = scale, block_size, transpose
         return y
 
     @staticmethod
@@ -205,17 +239,17 @@ class _FWHTFunction(torch.autograd.Function):
         x, signs = ctx.saved_tensors
         needs_x, needs_signs = ctx.needs_input_grad[:2]
         grad_x = grad_signs = None
-        # y = u ⊙ (S x)·s, so ∂L/∂x = s·Sᵀ(u ⊙ ∂L/∂y) = s·S(u ⊙ ∂L/∂y): S is symmetric, so the
-        # backward is the forward itself, run without signs on the sign-flipped gradient (and so
-        # it is differentiable again).
+        # y = u ⊙ (H x)·s, so ∂L/∂x = s·Hᵀ(u ⊙ ∂L/∂y): the transposed transform, run without signs
+        # on the sign-flipped gradient (and so differentiable again). For Sylvester blocks H is
+        # symmetric and this is the forward transform itself.
         if needs_x:
             flipped = grad_y if signs is None else grad_y * signs
-            grad_x = _FWHTFunction.apply(flipped, None, ctx.scale, ctx.block_size)
-        # ∂L/∂u_i = Σ over rows of ∂L/∂y_i · s (S x)_i.
+            grad_x = _FWHTFunction.apply(flipped, None, ctx.scale, ctx.block_size, not ctx.transpose)
+        # ∂L/∂u_i = Σ over rows of ∂L/∂y_i · s (H x)_i.
         if needs_signs:
-            transformed = _FWHTFunction.apply(x, None, ctx.scale, ctx.block_size)
+            transformed = _FWHTFunction.apply(x, None, ctx.scale, ctx.block_size, ctx.transpose)
             grad_signs = (grad_y * transformed).reshape(-1, x.shape[-1]).sum(0)
-        return grad_x, grad_signs, None, None
+        return grad_x, grad_signs, None, None, None
 
 
 def fwht_native(
@@ -223,21 +257,25 @@ def fwht_native(
     signs: torch.Tensor | None = None,
     scale: float = 1.0,
     block_size: int | None = None,
+    *,
+    transpose: bool = False,
 ) -> torch.Tensor:
-    r"""Signed, scaled Walsh–Hadamard transform of the last dimension, in C; differentiable.
+    r"""Signed, scaled fast Hadamard transform of the last dimension, in C; differentiable.
 
     Computes ``y = u ⊙ FWHT_m(x) · scale``, i.e. per row
-    :math:`y = \mathrm{scale}\cdot\mathrm{diag}(u)\,(I_{n/m} \otimes S_m)\,x`, equivalently
-    ``x @ (I ⊗ S_m) * u * scale`` with the dense Sylvester matrix (``S`` is symmetric).
+    :math:`y = \mathrm{scale}\cdot\mathrm{diag}(u)\,(I_{n/m} \otimes H_m)\,x`, equivalently
+    ``x @ block_hadamard(n, m).T * u * scale`` with the dense matrix (``(I ⊗ H_m)ᵀ`` in place of
+    ``I ⊗ H_m`` with ``transpose``; the same for Sylvester blocks, which are symmetric).
     ``signs=u``, ``scale=1/√m`` gives ``W x`` for the HadamRNN matrix ``W``; ``block_size=None``
     (``m = n``) is the full transform and ``m = 1`` the identity. Costs ``n·log2(m)`` additions per
-    row.
+    row for ``m = 2^j``, and ``n·(log2(m/r) + r - 1)`` for ``m = r · 2^j``.
 
     Args:
-        x: ``(..., n)`` float32 or float64 CPU tensor, ``n`` a power of two.
+        x: ``(..., n)`` float32 or float64 CPU tensor, ``n`` a supported order.
         signs: ``(n,)`` sign vector ``u`` (usually ±1) of the dtype of ``x``, or None for all ones.
         scale: the scalar factor (``1/√m`` for an orthogonal transform).
-        block_size: ``m``, a power of two dividing ``n``; None means ``m = n``.
+        block_size: ``m``, a supported order dividing ``n``; None means ``m = n``.
+        transpose: apply the transposed block matrix.
 
     Returns:
         ``(..., n)``, same dtype as ``x``.
@@ -248,11 +286,11 @@ def fwht_native(
     """
     _, m = _check_fwht_arguments(x, signs, block_size, "fwht_native")
     if torch.is_grad_enabled() and (x.requires_grad or (signs is not None and signs.requires_grad)):
-        return _FWHTFunction.apply(x, signs, float(scale), m)
+        return _FWHTFunction.apply(x, signs, float(scale), m, bool(transpose))
     # No graph to record: skip the autograd machinery, which costs more than a small transform.
     x = x.contiguous()
     y = torch.empty_like(x)
-    _fwht_into(x, y, signs, scale, m)
+    _fwht_into(x, y, signs, scale, m, bool(transpose))
     return y
 
 
@@ -261,6 +299,8 @@ def fwht_native_(
     signs: torch.Tensor | None = None,
     scale: float = 1.0,
     block_size: int | None = None,
+    *,
+    transpose: bool = False,
 ) -> torch.Tensor:
     """In-place :func:`fwht_native`: ``x ← u ⊙ FWHT_m(x) · scale``; returns ``x``.
 
@@ -274,7 +314,7 @@ def fwht_native_(
         raise ShapeError(f"fwht_native_ needs a contiguous x to transform in place, got strides {x.stride()}")
     if torch.is_grad_enabled() and x.requires_grad:
         raise ShapeError("fwht_native_ is not differentiable: expected x without requires_grad, use fwht_native")
-    _fwht_into(x, x, signs, scale, m)
+    _fwht_into(x, x, signs, scale, m, bool(transpose))
     if not x.is_inference():
         torch.autograd.graph.increment_version(x)  # as torch's own in-place operations do
     return x
@@ -403,6 +443,7 @@ def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -
         bias=_address(bias),
         states=states.data_ptr(),
         threads=_threads(),
+        **_base(block_size),  # the kernels form H_rᵀ for the backward themselves
     )
 
 
@@ -427,7 +468,7 @@ def _check_recurrence(h0, signs, weight_ih, bias, recurrence) -> tuple[int, int]
 
 def _check_sizes(n: int, block_size: int | None) -> int:
     """The block size ``m`` of a recurrence on states of size ``n``, by the rules of the core."""
-    return check_block_size(check_sylvester_order(n, "h0.shape[1] (the hidden size n)"), block_size)
+    return check_block_size(check_hidden_size(n, "h0.shape[1] (the hidden size n)"), block_size)
 
 
 def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dtype) -> None:
@@ -477,10 +518,11 @@ def hadamard_recurrence_native(
     .. math:: h_t = W h_{t-1} + U x_t + b \quad(\text{linear}), \qquad
               h_t = \mathrm{ReLU}(W h_{t-1} + U x_t + b) \quad(\text{relu}),
 
-    with :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt m` applied as
+    with :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes H_m)/\sqrt m` applied as
     ``u ⊙ FWHT_m(h) / √m``, never materialised (the dense equivalent is
-    ``h_t = h_{t-1} @ W.T + x_t @ U.T + b``). Gradients flow to ``x``, ``h0``, ``signs`` (as
-    :math:`\partial L/\partial u_i = \sum_{b,t} \delta_{t,i}(S_m h_{t-1})_i/\sqrt m`; the
+    ``h_t = h_{t-1} @ W.T + x_t @ U.T + b``); ``H_m = S_m`` for ``m = 2^j`` and
+    ``H_r ⊗ S_{2^j}`` for ``m = r · 2^j``. Gradients flow to ``x``, ``h0``, ``signs`` (as
+    :math:`\partial L/\partial u_i = \sum_{b,t} \delta_{t,i}(H_m h_{t-1})_i/\sqrt m`; the
     straight-through estimator to the latent signs stays with ``ste_sign`` upstream), ``weight_ih``
     and ``bias``. Inputs with at most :data:`INLINE_PROJECTION_MAX_WIDTH` features are projected
     inside the time loop; wider ones by one ``F.linear`` first. The drive ``U x_t + b`` is formed

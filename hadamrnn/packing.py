@@ -29,11 +29,13 @@ field ``j`` is the p-bit two's-complement code of value ``j`` and occupies strea
 the padding bits of the last byte are 0. For ``p = 4`` this is nibbles with the even element in
 the low nibble, e.g. ``[1, -1] -> bytes([0xF1])``.
 
-**Block-ternary weights.** ``W = diag(u) (I_q ⊗ S_m) / sqrt(m)`` with ``n = q * m``, ``u`` a ±1
-vector and ``S_m`` the Sylvester–Hadamard matrix ``S_m[i, j] = (-1) ** popcount(i & j)``. Only the
-``n`` sign bits of ``u`` are stored; the block structure is implicit in ``(n, block_size)``, so the
-non-zero plane of a general sparse-ternary format is not needed. The binary Hadamard ``W`` of
-HadamRNN is the case ``block_size = n``.
+**Block-ternary weights.** ``W = diag(u) (I_q ⊗ H_m) / sqrt(m)`` with ``n = q * m``, ``u`` a ±1
+vector and ``H_m`` the Hadamard matrix of the core (:func:`hadamrnn.core.matrices.hadamard`): the
+Sylvester–Hadamard matrix ``S_m[i, j] = (-1) ** popcount(i & j)`` for ``m = 2^j``, and
+``H_r ⊗ S_{2^j}`` with the canonical base matrix ``H_r`` for ``m = r * 2^j``. Only the ``n`` sign
+bits of ``u`` are stored; the block structure is implicit in ``(n, block_size)``, so the non-zero
+plane of a general sparse-ternary format is not needed. The binary Hadamard ``W`` of HadamRNN is
+the case ``block_size = n``.
 
 Everything here is numpy. Functions accept numpy arrays, sequences or torch tensors and return
 numpy arrays; torch is never imported, so a numpy-only runtime can use this module.
@@ -46,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import check_block_size, check_sylvester_order, signed_block_sylvester, sylvester
+from .core import check_block_size, check_hidden_size, check_sylvester_order, signed_block_hadamard, sylvester
 from .errors import HadamRNNError
 
 __all__ = [
@@ -353,7 +355,7 @@ def unpack_int(buf: Any, bits: int, count: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Block-ternary W = diag(u) (I_q ⊗ S_m) / sqrt(m) as sign bits plus implicit structure
+# Block-ternary W = diag(u) (I_q ⊗ H_m) / sqrt(m) as sign bits plus implicit structure
 # --------------------------------------------------------------------------------------------
 
 
@@ -381,18 +383,19 @@ def sylvester_int(m: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class PackedBlockTernary:
-    """A block-ternary ``W = diag(u) (I_q ⊗ S_m) / sqrt(m)`` stored as its ``n`` sign bits.
+    """A block-ternary ``W = diag(u) (I_q ⊗ H_m) / sqrt(m)`` stored as its ``n`` sign bits.
 
-    ``n = q * m`` with ``m = block_size`` a power of two; ``q`` may be any positive integer. Each
-    row of ``sqrt(m) * W`` has exactly ``m`` non-zeros, all ±1, in its own diagonal block. The
-    block structure is implied by ``(n, block_size)``, so storage is ``ceil(n / 64)`` uint64 words.
+    ``n = q * m`` with ``m = block_size`` a supported order (a power of two, or ``r * 2^j`` with a
+    base order ``r``); ``q`` may be any positive integer. Each row of ``sqrt(m) * W`` has exactly
+    ``m`` non-zeros, all ±1, in its own diagonal block. The block structure is implied by
+    ``(n, block_size)``, so storage is ``ceil(n / 64)`` uint64 words.
 
     Attributes
     ----------
     n : int
         Size of the square matrix.
     block_size : int
-        ``m``, a power of two dividing ``n``.
+        ``m``, a supported order dividing ``n``.
     sign_words : numpy.ndarray of uint64, shape (ceil(n / 64),)
         ``u`` packed by :func:`pack_signs`; a read-only copy is kept.
     """
@@ -442,12 +445,12 @@ class PackedBlockTernary:
         return unpack_signs(self.sign_words, self.n)
 
     def to_dense_int(self) -> np.ndarray:
-        """``sqrt(m) * W = diag(u) (I_q ⊗ S_m)`` as an int8 matrix of shape ``(n, n)``.
+        """``sqrt(m) * W = diag(u) (I_q ⊗ H_m)`` as an int8 matrix of shape ``(n, n)``.
 
-        Entries are in {−1, 0, +1}; row ``r`` is ``u[r]`` times row ``r % m`` of ``S_m``,
+        Entries are in {−1, 0, +1}; row ``r`` is ``u[r]`` times row ``r % m`` of ``H_m``,
         placed in diagonal block ``r // m``.
         """
-        return signed_block_sylvester(self.signs(), self.block_size, dtype=np.int8)
+        return signed_block_hadamard(self.signs(), self.block_size, dtype=np.int8)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PackedBlockTernary):
@@ -464,11 +467,11 @@ class PackedBlockTernary:
 
 
 class PackedBinaryHadamard(PackedBlockTernary):
-    """The binary ``W = diag(u) S_n / sqrt(n)`` of HadamRNN: :class:`PackedBlockTernary` with
-    ``block_size = n`` (so ``n`` must be a power of two)."""
+    """The binary ``W = diag(u) H_n / sqrt(n)`` of HadamRNN: :class:`PackedBlockTernary` with
+    ``block_size = n`` (so ``n`` must be a supported order)."""
 
     def __post_init__(self) -> None:
-        check_sylvester_order(_check_count("n", self.n, minimum=1), "n", error=PackingError)
+        check_hidden_size(_check_count("n", self.n, minimum=1), "n", error=PackingError)
         super().__post_init__()
         if self.block_size != self.n:
             raise PackingError(
@@ -478,7 +481,7 @@ class PackedBinaryHadamard(PackedBlockTernary):
 
     @classmethod
     def from_signs(cls, signs: Any, block_size: int | None = None) -> PackedBinaryHadamard:
-        """Pack ``u`` (shape ``(n,)``, ±1, ``n`` a power of two); ``block_size`` defaults to n."""
+        """Pack ``u`` (shape ``(n,)``, ±1, ``n`` a supported order); ``block_size`` defaults to n."""
         array = _check_signs("signs", signs)
         n = array.shape[-1] if block_size is None else block_size
         return super().from_signs(array, n)  # type: ignore[return-value]

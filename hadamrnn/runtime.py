@@ -8,14 +8,14 @@ r"""The numpy-only integer runtime of ``.hrnn`` models (no torch import).
 
 Every step is integer arithmetic, exactly the step written in :mod:`hadamrnn.export.fixed_point`::
 
-    a    = u ⊙ FWHT_m(h_q)                                        # butterflies, no multiplications
+    a    = u ⊙ FWHT_m(h_q)             # butterflies (and the r × r base product): no multiplications
     z    = clip(rescale(U_q x_q + b_in, M_in, s_in), -Z, Z)
     h_q' = saturate(rescale(a + z, M_rec, s_rec), b_h)   [then max(·, 0) for the ReLU recurrence]
     y    = V_q max(h_q', 0) + c_q
 
 :class:`Runtime` is the fast path (vectorised over the batch, int64 numpy arrays whose values the
 accumulator bounds keep inside int32). :func:`reference_run` is the slow, readable reference beside
-it: the dense integer matrix ``diag(u) (I_q ⊗ S_m)`` and unbounded Python integers, without the clip
+it: the dense integer matrix ``diag(u) (I_q ⊗ H_m)`` and unbounded Python integers, without the clip
 of ``z``. The tests demand that both agree bit for bit with each other, with the torch
 :class:`~hadamrnn.export.IntegerSimulation` and with the generated C.
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import fwht_int, signed_block_sylvester
+from .core import fwht_int, signed_block_hadamard
 from .errors import ShapeError
 from .export import fixed_point
 from .export.errors import ModelFileError
@@ -153,7 +153,8 @@ class Runtime:
         return self._input_rescale.apply(projection).clip(-limit, limit)
 
     def _recurrent_update(self, state: np.ndarray, input_term: np.ndarray) -> np.ndarray:
-        recurrent = fwht_int(state, self.model.block_size) * self._signs  # u ⊙ FWHT_m(h)
+        # u ⊙ FWHT_m(h), with the file's own base matrix for m = r · 2^j, r > 1
+        recurrent = fwht_int(state, self.model.block_size, base=self.model.base_matrix) * self._signs
         new_state = fixed_point.saturate(self._recurrent_rescale.apply(recurrent + input_term), self.model.hidden_bits)
         if self.model.recurrence == "relu":
             new_state = np.maximum(new_state, 0)
@@ -212,13 +213,13 @@ def load(path: str | Path) -> Runtime:
 def reference_run(model: QuantizedModel, inputs: Any) -> RunResult:
     """The slow, readable reference of :meth:`Runtime.run` (batched inputs only).
 
-    ``W`` is the dense integer matrix ``sqrt(m) W = diag(u) (I_q ⊗ S_m)``, every quantity is an
+    ``W`` is the dense integer matrix ``sqrt(m) W = diag(u) (I_q ⊗ H_m)``, every quantity is an
     unbounded Python integer (numpy object arrays) and ``z`` is not clipped, so agreement with the
     fast path also checks the accumulator bounds and the claim that the clip changes nothing.
     """
     runtime = Runtime(model)  # only for its input checks
     codes = runtime._input_codes(np.asarray(inputs), time_axis=True).astype(object)
-    dense_w = signed_block_sylvester(model.signs, model.block_size, dtype=object)
+    dense_w = signed_block_hadamard(model.signs, model.block_size, dtype=object, base=model.base_matrix)
     input_weight = model.input_weight.astype(object)
     output_weight = model.output_weight.astype(object)
     input_bias = model.input_bias.astype(object)

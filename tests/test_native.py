@@ -257,15 +257,15 @@ class TestFWHT:
             assert torch.autograd.gradgradcheck(lambda x, u: native.fwht_native(x, u, 0.5, m), (x, signs))
 
     def test_errors_name_expected_and_received(self):
-        with pytest.raises(HadamRNNError, match="power of two.*got 12"):
-            native.fwht_native(torch.randn(2, 12))
+        with pytest.raises(HadamRNNError, match="supported Hadamard order.*got 100; the nearest supported sizes are 96 and 104"):
+            native.fwht_native(torch.randn(2, 100))
         with pytest.raises(ShapeError, match="float32 or float64.*got torch.int64"):
             native.fwht_native(torch.ones(2, 4, dtype=torch.int64))
         with pytest.raises(ShapeError, match=r"signs must have shape \(8,\), got \(4,\)"):
             native.fwht_native(torch.randn(2, 8), torch.ones(4))
         with pytest.raises(ShapeError, match="CPU tensor.*got device meta"):
             native.fwht_native(torch.empty(2, 8, device="meta"))
-        with pytest.raises(HadamRNNError, match="block_size must be a power of two dividing"):
+        with pytest.raises(HadamRNNError, match="block_size must be a supported Hadamard order dividing"):
             native.fwht_native(torch.randn(2, 8), block_size=16)
         with pytest.raises(ShapeError, match="contiguous"):
             native.fwht_native_(torch.randn(8, 4).T)
@@ -520,7 +520,7 @@ class TestRecurrenceErrors:
             native.hadamard_recurrence_native(p["inputs"].double(), *args)
         with pytest.raises(HadamRNNError, match="recurrence must be 'linear' or 'relu', got 'tanh'"):
             native.hadamard_recurrence_native(p["inputs"], *args, "tanh")
-        with pytest.raises(HadamRNNError, match="block_size must be a power of two dividing"):
+        with pytest.raises(HadamRNNError, match="block_size must be a supported Hadamard order dividing"):
             native.hadamard_recurrence_native(p["inputs"], *args[:-1], 3)
         with pytest.raises(ShapeError, match=r"weight_ih must have shape \(n=8, d\), got \(4, 3\)"):
             native.hadamard_recurrence_native(p["inputs"], p["h0"], p["signs"], p["weight_ih"][:4], p["bias"], 8)
