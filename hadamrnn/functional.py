@@ -19,7 +19,40 @@ import torch
 from .core import hadamard_scale
 from .hadamard import fwht
 
-__all__ = ["hadamard_recurrence_reference", "dense_recurrence"]
+__all__ = [
+    "hadamard_recurrence_reference",
+    "hadamard_recurrence_reference_with_last",
+    "dense_recurrence",
+    "dense_recurrence_with_last",
+]
+
+
+def hadamard_recurrence_reference_with_last(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    signs: torch.Tensor,
+    weight_ih: torch.Tensor,
+    bias: torch.Tensor | None,
+    block_size: int,
+    recurrence: str = "linear",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`hadamard_recurrence_reference` that also returns ``h_T`` ``(B, n)`` as a tensor of
+    its own (``h0`` when ``T = 0``), with its own path in the autograd graph."""
+    gain = signs * hadamard_scale(block_size)
+    return _loop_with_last(x, h0, weight_ih, bias, recurrence, lambda h: fwht(h, block_size) * gain)
+
+
+def dense_recurrence_with_last(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    weight_ih: torch.Tensor,
+    bias: torch.Tensor | None,
+    recurrence: str = "linear",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`dense_recurrence` that also returns ``h_T`` as a tensor of its own."""
+    weight_t = weight_hh.T
+    return _loop_with_last(x, h0, weight_ih, bias, recurrence, lambda h: h @ weight_t)
 
 
 def hadamard_recurrence_reference(
@@ -63,6 +96,13 @@ def dense_recurrence(
 
 
 def _loop(x, h, weight_ih, bias, recurrence, apply_w) -> torch.Tensor:
+    return _loop_with_last(x, h, weight_ih, bias, recurrence, apply_w)[0]
+
+
+def _loop_with_last(x, h, weight_ih, bias, recurrence, apply_w) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every state ``(B, T, n)`` and ``h_T`` ``(B, n)`` (``h0`` when ``T = 0``) as separate tensors:
+    ``h_T`` is the loop's own last tensor, not a view of the stacked states, so a loss on it alone
+    back-propagates without the ``(B, T, n)`` gradient of the stack."""
     projected = torch.nn.functional.linear(x, weight_ih, bias)
     relu = recurrence == "relu"
     states = []
@@ -73,5 +113,5 @@ def _loop(x, h, weight_ih, bias, recurrence, apply_w) -> torch.Tensor:
             h = torch.relu(h)
         states.append(h)
     if not states:
-        return x.new_zeros(x.shape[0], 0, h.shape[-1])
-    return torch.stack(states, dim=1)
+        return x.new_zeros(x.shape[0], 0, h.shape[-1]), h
+    return torch.stack(states, dim=1), h

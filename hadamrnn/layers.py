@@ -10,7 +10,7 @@ from torch.nn.utils import parametrize
 
 from . import native
 from .errors import HadamRNNError, ShapeError
-from .functional import dense_recurrence, hadamard_recurrence_reference
+from .functional import dense_recurrence_with_last, hadamard_recurrence_reference_with_last
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
@@ -243,8 +243,9 @@ class HadamRNN(nn.Module):
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         x, h, batched = self._check_input(x, h0)
         with parametrize.cached():
-            outputs = self._run(x, h)
-        h_n = outputs[:, -1] if outputs.shape[1] else h
+            # h_n is an output of its own, not outputs[:, -1]: a loss on h_n alone then sends the
+            # backward a (B, n) gradient instead of a (B, T, n) tensor of zeros around it.
+            outputs, h_n = self._run(x, h, output="states_and_last")
         if not batched:
             return outputs[0], h_n
         if not self.batch_first:
@@ -298,8 +299,8 @@ class HadamRNN(nn.Module):
     ) -> torch.Tensor:
         """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``.
 
-        Returns, by ``output``: ``(B, T, n)`` every state, ``(B, n)`` the last one, or ``(B, T, k)``
-        the read-out (see :func:`hadamrnn.native.hadamard_recurrence_native`).
+        Returns, by ``output``: ``(B, T, n)`` every state, ``(B, n)`` the last one, ``(B, T, k)``
+        the read-out, or the pair (every state, the last one) (see :func:`hadamrnn.native.hadamard_recurrence_native`).
         """
         weight_ih = self.input_proj.quantized_weight()
         bias = self.input_proj.bias
@@ -310,13 +311,15 @@ class HadamRNN(nn.Module):
                 output=output, readout_weight=readout_weight, readout_bias=readout_bias,
             )
         if backend == "dense":
-            states = dense_recurrence(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
+            states, last = dense_recurrence_with_last(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
         else:
-            states = hadamard_recurrence_reference(
+            states, last = hadamard_recurrence_reference_with_last(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence
             )
         if output == "last":
-            return states[:, -1] if states.shape[1] else h
+            return last
+        if output == "states_and_last":
+            return states, last
         if output == "logits":
             return nn.functional.linear(torch.relu(states), readout_weight, readout_bias)
         return states

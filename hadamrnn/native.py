@@ -326,7 +326,7 @@ def fwht_native_(
 
 
 #: What the recurrence Function returns (see ``_RecurrenceFunction``).
-_OUTPUTS = ("states", "last", "logits")
+_OUTPUTS = ("states", "last", "logits", "states_and_last")
 
 
 class _RecurrenceFunction(torch.autograd.Function):
@@ -337,10 +337,14 @@ class _RecurrenceFunction(torch.autograd.Function):
     * ``"projected"``: ``inputs`` ``(B, T, n)`` already projected, ``columns`` None.
 
     Returns, by ``output``: every state ``(B, T, n)`` (``"states"``); only ``h_T`` ``(B, n)``
-    (``"last"``); or the fused read-out ``V·ReLU(h_t) + c`` for every step, ``(B, T, k)``
-    (``"logits"``). In the last two the states stay inside: the backward receives a gradient the
-    size of what was returned, not a ``(B, T, n)`` tensor of mostly zeros. The backward runs the
-    adjoint recurrence in C.
+    (``"last"``); the fused read-out ``V·ReLU(h_t) + c`` for every step, ``(B, T, k)``
+    (``"logits"``); or every state and, as a second output of its own, ``h_T``
+    (``"states_and_last"``, what ``HadamRNN.forward`` returns). In ``"last"`` and ``"logits"`` the
+    states stay inside: the backward receives a gradient the size of what was returned, not a
+    ``(B, T, n)`` tensor of mostly zeros. With ``"states_and_last"`` the backward receives the
+    gradients of the two outputs separately, and None (not a tensor of zeros: gradients are not
+    materialised) for an output that no loss reached, so a loss on ``h_T`` alone costs no
+    ``(B, T, n)`` gradient either. The backward runs the adjoint recurrence in C.
     """
 
     @staticmethod
@@ -351,6 +355,8 @@ class _RecurrenceFunction(torch.autograd.Function):
         if output == "logits":
             logits = h0.new_empty((batch, steps, readout_weight.shape[0]))
         ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
+        # An unused output's gradient reaches the backward as None, which the kernel reads as zero.
+        ctx.set_materialize_grads(False)
         ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states)
         _require_extension().recurrence_forward(
             **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states),
@@ -361,12 +367,23 @@ class _RecurrenceFunction(torch.autograd.Function):
             return states
         if output == "last":
             return states[:, -1].clone()  # a copy: the states themselves stay private
+        if output == "states_and_last":
+            # h_T as a tensor of its own (a copy, not a view of the states), so that its gradient
+            # reaches the backward separately.
+            return states, states[:, -1].clone()
         return logits
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_output):
+    def backward(ctx, *grad_outputs):
         inputs, h0, signs, columns, bias, readout_weight, readout_bias, states = ctx.saved_tensors
+        if ctx.output == "states_and_last":
+            incoming = {"grad_states": grad_outputs[0], "grad_last": grad_outputs[1]}
+        else:
+            names = {"states": "grad_states", "last": "grad_last", "logits": "grad_logits"}
+            incoming = {names[ctx.output]: grad_outputs[0]}
+        # Kept referenced while the kernel reads their buffers; None is zero to the kernel.
+        incoming = {name: None if grad is None else grad.contiguous() for name, grad in incoming.items()}
         needs = ctx.needs_input_grad
         wants = {
             "grad_inputs": needs[0] and ctx.kind != "tokens",
@@ -377,7 +394,7 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_readout_weight": needs[5],
             "grad_readout_bias": needs[6],
         }
-        if not any(wants.values()):
+        if not any(wants.values()) or all(grad is None for grad in incoming.values()):
             return (None,) * 11
         like = {
             "grad_inputs": inputs,
@@ -389,12 +406,10 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_readout_bias": readout_bias,
         }
         grads = {name: torch.empty_like(like[name]) if wanted else None for name, wanted in wants.items()}
-        grad_output = grad_output.contiguous()  # kept referenced: the kernel reads its buffer
-        incoming = {"states": "grad_states", "last": "grad_last", "logits": "grad_logits"}
-        _require_extension().recurrence_backward(
+        _backward_kernel_call(
             **_problem(ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states),
             **_readout(readout_weight, readout_bias),
-            **{"grad_states": 0, incoming[ctx.output]: grad_output.data_ptr()},
+            **{"grad_states": 0, **{name: _address(grad) for name, grad in incoming.items()}},
             **{name: _address(grad) for name, grad in grads.items()},
         )
         return (
@@ -410,6 +425,12 @@ class _RecurrenceFunction(torch.autograd.Function):
             None,
             None,
         )
+
+
+def _backward_kernel_call(**arguments) -> None:
+    """The C backward of the recurrence (a module-level name, so that tests can watch what it
+    receives)."""
+    _require_extension().recurrence_backward(**arguments)
 
 
 def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
@@ -490,6 +511,9 @@ def _run(inputs, kind, h0, signs, columns, bias, block_size, recurrence, output,
     if batch == 0 or steps == 0:  # nothing to run; no gradient flows (as in the reference)
         if output == "last":
             return h0.new_zeros(batch, h0.shape[1]) if batch == 0 else h0
+        if output == "states_and_last":
+            last = h0.new_zeros(batch, h0.shape[1]) if batch == 0 else h0
+            return h0.new_zeros(batch, steps, h0.shape[1]), last
         width = h0.shape[1] if output == "states" else readout_weight.shape[0]
         return h0.new_zeros(batch, steps, width)
     tensors = (inputs, h0, signs, columns, bias, readout_weight, readout_bias)
@@ -540,7 +564,9 @@ def hadamard_recurrence_native(
             ``"states"``, every ``h_t``; ``"last"``, only ``h_T`` (many-to-one heads: no
             ``(B, T, n)`` gradient of zeros); ``"logits"``, the fused read-out
             ``V·ReLU(h_t) + c`` of every step (many-to-many heads: no ``(B, T, n)`` activations
-            or gradients outside the kernel).
+            or gradients outside the kernel); ``"states_and_last"``, every ``h_t`` and ``h_T`` as a
+            second tensor with its own gradient (``HadamRNN.forward``: a loss on ``h_T`` alone
+            costs no ``(B, T, n)`` gradient).
         readout_weight: ``(k, n)`` the read-out ``V`` (already quantized), with ``"logits"``.
         readout_bias: ``(k,)`` the read-out bias ``c``, or None, with ``"logits"``.
 
@@ -548,7 +574,8 @@ def hadamard_recurrence_native(
     of one dtype.
 
     Returns:
-        ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; or ``(B, T, k)`` the read-out, by ``output``.
+        ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; ``(B, T, k)`` the read-out; or the pair
+        ``((B, T, n), (B, n))``, by ``output``.
     """
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
     m = _check_sizes(n, block_size)

@@ -630,3 +630,111 @@ class TestFallback:
 
     def test_config_accepts_native(self):
         assert parse_config({"model": {"backend": "native"}}).model.backend == "native"
+
+
+# ------------------------------------------------------------------------------------------------
+# HadamRNN.forward: h_n as an output of its own
+# ------------------------------------------------------------------------------------------------
+
+LOSSES_ON = ("h_n", "outputs", "both")
+
+
+def forward_loss(layer, x, h0, loss_on):
+    """A loss on what ``loss_on`` names of ``layer(x, h0)``, with fixed random weights, so that no
+    gradient is a plain sum that a wrong path could still match."""
+    outputs, h_n = layer(x, h0)
+    generator = torch.Generator().manual_seed(7)
+    weight_outputs = torch.randn(outputs.shape, generator=generator, dtype=torch.float64).to(outputs.dtype)
+    weight_h_n = torch.randn(h_n.shape, generator=generator, dtype=torch.float64).to(h_n.dtype)
+    loss = outputs.new_zeros(())
+    if loss_on in ("outputs", "both"):
+        loss = loss + (outputs * weight_outputs).sum()
+    if loss_on in ("h_n", "both"):
+        loss = loss + (h_n * weight_h_n).sum() + h_n.square().sum()
+    return loss
+
+
+class TestForwardLastStateGradient:
+    """``out, h_n = rnn(x)``: losses on ``h_n`` only, on ``outputs`` only and on both give the
+    gradients of the dense backend (the paper's code, autograd through a matrix product) on every
+    backend, in float64."""
+
+    @pytest.mark.parametrize("loss_on", LOSSES_ON)
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    @pytest.mark.parametrize("hidden_size, block_size", [(32, None), (32, 8), (96, None), (96, 24)])
+    @pytest.mark.parametrize("backend", ["reference", pytest.param("native", marks=requires_extension)])
+    def test_gradients_equal_the_dense_backend(self, backend, hidden_size, block_size, recurrence, loss_on):
+        torch.manual_seed(0)
+        layer = HadamRNN(3, hidden_size, block_size=block_size, recurrence=recurrence, backend=backend).double()
+        dense = HadamRNN(3, hidden_size, block_size=block_size, recurrence=recurrence, backend="dense").double()
+        dense.load_state_dict(layer.state_dict())
+        x = torch.randn(4, 11, 3, dtype=torch.float64)
+        h0 = torch.randn(1, 4, hidden_size, dtype=torch.float64)
+        forward_loss(layer, x, h0, loss_on).backward()
+        forward_loss(dense, x, h0, loss_on).backward()
+        for (name, parameter), expected in zip(layer.named_parameters(), dense.parameters()):
+            assert_relative_close(parameter.grad, expected.grad, FLOAT64_RTOL, f"{name}, loss on {loss_on}")
+
+    @pytest.mark.parametrize("loss_on", LOSSES_ON)
+    @pytest.mark.parametrize("backend", ["reference", pytest.param("native", marks=requires_extension)])
+    def test_gradcheck(self, backend, loss_on):
+        torch.manual_seed(1)
+        layer = HadamRNN(2, 8, block_size=4, backend=backend).double()
+        x = torch.randn(2, 5, 2, dtype=torch.float64, requires_grad=True)
+        h0 = torch.randn(1, 2, 8, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda x, h0: forward_loss(layer, x, h0, loss_on), [x, h0])
+
+    def test_h_n_is_the_last_output_and_not_a_view(self):
+        (layer,) = twin_layers(["auto"])
+        outputs, h_n = layer(torch.randn(3, 6, 3))
+        assert torch.equal(h_n[0], outputs[:, -1])
+        assert h_n._base is not outputs and h_n[0]._base is not outputs
+
+
+@requires_extension
+class TestForwardSendsNoStateGradientOfZeros:
+    """With a loss on ``h_n`` alone, the kernel's backward receives no ``(B, T, n)`` gradient: its
+    ``grad_states`` is the null address (zero to the kernel), and ``grad_last`` is given."""
+
+    @pytest.fixture
+    def received(self, monkeypatch):
+        calls = []
+        kernel_call = native._backward_kernel_call
+
+        def watch(**arguments):
+            calls.append(arguments)
+            kernel_call(**arguments)
+
+        monkeypatch.setattr(native, "_backward_kernel_call", watch)
+        return calls
+
+    def test_loss_on_h_n_only(self, received):
+        (layer,) = twin_layers(["native"])
+        _, h_n = layer(torch.randn(2, 7, 3))
+        h_n.square().sum().backward()
+        assert len(received) == 1
+        assert received[0]["grad_states"] == 0
+        assert received[0]["grad_last"] != 0
+
+    def test_loss_on_outputs_only_and_on_both(self, received):
+        (layer,) = twin_layers(["native"])
+        outputs, _ = layer(torch.randn(2, 7, 3))
+        outputs.sum().backward()
+        outputs, h_n = layer(torch.randn(2, 7, 3))
+        (outputs.sum() + h_n.sum()).backward()
+        assert [call["grad_states"] != 0 for call in received] == [True, True]
+        assert [call["grad_last"] != 0 for call in received] == [False, True]
+
+    def test_native_states_and_last_output(self):
+        problem = make_problem(16, 8, 3, 9, dtype=torch.float64)
+        leaves = differentiable(problem)
+        states, last = native.hadamard_recurrence_native(
+            leaves["inputs"], leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], 8,
+            output="states_and_last",
+        )
+        assert torch.equal(last, states[:, -1])
+        empty = make_problem(8, 8, 3, 0)
+        states, last = native.hadamard_recurrence_native(
+            empty["inputs"], empty["h0"], empty["signs"], empty["weight_ih"], empty["bias"], 8, output="states_and_last"
+        )
+        assert states.shape == (3, 0, 8) and torch.equal(last, empty["h0"])
