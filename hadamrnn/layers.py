@@ -10,14 +10,19 @@ from torch.nn.utils import parametrize
 
 from . import native
 from .errors import HadamRNNError, ShapeError
-from .functional import dense_recurrence_with_last, hadamard_recurrence_reference_with_last
+from .functional import (
+    dense_recurrence_with_last,
+    hadamard_recurrence_reference_with_last,
+    hadamard_recurrence_reversible_reference,
+)
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
-__all__ = ["QuantizedLinear", "HadamRNN", "token_embedding", "PADDING_ID", "RECURRENCES", "BACKENDS"]
+__all__ = ["QuantizedLinear", "HadamRNN", "token_embedding", "PADDING_ID", "RECURRENCES", "BACKENDS", "MEMORIES"]
 
 RECURRENCES = ("linear", "relu")
 BACKENDS = ("auto", "reference", "dense", "native")
+MEMORIES = ("auto",) + native.MEMORIES
 
 
 class QuantizedLinear(nn.Module):
@@ -130,6 +135,18 @@ class HadamRNN(nn.Module):
             cannot run), ``"auto"`` picks native for float32 CPU inputs when the extension is built
             and the reference otherwise (warning once if the extension is missing).
         sign_clip: optional clip of the straight-through gradient of the signs.
+        memory: what the backward of :meth:`last_state` and :meth:`readout` keeps of the states
+            (:data:`hadamrnn.native.MEMORIES`). ``"stored"``: every state, ``O(B T n)``.
+            ``"reversible"`` (linear recurrence only): only ``h_T``; the backward recomputes the
+            states backwards by inverting the orthogonal step, ``O(B n)`` whatever ``T``.
+            ``"checkpointed"`` (linear only): also every
+            :data:`~hadamrnn.native.CHECKPOINT_INTERVAL`-th state, which bounds the drift of the
+            recomputed states, ``O(B n T / k)``. ``"auto"``: ``"checkpointed"`` for the linear
+            recurrence on the native backend, ``"stored"`` otherwise (the ReLU step cannot be
+            inverted; the reference and dense backends stay the plain autograd loops).
+            ``"reversible"`` and ``"checkpointed"`` on the reference backend run the pure-torch
+            :func:`~hadamrnn.functional.hadamard_recurrence_reversible_reference`; the dense
+            backend always stores. :meth:`forward` returns every state, so it always stores them.
 
     Shapes:
         ``x``: ``(B, T, input_size)`` (``batch_first``), or ``(T, input_size)`` unbatched.
@@ -154,6 +171,7 @@ class HadamRNN(nn.Module):
         batch_first: bool = True,
         backend: str = "auto",
         sign_clip: float | None = None,
+        memory: str = "auto",
     ):
         super().__init__()
         # The parametrization checks hidden_size and block_size (with hadamrnn.core), first of all.
@@ -165,12 +183,20 @@ class HadamRNN(nn.Module):
             raise HadamRNNError(f"recurrence must be one of {RECURRENCES}, got {recurrence!r}")
         if backend not in BACKENDS:
             raise HadamRNNError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if memory not in MEMORIES:
+            raise HadamRNNError(f"memory must be one of {MEMORIES}, got {memory!r}")
+        if memory in ("reversible", "checkpointed") and recurrence != "linear":
+            raise HadamRNNError(
+                f"memory={memory!r} needs recurrence='linear', got {recurrence!r}: the ReLU step cannot be "
+                "inverted, so its backward keeps the stored states (memory='stored' or 'auto')"
+            )
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.block_size = block_size
         self.recurrence = recurrence
         self.batch_first = batch_first
         self.backend = backend
+        self.memory = memory
         self.input_proj = QuantizedLinear(input_size, hidden_size, input_bits, bias)
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
         parametrize.register_parametrization(self, "weight_hh", recurrent, unsafe=True)
@@ -305,10 +331,18 @@ class HadamRNN(nn.Module):
         weight_ih = self.input_proj.quantized_weight()
         bias = self.input_proj.bias
         backend = native.resolve_backend(self.backend, x)
+        memory = self._memory_for(backend, output)
         if backend == "native":
+            interval = native.checkpoint_interval_for(memory, x.shape[1], self.recurrence, output)
             return native._recurrence_for_layer(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence,
-                output=output, readout_weight=readout_weight, readout_bias=readout_bias,
+                output=output, readout_weight=readout_weight, readout_bias=readout_bias, checkpoint_interval=interval,
+            )
+        if backend == "reference" and memory != "stored":
+            return hadamard_recurrence_reversible_reference(
+                x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, output=output,
+                readout_weight=readout_weight, readout_bias=readout_bias,
+                checkpoint_interval=native.CHECKPOINT_INTERVAL if memory == "checkpointed" else None,
             )
         if backend == "dense":
             states, last = dense_recurrence_with_last(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
@@ -323,6 +357,15 @@ class HadamRNN(nn.Module):
         if output == "logits":
             return nn.functional.linear(torch.relu(states), readout_weight, readout_bias)
         return states
+
+    def _memory_for(self, backend: str, output: str) -> str:
+        """The memory mode of one call: every state is kept where they are returned (``forward``),
+        by the dense backend, and by ``"auto"`` off the native backend or with the ReLU step."""
+        if output not in ("last", "logits") or backend == "dense":
+            return "stored"
+        if self.memory == "auto":
+            return "checkpointed" if backend == "native" and self.recurrence == "linear" else "stored"
+        return self.memory
 
     def extra_repr(self) -> str:
         return (

@@ -54,6 +54,9 @@ __all__ = [
     "hadamard_recurrence_tokens_native",
     "resolve_backend",
     "INLINE_PROJECTION_MAX_WIDTH",
+    "MEMORIES",
+    "CHECKPOINT_INTERVAL",
+    "checkpoint_interval_for",
 ]
 
 #: Widest input (features, or vocabulary for token ids) that the recurrence kernel projects
@@ -63,6 +66,24 @@ __all__ = [
 INLINE_PROJECTION_MAX_WIDTH = 16
 
 _SUPPORTED_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
+
+#: What the backward of the recurrence keeps of the forward's states:
+#:
+#: * ``"stored"``: every state, ``(B, T, n)``; the backward reads them back;
+#: * ``"reversible"``: only ``h_T`` (linear recurrence only): the backward walks time downwards
+#:   recomputing each state from the next, ``h_{t-1} = W^{-1}(h_t - U x_t - b)``, which is exact
+#:   up to rounding because ``W`` is orthogonal; memory ``O(B n)`` whatever ``T``;
+#: * ``"checkpointed"``: the same, re-anchored on every ``k``-th state, which the forward stores
+#:   (:data:`CHECKPOINT_INTERVAL` unless given): memory ``O(B n T / k)``, and the recomputed
+#:   states drift for at most ``k`` steps.
+MEMORIES = ("stored", "reversible", "checkpointed")
+
+#: The default checkpoint interval ``k``. The error that the recomputation adds to the float32
+#: gradients grows about linearly with the steps walked back from an anchor, at about three times
+#: the rate of the stored-state backward's own float32 error (docs/performance.md). Re-anchored
+#: every 256 steps it adds at most 1.4× (T = 1000) and 1.004× (T = 100,000) to that error, while
+#: the checkpoints of B = 32, T = 100,000, n = 512 take 26 MB instead of 6.6 GB of states.
+CHECKPOINT_INTERVAL = 256
 
 
 def _load_extension():
@@ -348,18 +369,24 @@ class _RecurrenceFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, kind, block_size, relu, output):
+    def forward(
+        ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, kind, block_size, relu, output,
+        checkpoint_interval,
+    ):
         batch, steps = inputs.shape[:2]
-        states = h0.new_empty((batch, steps, h0.shape[1]))
+        # With a checkpoint interval k the forward keeps only h_t for t = k, 2k, ... and h_T.
+        kept = -(-steps // checkpoint_interval) if checkpoint_interval else steps
+        states = h0.new_empty((batch, kept, h0.shape[1]))
         logits = None
         if output == "logits":
             logits = h0.new_empty((batch, steps, readout_weight.shape[0]))
         ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
+        ctx.checkpoint_interval = checkpoint_interval
         # An unused output's gradient reaches the backward as None, which the kernel reads as zero.
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states)
         _require_extension().recurrence_forward(
-            **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states),
+            **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval),
             **_readout(readout_weight, readout_bias),
             logits=_address(logits),
         )
@@ -395,7 +422,7 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_readout_bias": needs[6],
         }
         if not any(wants.values()) or all(grad is None for grad in incoming.values()):
-            return (None,) * 11
+            return (None,) * 12
         like = {
             "grad_inputs": inputs,
             "grad_h0": h0,
@@ -407,7 +434,9 @@ class _RecurrenceFunction(torch.autograd.Function):
         }
         grads = {name: torch.empty_like(like[name]) if wanted else None for name, wanted in wants.items()}
         _backward_kernel_call(
-            **_problem(ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states),
+            **_problem(
+                ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states, ctx.checkpoint_interval
+            ),
             **_readout(readout_weight, readout_bias),
             **{"grad_states": 0, **{name: _address(grad) for name, grad in incoming.items()}},
             **{name: _address(grad) for name, grad in grads.items()},
@@ -420,6 +449,7 @@ class _RecurrenceFunction(torch.autograd.Function):
             grads["grad_bias"],
             grads["grad_readout_weight"],
             grads["grad_readout_bias"],
+            None,
             None,
             None,
             None,
@@ -442,7 +472,7 @@ def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
     )
 
 
-def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -> dict:
+def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval=0) -> dict:
     """The keyword arguments that describe one recurrence to the C kernels."""
     batch, steps = inputs.shape[:2]
     n = h0.shape[1]
@@ -463,6 +493,7 @@ def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -
         columns=_address(columns),
         bias=_address(bias),
         states=states.data_ptr(),
+        checkpoint_interval=checkpoint_interval,
         threads=_threads(),
         **_base(block_size),  # the kernels form H_rᵀ for the backward themselves
     )
@@ -506,7 +537,42 @@ def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dty
     _check_like(readout_bias, "readout_bias", (readout_weight.shape[0],), dtype)
 
 
-def _run(inputs, kind, h0, signs, columns, bias, block_size, recurrence, output, readout_weight, readout_bias):
+def checkpoint_interval_for(memory: str, steps: int, recurrence: str, output: str, interval: int | None = None) -> int:
+    """The kernels' checkpoint interval for ``memory`` (see :data:`MEMORIES`): 0 keeps every state,
+    ``k > 0`` keeps every ``k``-th (``T`` for ``"reversible"``: only ``h_T``).
+
+    Raises:
+        HadamRNNError: an unknown ``memory``; ``"reversible"`` or ``"checkpointed"`` with the ReLU
+            recurrence (its step cannot be inverted) or with an output that returns every state
+            (they are kept anyway); a checkpoint interval below 1.
+    """
+    if memory not in MEMORIES:
+        raise HadamRNNError(f"memory must be one of {MEMORIES}, got {memory!r}")
+    if memory == "stored":
+        return 0
+    if recurrence != "linear":
+        raise HadamRNNError(
+            f"memory={memory!r} needs the linear recurrence, got recurrence={recurrence!r}: the ReLU step "
+            "cannot be inverted, so its backward keeps the stored states (memory='stored')"
+        )
+    if output not in ("last", "logits"):
+        raise HadamRNNError(
+            f"memory={memory!r} goes with output='last' or 'logits', got output={output!r}: "
+            "that output returns every state, so the backward reads them (memory='stored')"
+        )
+    if memory == "reversible":
+        return max(1, steps)
+    if interval is None:
+        interval = CHECKPOINT_INTERVAL
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise HadamRNNError(f"checkpoint_interval must be a positive integer, got {interval!r}")
+    return interval
+
+
+def _run(
+    inputs, kind, h0, signs, columns, bias, block_size, recurrence, output, readout_weight, readout_bias,
+    checkpoint_interval=0,
+):
     batch, steps = inputs.shape[:2]
     if batch == 0 or steps == 0:  # nothing to run; no gradient flows (as in the reference)
         if output == "last":
@@ -518,7 +584,7 @@ def _run(inputs, kind, h0, signs, columns, bias, block_size, recurrence, output,
         return h0.new_zeros(batch, steps, width)
     tensors = (inputs, h0, signs, columns, bias, readout_weight, readout_bias)
     contiguous = [None if tensor is None else tensor.contiguous() for tensor in tensors]
-    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu", output)
+    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu", output, checkpoint_interval)
 
 
 def hadamard_recurrence_native(
@@ -533,6 +599,8 @@ def hadamard_recurrence_native(
     output: str = "states",
     readout_weight: torch.Tensor | None = None,
     readout_bias: torch.Tensor | None = None,
+    memory: str = "stored",
+    checkpoint_interval: int | None = None,
 ) -> torch.Tensor:
     r"""The Hadamard recurrence over a whole sequence, forward and backward in C.
 
@@ -569,6 +637,13 @@ def hadamard_recurrence_native(
             costs no ``(B, T, n)`` gradient).
         readout_weight: ``(k, n)`` the read-out ``V`` (already quantized), with ``"logits"``.
         readout_bias: ``(k,)`` the read-out bias ``c``, or None, with ``"logits"``.
+        memory: what the backward keeps of the states (:data:`MEMORIES`): ``"stored"`` (every
+            state), ``"reversible"`` (only ``h_T``: every other state is recomputed backwards by
+            inverting the orthogonal step) or ``"checkpointed"`` (every ``checkpoint_interval``-th
+            state as well). The last two need the linear recurrence and ``output="last"`` or
+            ``"logits"``; their gradients differ from the stored ones by the rounding of the
+            recomputation (docs/performance.md).
+        checkpoint_interval: ``k`` for ``"checkpointed"``; None is :data:`CHECKPOINT_INTERVAL`.
 
     All tensors are float32 (AVX2 or portable kernels) or float64 (portable kernels), on the CPU,
     of one dtype.
@@ -579,20 +654,34 @@ def hadamard_recurrence_native(
     """
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
     m = _check_sizes(n, block_size)
-    return _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias)
+    interval = _interval_of(x, memory, recurrence, output, checkpoint_interval)
+    return _features_recurrence(
+        x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, interval
+    )
+
+
+def _interval_of(inputs, memory, recurrence, output, checkpoint_interval) -> int:
+    steps = inputs.shape[1] if isinstance(inputs, torch.Tensor) and inputs.ndim >= 2 else 0
+    return checkpoint_interval_for(memory, steps, recurrence, output, checkpoint_interval)
 
 
 def _recurrence_for_layer(
-    x, h0, signs, weight_ih, bias, block_size: int, recurrence: str, *, output="states", readout_weight=None, readout_bias=None
+    x, h0, signs, weight_ih, bias, block_size: int, recurrence: str, *, output="states", readout_weight=None,
+    readout_bias=None, checkpoint_interval=0,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` for :class:`~hadamrnn.layers.HadamRNN`, whose
     parametrization checked ``n`` and ``block_size`` when it was built: the same checks of the
     tensors (they guard the raw buffers the kernels read), without a second check of the sizes."""
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
-    return _features_recurrence(x, h0, signs, weight_ih, bias, n, block_size, d, recurrence, output, readout_weight, readout_bias)
+    return _features_recurrence(
+        x, h0, signs, weight_ih, bias, n, block_size, d, recurrence, output, readout_weight, readout_bias,
+        checkpoint_interval,
+    )
 
 
-def _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias):
+def _features_recurrence(
+    x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, checkpoint_interval=0
+):
     """Check ``x`` and the read-out, and run the recurrence on features (``U x_t`` in the loop for
     narrow ``x``, one ``F.linear`` first for wide ``x``)."""
     if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[0] != h0.shape[0] or x.shape[2] != d:
@@ -600,7 +689,7 @@ def _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, out
         raise ShapeError(f"x must have shape (B={h0.shape[0]}, T, d={d}), got {shape}")
     _check_like(x, "x", tuple(x.shape), h0.dtype)
     _check_output(output, readout_weight, readout_bias, n, h0.dtype)
-    readout = (output, readout_weight, readout_bias)
+    readout = (output, readout_weight, readout_bias, checkpoint_interval)
     if d > INLINE_PROJECTION_MAX_WIDTH:
         # The very drive the reference forms: the same F.linear, bias included.
         projected = torch.nn.functional.linear(x, weight_ih, bias)
@@ -621,6 +710,8 @@ def hadamard_recurrence_tokens_native(
     output: str = "states",
     readout_weight: torch.Tensor | None = None,
     readout_bias: torch.Tensor | None = None,
+    memory: str = "stored",
+    checkpoint_interval: int | None = None,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` with token ids in place of one-hot inputs.
 
@@ -632,7 +723,7 @@ def hadamard_recurrence_tokens_native(
     Args:
         tokens: ``(B, T)`` int64 ids in ``[0, V)``.
         h0, signs, weight_ih (``(n, V)``), bias, block_size, recurrence, output, readout_weight,
-            readout_bias: as in :func:`hadamard_recurrence_native`.
+            readout_bias, memory, checkpoint_interval: as in :func:`hadamard_recurrence_native`.
 
     Returns:
         as :func:`hadamard_recurrence_native`.
@@ -651,7 +742,7 @@ def hadamard_recurrence_tokens_native(
             f"got values from {int(tokens.min())} to {int(tokens.max())}"
         )
     _check_output(output, readout_weight, readout_bias, n, h0.dtype)
-    readout = (output, readout_weight, readout_bias)
+    readout = (output, readout_weight, readout_bias, _interval_of(tokens, memory, recurrence, output, checkpoint_interval))
     if vocabulary > INLINE_PROJECTION_MAX_WIDTH:
         projected = torch.nn.functional.embedding(tokens, weight_ih.t())
         return _run(projected, "projected", h0, signs, None, bias, m, recurrence, *readout)

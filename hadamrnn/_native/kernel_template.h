@@ -240,6 +240,9 @@ typedef struct {
     const int64_t *tokens;  /* INPUT_TOKENS: (B, T) */
     const REAL *h0, *signs, *columns, *bias;
     REAL *states;
+    int64_t checkpoint_interval;  /* 0: every state stored; k > 0: see recurrence_problem */
+    int64_t checkpoints;          /* slots per sequence with k > 0: ceil(T/k) */
+    REAL *inverse_signs;          /* 1/u, with k > 0: W^{-1} x = plain_gain ⊙ Hᵀ(x / u) */
     int64_t readout_size;                 /* k, 0 without a fused read-out */
     const REAL *readout_weight, *readout_bias;
     REAL *logits;
@@ -319,9 +322,11 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
     return scratch;
 }
 
-/* Rows of n values of per-worker scratch; the last two are the transform's (base orders r > 1). */
-#define FORWARD_SCRATCH 4
-#define BACKWARD_SCRATCH 7
+/* Rows of n values of per-worker scratch. Forward: the drive, ReLU(h_t), two for the transform
+ * (base orders r > 1), two for h_t and h_{t-1} when only checkpoints are stored. Backward: see
+ * backward_sequences. */
+#define FORWARD_SCRATCH 6
+#define BACKWARD_SCRATCH 11
 
 /*
  * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
@@ -361,6 +366,16 @@ KERNEL_TARGET static inline void KERNEL(readout)(const KERNEL(recurrence) *r, co
                     + (r->readout_bias ? r->readout_bias[k] : 0);
 }
 
+/* With a checkpoint interval k: the slot of the checkpoint array that holds h_{t+1} (t counted from
+ * 0 as in the loops), or -1 when that state is not stored. */
+static inline int64_t KERNEL(checkpoint_slot)(const KERNEL(recurrence) *r, int64_t t)
+{
+    const int64_t k = r->checkpoint_interval;
+    if (t % k == k - 1)
+        return t / k;
+    return t == r->steps - 1 ? r->checkpoints - 1 : -1;
+}
+
 KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin, int64_t end, int worker)
 {
     const KERNEL(recurrence) *r = context;
@@ -368,11 +383,12 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
     REAL *scratch = r->scratch + (int64_t)worker * FORWARD_SCRATCH * n;
     REAL *rectified = scratch + n;
     REAL *transform_scratch = scratch + 2 * n;
+    REAL *ring = scratch + 4 * n; /* with checkpoints: two rows, h_t and h_{t-1} */
     for (int64_t b = begin; b < end; b++) {
         const REAL *previous = r->h0 + b * n;
         for (int64_t t = 0; t < r->steps; t++) {
             const int64_t step = KERNEL(step_index)(r, b, t);
-            REAL *state = r->states + step * n;
+            REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
             const REAL *drive = KERNEL(drive)(r, scratch, step);
             KERNEL(transform_row)(previous, state, transform_scratch, n, r->block_size, r->base_order, r->base,
                                   r->signed_gain); /* W h_{t-1} */
@@ -383,6 +399,11 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
                     state[i] = state[i] < 0 ? 0 : state[i];
             if (r->readout_size)
                 KERNEL(readout)(r, state, rectified, r->logits + step * r->readout_size);
+            if (r->checkpoint_interval) {
+                const int64_t slot = KERNEL(checkpoint_slot)(r, t);
+                if (slot >= 0)
+                    memcpy(r->states + (b * r->checkpoints + slot) * n, state, (size_t)n * sizeof(REAL));
+            }
             previous = state;
         }
     }
@@ -460,7 +481,11 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
     REAL *transformed_previous = delta + 3 * n; /* H h_{t-1} / sqrt(m) */
     REAL *outside = delta + 4 * n;              /* g_t */
-    REAL *transform_scratch = delta + 5 * n;
+    REAL *transform_scratch = delta + 5 * n;    /* two rows */
+    REAL *ring = delta + 7 * n;                 /* with checkpoints: two rows of recomputed states */
+    REAL *drive_scratch = delta + 9 * n;
+    REAL *difference = delta + 10 * n;          /* (h_t - drive_t) / u */
+    const int64_t interval = r->checkpoint_interval;
 
     for (int64_t b = begin; b < end; b++) {
         REAL *partial_signs = r->partial_signs ? r->partial_signs + b * n : NULL;
@@ -469,14 +494,38 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
         REAL *partial_readout_weight = r->partial_readout_weight ? r->partial_readout_weight + b * outputs * n : NULL;
         REAL *partial_readout_bias = r->partial_readout_bias ? r->partial_readout_bias + b * outputs : NULL;
         memset(carry, 0, (size_t)n * sizeof(REAL));
+        /* With checkpoints, the state of the step (h_T first: the last slot). */
+        const REAL *recomputed = interval ? r->states + (b * r->checkpoints + r->checkpoints - 1) * n : NULL;
 
         for (int64_t t = r->steps - 1; t >= 0; t--) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             const REAL *grad = r->grad_states ? r->grad_states + step * n : NULL;
             const REAL *last = t == r->steps - 1 && r->grad_last ? r->grad_last + b * n : NULL;
-            const REAL *state = r->states + step * n;
-            const REAL *previous = t > 0 ? state - n : r->h0 + b * n;
-            if (t >= PREFETCH_STEPS_AHEAD + 1) {
+            const REAL *state, *previous;
+            if (!interval) {
+                state = r->states + step * n;
+                previous = t > 0 ? state - n : r->h0 + b * n;
+            } else {
+                state = recomputed;
+                const int64_t slot = t > 0 ? KERNEL(checkpoint_slot)(r, t - 1) : -1;
+                if (t == 0) {
+                    previous = r->h0 + b * n;
+                } else if (slot >= 0) { /* re-anchor on the stored state */
+                    previous = r->states + (b * r->checkpoints + slot) * n;
+                } else {
+                    /* h_{t-1} = W^{-1}(h_t - drive_t) = Hᵀ((h_t - drive_t) / u) / sqrt(m), into the
+                     * ring row that does not hold h_t. */
+                    REAL *target = state == ring ? ring + n : ring;
+                    const REAL *drive = KERNEL(drive)(r, drive_scratch, step);
+                    for (int64_t i = 0; i < n; i++)
+                        difference[i] = (state[i] - drive[i]) * r->inverse_signs[i];
+                    KERNEL(transform_row)(difference, target, transform_scratch, n, r->block_size, r->base_order,
+                                          r->base_transposed, r->plain_gain);
+                    previous = target;
+                }
+                recomputed = previous;
+            }
+            if (!interval && t >= PREFETCH_STEPS_AHEAD + 1) {
                 if (grad)
                     KERNEL(prefetch_row)(grad - PREFETCH_STEPS_AHEAD * n, n);
                 KERNEL(prefetch_row)(previous - PREFETCH_STEPS_AHEAD * n, n);
@@ -606,6 +655,10 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .columns = problem->columns,
         .bias = problem->bias,
         .states = problem->states,
+        .checkpoint_interval = problem->checkpoint_interval,
+        .checkpoints = problem->checkpoint_interval
+                           ? (problem->steps + problem->checkpoint_interval - 1) / problem->checkpoint_interval
+                           : 0,
         .readout_size = problem->readout_size,
         .readout_weight = problem->readout_weight,
         .readout_bias = problem->readout_bias,
@@ -621,7 +674,14 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
     const int64_t order = r->base_order;
     if (order > 1)
         r->base_transposed = KERNEL(new_transpose)(r->base, order);
-    if (!r->signed_gain || !r->plain_gain || (order > 1 && !r->base_transposed)) {
+    if (r->checkpoint_interval) {
+        r->inverse_signs = malloc((size_t)r->n * sizeof(REAL));
+        if (r->inverse_signs)
+            for (int64_t i = 0; i < r->n; i++) /* exact for u = ±1; any nonzero u inverts */
+                r->inverse_signs[i] = 1 / r->signs[i];
+    }
+    if (!r->signed_gain || !r->plain_gain || (order > 1 && !r->base_transposed)
+        || (r->checkpoint_interval && !r->inverse_signs)) {
         KERNEL(release)(r); /* everything else is still NULL */
         return KERNEL_OUT_OF_MEMORY;
     }
@@ -649,6 +709,7 @@ static void KERNEL(release)(KERNEL(recurrence) *r)
     free(r->token_drives);
     free(r->signed_gain);
     free(r->plain_gain);
+    free(r->inverse_signs);
     free(r->partial_signs);
     free(r->partial_bias);
     free(r->partial_columns);
@@ -700,7 +761,9 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
     r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH * n) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
-        || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch) {
+        || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch
+        /* recomputing states from checkpoints forms the drives again */
+        || (r.checkpoint_interval && KERNEL(prepare_token_drives)(&r) != KERNEL_OK)) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }

@@ -71,7 +71,15 @@ typedef struct {
     const void *columns;  /* real (input_width, n): row j is column j of U (U transposed);
                              unused for INPUT_PROJECTED */
     const void *bias;     /* real (n), or NULL */
-    void *states;         /* real (B, T, n), written by the forward: h_1 ... h_T */
+    void *states;         /* real (B, T, n), written by the forward: h_1 ... h_T; or, with a
+                             checkpoint interval, only the checkpoints (see below) */
+    /* 0: `states` holds every state, and the backward reads them back. k > 0 (linear recurrence
+     * only): `states` is (B, ceil(T/k), n) and holds h_t only for t = k, 2k, ... and t = T (slot
+     * ceil(t/k) - 1, counting t from 1); the backward recomputes every other state from the next
+     * one by inverting the step, h_{t-1} = W^{-1}(h_t - U x_t - b), and re-anchors on each
+     * checkpoint. Memory O(B n T / k) instead of O(B n T). k >= T is the purely reversible
+     * backward: only h_T is stored. */
+    int64_t checkpoint_interval;
 
     /* The fused read-out o_t = V ReLU(h_t) + c (readout_size = k > 0), or none (k = 0). Fusing it
      * spares the caller the (B, T, n) tensors of ReLU(h) and of its gradient. */

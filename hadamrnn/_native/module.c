@@ -263,6 +263,22 @@ static int fill_problem(recurrence_problem *problem, const char *kind_name, int 
     return 0;
 }
 
+/* A checkpoint interval is 0 (every state stored) or positive, and only for the linear recurrence:
+ * the ReLU step cannot be inverted. */
+static int check_checkpoint_interval(long long interval, int relu)
+{
+    if (interval < 0) {
+        PyErr_Format(PyExc_ValueError, "checkpoint_interval must be at least 0, got %lld", interval);
+        return -1;
+    }
+    if (interval > 0 && relu) {
+        PyErr_SetString(PyExc_ValueError,
+                        "checkpoint_interval needs the linear recurrence: the ReLU step cannot be inverted");
+        return -1;
+    }
+    return 0;
+}
+
 /* The fused read-out's sizes and weights: none (k = 0), or k >= 1 with V given. */
 static int fill_readout(recurrence_problem *problem, long long batch, long long steps, long long readout_size,
                         unsigned long long readout_weight, unsigned long long readout_bias)
@@ -282,17 +298,22 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
     (void)module;
     static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "scale",
                                "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "threads",
-                               "readout_size", "readout_weight", "readout_bias", "logits", "base_order", "base", NULL};
+                               "readout_size", "readout_weight", "readout_bias", "logits", "base_order", "base",
+                               "checkpoint_interval", NULL};
     const char *dtype, *kind;
     int relu;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
     double scale;
     unsigned long long inputs, h0, signs, columns, bias, states, base = 0;
     unsigned long long readout_weight = 0, readout_bias = 0, logits = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLK:recurrence_forward", keywords, &dtype,
+    long long checkpoint_interval = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKL:recurrence_forward", keywords, &dtype,
                                      &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
-                                     &readout_weight, &readout_bias, &logits, &base_order, &base))
+                                     &readout_weight, &readout_bias, &logits, &base_order, &base,
+                                     &checkpoint_interval))
+        return NULL;
+    if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
@@ -303,12 +324,14 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
     if (readout_size > 0 && batch > 0 && steps > 0 && check_address("logits", logits))
         return NULL;
     problem.logits = ADDRESS(logits);
+    problem.checkpoint_interval = checkpoint_interval;
     if (batch == 0 || steps == 0)
         Py_RETURN_NONE;
 
     int status;
     Py_BEGIN_ALLOW_THREADS
-    advise_huge_pages(problem.states, batch * steps * hidden, dtype);
+    if (!checkpoint_interval)
+        advise_huge_pages(problem.states, batch * steps * hidden, dtype);
     status = kernels->recurrence_forward(&problem, (int)threads);
     Py_END_ALLOW_THREADS
     return status_to_result(status);
@@ -321,7 +344,8 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "grad_states",
                                "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
-                               "grad_readout_weight", "grad_readout_bias", "base_order", "base", NULL};
+                               "grad_readout_weight", "grad_readout_bias", "base_order", "base",
+                               "checkpoint_interval", NULL};
     const char *dtype, *kind;
     int relu;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
@@ -330,12 +354,16 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLK:recurrence_backward", keywords,
+    long long checkpoint_interval = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKL:recurrence_backward", keywords,
                                      &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs,
                                      &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &grad_last, &grad_logits,
-                                     &grad_readout_weight, &grad_readout_bias, &base_order, &base))
+                                     &grad_readout_weight, &grad_readout_bias, &base_order, &base,
+                                     &checkpoint_interval))
+        return NULL;
+    if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
@@ -357,6 +385,7 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     problem.grad_signs = ADDRESS(grad_signs);
     problem.grad_columns = ADDRESS(grad_columns);
     problem.grad_bias = ADDRESS(grad_bias);
+    problem.checkpoint_interval = checkpoint_interval;
 
     int status;
     Py_BEGIN_ALLOW_THREADS
