@@ -9,6 +9,8 @@ caller. ``length="short"`` is T = 100 (the quick run).
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
 from .common import QUICK, interleaved_ratio, one_thread, pick, require, require_native
@@ -91,9 +93,23 @@ class LastStateRatio:
         self.rnn, self.inputs = _layer_and_inputs(length)
 
     def track_forward_over_last_state(self, length):
+        """Against ``last_state`` with the layer's default memory (checkpointed where the
+        recurrence is linear: no ``(B, T, n)`` states at all, which ``forward`` must return)."""
         return interleaved_ratio(
             _step_through_forward(self.rnn, self.inputs),
             _step_through_last_state(self.rnn, self.inputs),
+            repeats=3 if QUICK else 7,
+        )
+
+    def track_forward_over_stored_last_state(self, length):
+        """Against ``last_state`` keeping every state as ``forward`` does (``memory="stored"``):
+        the cost of ``h_n`` as an output of ``forward`` alone."""
+        stored = copy.deepcopy(self.rnn)
+        if hasattr(stored, "memory"):
+            stored.memory = "stored"
+        return interleaved_ratio(
+            _step_through_forward(self.rnn, self.inputs),
+            _step_through_last_state(stored, self.inputs),
             repeats=3 if QUICK else 7,
         )
 
@@ -101,4 +117,7 @@ class LastStateRatio:
 if __name__ == "__main__":  # python -m benchmarks.bench_last_state: the ratio at the full shape
     ratio = LastStateRatio()
     ratio.setup("full")
-    print(f"pMNIST shape, forward + h_n loss over last_state: {ratio.track_forward_over_last_state('full'):.3f}")
+    print(f"pMNIST shape, forward + h_n loss over last_state (stored states): "
+          f"{ratio.track_forward_over_stored_last_state('full'):.3f}")
+    print(f"pMNIST shape, forward + h_n loss over last_state (default memory): "
+          f"{ratio.track_forward_over_last_state('full'):.3f}")
