@@ -15,7 +15,7 @@ Matrices are tuples of tuples of Python ints. The public API:
 - counting: :func:`count_hadamard`, :func:`count_weighing`, :func:`all_hadamard_matrices`,
   :func:`hadamrnn_family`, :func:`block_hadamrnn_family`, :func:`two_sided_family`,
   :func:`hadamrnn_share`;
-- verification: :data:`CLAIMS` and ``python -m theory verify``.
+- verification: :data:`CLAIMS` and ``python -m hadamrnn_theory verify``.
 """
 
 from .claims import CLAIMS, Claim

@@ -1,4 +1,4 @@
-"""Command line: ``python -m theory {verify,count,construct,orders}``."""
+"""Command line: ``python -m hadamrnn_theory {verify,count,construct,orders}``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m theory",
+        prog="python -m hadamrnn_theory",
         description="Exact verification of the Hadamard constructions behind hadamrnn.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
