@@ -169,3 +169,10 @@ def test_installed_wheel_trains_the_builtin_copy_task_and_verifies_the_theory(bu
     verified = run(str(python), "-m", "hadamrnn_theory", "verify", "--quick")
     assert verified.returncode == 0, verified.stdout[-2000:] + verified.stderr[-2000:]
     assert re.search(r"\d+ claims: \d+ passed, 0 failed", verified.stdout), verified.stdout[-500:]
+
+
+def test_python_m_theory_still_runs_from_the_checkout():
+    """The documented name is hadamrnn_theory; from the root of a checkout the folder's own name works too."""
+    done = subprocess.run([sys.executable, "-m", "theory", "construct", "4"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["++++", "+-+-", "++--", "+--+"]
