@@ -198,7 +198,10 @@ class HadamRNN(nn.Module):
         self.backend = backend
         self.memory = memory
         self.input_proj = QuantizedLinear(input_size, hidden_size, input_bits, bias)
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        # Registered on the latent vector ũ itself (the parametrization passes an (n,) tensor
+        # through), so no (n, n) matrix is allocated: ``weight_hh`` is computed from the signs when
+        # read, and the state_dict key stays ``parametrizations.weight_hh.original``.
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size))
         parametrize.register_parametrization(self, "weight_hh", recurrent, unsafe=True)
         self.reset_parameters()
 
@@ -208,7 +211,7 @@ class HadamRNN(nn.Module):
 
     @property
     def recurrent(self) -> BlockHadamard:
-        """The parametrization of ``weight_hh`` (holds the block size, scale and pattern)."""
+        """The parametrization of ``weight_hh`` (holds the block size and scale; builds the pattern on demand)."""
         return self.parametrizations.weight_hh[0]
 
     @property
@@ -241,6 +244,13 @@ class HadamRNN(nn.Module):
             raise ShapeError(
                 f"x must be a floating-point tensor of features, got dtype {x.dtype} "
                 "(token ids go through an embedding first, e.g. SequenceClassifier(vocab_size=...))"
+            )
+        weight_dtype = self.input_proj.weight.dtype
+        if x.dtype != weight_dtype:
+            # One message for every backend (torch's own differs per backend, or is a kernel error).
+            raise ShapeError(
+                f"x must have the dtype of the layer's weights ({weight_dtype}), got {x.dtype}; convert the "
+                f"inputs (x.to({weight_dtype})) or the model (model.to({x.dtype}))"
             )
         if x.ndim not in (2, 3):
             layout = "(B, T, input_size)" if self.batch_first else "(T, B, input_size)"

@@ -75,6 +75,10 @@ _WORD_DTYPE = np.dtype(np.uint64)
 # ``numpy.packbits(..., bitorder="little")`` output must be read to give the convention above.
 _WORD_DTYPE_LE = np.dtype("<u8")
 
+# Fields unpacked at a time by ``unpack_int`` (a multiple of 8): 2**18 fields of up to 8 bits
+# keep its temporaries under 8 MiB whatever the size of the buffer.
+_UNPACK_CHUNK_FIELDS = 1 << 18
+
 # Upper bound on the temporary (rows, N, words) XOR block of ``binary_matmul_packed``: 2**22 words
 # is 32 MiB, small enough to stay out of swap, large enough to amortise the Python loop.
 _GEMM_CHUNK_WORDS = 1 << 22
@@ -341,17 +345,24 @@ def unpack_int(buf: Any, bits: int, count: int) -> np.ndarray:
         raise PackingError(
             f"{count} fields of {bits} bits need {expected} bytes, got {array.size}"
         )
-    stream = np.unpackbits(array, bitorder="little")
-    if stream[count * bits :].any():
+    used_bits = (count * bits) % 8
+    if used_bits and int(array[-1]) >> used_bits:
         raise PackingError(
             f"buf has padding bits set after field {count - 1}; "
             "the packed format requires them to be 0"
         )
-    field_bits = stream[: count * bits].reshape(count, bits).astype(np.int16)
-    codes = field_bits @ (np.int16(1) << np.arange(bits, dtype=np.int16))
-    # Sign extension: a code with the top bit set stands for code - 2**p.
-    values = codes - ((codes >> (bits - 1)) << bits)
-    return values.astype(np.int8)
+    values = np.empty(count, dtype=np.int8)
+    weights = np.int16(1) << np.arange(bits, dtype=np.int16)
+    # In chunks of _UNPACK_CHUNK_FIELDS fields (a multiple of 8, so each chunk starts on a byte):
+    # the bit-level temporaries are 16 bytes per packed bit, and must not scale with the buffer.
+    for start in range(0, count, _UNPACK_CHUNK_FIELDS):
+        stop = min(start + _UNPACK_CHUNK_FIELDS, count)
+        chunk = array[start * bits // 8 : -(-stop * bits // 8)]
+        stream = np.unpackbits(chunk, bitorder="little", count=(stop - start) * bits)
+        codes = stream.reshape(stop - start, bits).astype(np.int16) @ weights
+        # Sign extension: a code with the top bit set stands for code - 2**p.
+        values[start:stop] = codes - ((codes >> (bits - 1)) << bits)
+    return values
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,13 +63,13 @@ class Runtime:
         if not isinstance(model, QuantizedModel):
             raise ShapeError(f"Runtime needs a QuantizedModel, got {type(model).__name__}")
         self.model = model.validate(ModelFileError)
-        # int64 copies: the bounds keep every value inside int32, int64 only avoids casts.
+        # The weight codes stay in their int8 arrays (the model's own): int64 copies would take 8
+        # times their memory, and up to 64 times the file's. Products widen them chunk by chunk
+        # (_widening_matmul); vectors of length n or o are kept in int64.
         self._signs = model.signs.astype(np.int64)
-        self._input_weight_t = model.input_weight.astype(np.int64).T  # (d, n)
         self._input_bias = model.input_bias.astype(np.int64)
-        self._output_weight_t = model.output_weight.astype(np.int64).T  # (n, o)
         self._output_bias = model.output_bias.astype(np.int64)
-        self._embedding = None if model.embedding is None else model.embedding.astype(np.int64)
+        self._embedding = model.embedding
         self._input_rescale = model.input_rescale
         self._recurrent_rescale = model.recurrent_rescale
         self._input_term_limit = model.input_term_limit
@@ -114,7 +114,7 @@ class Runtime:
         ``(B, n)`` hidden codes. Returns ``(new_state, logits)`` with logits ``(B, o)``."""
         codes = self._input_codes(inputs, time_axis=False)
         state = self._check_state(state, codes.shape[0])
-        projection = codes @ self._input_weight_t + self._input_bias
+        projection = _widening_matmul(codes, self.model.input_weight) + self._input_bias
         state = self._recurrent_update(state, self._input_term(projection))
         return state, self._readout(state)
 
@@ -131,7 +131,7 @@ class Runtime:
             state if batched else np.asarray(state)[None], batch
         )
         # U x_t + b for every step at once: it does not depend on the state.
-        input_terms = self._input_term(codes @ self._input_weight_t + self._input_bias)
+        input_terms = self._input_term(_widening_matmul(codes, self.model.input_weight) + self._input_bias)
         outputs = []
         for t in range(steps):
             state = self._recurrent_update(state, input_terms[:, t])
@@ -161,7 +161,7 @@ class Runtime:
         return new_state
 
     def _readout(self, state: np.ndarray) -> np.ndarray:
-        return np.maximum(state, 0) @ self._output_weight_t + self._output_bias
+        return _widening_matmul(np.maximum(state, 0), self.model.output_weight) + self._output_bias
 
     # ------------------------------------------------------------------ input checks
 
@@ -183,10 +183,15 @@ class Runtime:
             if bad.any():
                 first = tuple(int(i) for i in np.argwhere(bad)[0])
                 raise ShapeError(f"token ids must be in [0, {vocab}), got {array[first]} at index {first}")
-            return self._embedding[array]
+            return self._embedding[array].astype(np.int64)
         d = self.model.input_size
         if array.ndim != (3 if time_axis else 2) or array.shape[-1] != d:
             raise ShapeError(f"input codes must have shape {lead}, {d}), got {array.shape}")
+        # Saturated before the cast to int64, in the array's own dtype: a uint64 code >= 2**63
+        # would otherwise wrap to a negative one.
+        limit = fixed_point.activation_limit(self.model.input_bits)
+        if array.dtype.kind == "u":
+            return np.minimum(array, limit).astype(np.int64)
         return fixed_point.saturate(array.astype(np.int64), self.model.input_bits)
 
     def _check_state(self, state: Any, batch: int) -> np.ndarray:
@@ -195,14 +200,36 @@ class Runtime:
         if state.shape != (batch, n) or state.dtype.kind not in "iu":
             raise ShapeError(f"state must be integer codes of shape ({batch}, {n}), got {state.dtype} {state.shape}")
         limit = fixed_point.activation_limit(self.model.hidden_bits)
-        if state.size and np.abs(state.astype(np.int64)).max() > limit:
-            raise ShapeError(
-                f"state codes must lie in [-{limit}, {limit}] (b_h = {self.model.hidden_bits}), "
-                f"got {int(np.abs(state.astype(np.int64)).max())}"
-            )
+        # min and max compared as Python integers: abs() of INT64_MIN is INT64_MIN again, and a
+        # uint64 code >= 2**63 wraps when cast to int64; neither may slip through.
+        if state.size:
+            low, high = int(state.min()), int(state.max())
+            if low < -limit or high > limit:
+                raise ShapeError(
+                    f"state codes must lie in [-{limit}, {limit}] (b_h = {self.model.hidden_bits}), "
+                    f"got {low if low < -limit else high}"
+                )
         if self.model.recurrence == "relu" and state.size and state.min() < 0:
             raise ShapeError(f"a ReLU recurrence has non-negative states, got {int(state.min())}")
         return state.astype(np.int64)
+
+
+#: Entries of a weight matrix widened to int64 at a time by :func:`_widening_matmul` (8 MiB).
+_WIDENING_CHUNK = 1 << 20
+
+
+def _widening_matmul(left: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``left @ codes.T`` in int64, for int64 ``left`` ``(..., k)`` and small-integer ``codes``
+    ``(r, k)``: exact (the accumulator bounds keep every sum inside int32), with ``codes`` widened
+    a block of rows at a time so that no int64 copy of the whole matrix exists."""
+    rows = codes.shape[0]
+    block = max(1, _WIDENING_CHUNK // max(1, codes.shape[1]))
+    if block >= rows:
+        return left @ codes.astype(np.int64).T
+    out = np.empty((*left.shape[:-1], rows), dtype=np.int64)
+    for start in range(0, rows, block):
+        out[..., start : start + block] = left @ codes[start : start + block].astype(np.int64).T
+    return out
 
 
 def load(path: str | Path) -> Runtime:

@@ -3,12 +3,21 @@
 Batches are pure functions of ``(seed, epoch, index)`` and every piece of state (weights,
 optimizer, scheduler, RNG, step counters, history) is checkpointed, so a run that is killed and
 resumed ends with weights bit-identical to an uninterrupted run.
+
+SIGINT (Ctrl-C) and SIGTERM stop :meth:`Trainer.fit` gracefully: the current step finishes, a
+checkpoint is written, and :class:`~hadamrnn.errors.TrainingInterrupted` is raised, so no step is
+lost. A second SIGINT during that stop interrupts at once, with a plain ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import signal
+import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +27,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import STATE_FILE, load_checkpoint, save_checkpoint
+from .checkpoint import STATE_FILE, load_checkpoint, remove_staging_leftovers, save_checkpoint
 from .config import RunConfig, parse_config
 from .distributed import SINGLE_PROCESS, DistributedContext
-from .errors import CheckpointError, ConfigError
-from .optim import Bop, sign_parameter_groups, radial_part, remove_radial_, sign_parameters
+from .errors import CheckpointError, ConfigError, TrainingInterrupted
+from .optim import Bop, radial_part, remove_radial_, sign_parameter_groups, sign_parameters
 from .tasks.base import Task
 
 __all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model"]
@@ -89,6 +98,49 @@ def _sign_statistics(model: nn.Module, small: float = SMALL_LATENT) -> dict[str,
     return {"radial": math.sqrt(radial), "tangential": math.sqrt(tangential), "small_fraction": below / max(count, 1)}
 
 
+#: The signals that stop training gracefully.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _StopRequests:
+    """Records SIGINT and SIGTERM while installed, instead of letting them interrupt a step.
+
+    The first signal is only recorded (the trainer stops after its current step, with a
+    checkpoint); the handlers of the signals are then restored, so a second Ctrl-C interrupts at
+    once. Installed only from the main thread, where Python runs signal handlers.
+    """
+
+    def __init__(self, announce: bool):
+        self.received: int | None = None
+        self._announce = announce
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._record)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
+
+    def _record(self, number: int, frame) -> None:
+        self.received = number
+        self._restore()
+        if self._announce:
+            print(
+                f"\n{signal.Signals(number).name} received: stopping after the current step and writing a "
+                "checkpoint (Ctrl-C again stops at once, without one)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
 def _signs_of(model: nn.Module) -> list[torch.Tensor]:
     return [latent.detach() >= 0 for latent in sign_parameters(model)]
 
@@ -127,6 +179,65 @@ def evaluate_model(
         if was_training:
             model.train()
     return {key: value / count for key, value in totals.items()}
+
+
+class _NoStops:
+    """The stand-in for :class:`_StopRequests` when signals are left alone."""
+
+    received = None
+
+    def __enter__(self) -> _NoStops:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+
+_NO_STOPS = _NoStops()
+
+
+def _checked_training_meta(checkpoint, batches_per_epoch: int) -> tuple[int, dict[str, Any]]:
+    """``(epochs_completed, history)`` of a checkpoint's meta.json, checked to have their shapes."""
+    meta, where = checkpoint.meta, f"checkpoint {checkpoint.path}: meta.json"
+    completed = meta.get("epochs_completed")
+    if isinstance(completed, bool) or not isinstance(completed, int) or completed < 0:
+        got = "no such key" if "epochs_completed" not in meta else repr(completed)
+        raise CheckpointError(f"{where}: expected key 'epochs_completed' to be an integer >= 0, got {got}")
+    if completed * batches_per_epoch > meta["step"]:
+        raise CheckpointError(
+            f"{where}: expected 'step' >= epochs_completed x batches per epoch = {completed * batches_per_epoch}, "
+            f"got step {meta['step']}"
+        )
+    elapsed = meta.get("elapsed_seconds", 0.0)
+    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed):
+        raise CheckpointError(f"{where}: expected key 'elapsed_seconds' to be a finite number, got {elapsed!r:.80}")
+    history = meta.get("history")
+    keys = ("step", "train_loss", "lr", "sign_flips", "validation")
+    if not isinstance(history, dict) or not all(isinstance(history.get(key), list) for key in keys):
+        got = "no such key" if "history" not in meta else f"{history!r:.80}"
+        raise CheckpointError(f"{where}: expected key 'history' to be an object of lists {list(keys)}, got {got}")
+    lengths = {key: len(history[key]) for key in keys[:4]}
+    if set(lengths.values()) != {meta["step"]} and not (meta["step"] == 0 and set(lengths.values()) <= {0}):
+        raise CheckpointError(f"{where}: expected one history entry per step ({meta['step']}), got {lengths}")
+    return completed, history
+
+
+def _check_training_state(checkpoint) -> None:
+    """The optimizer, scheduler and RNG state of a checkpoint have the shapes resume needs."""
+    state, where = checkpoint.training_state, f"checkpoint {checkpoint.path}: {STATE_FILE}"
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{where}: expected a dict, got a {type(state).__name__}")
+    for key in ("optimizer", "scheduler"):
+        if not isinstance(state.get(key), dict):
+            got = "no such key" if key not in state else f"a {type(state[key]).__name__}"
+            raise CheckpointError(f"{where}: expected key {key!r} to be a state dict, got {got}")
+    rng, expected = state.get("torch_rng"), torch.get_rng_state()
+    if not isinstance(rng, torch.Tensor) or rng.dtype != expected.dtype or rng.shape != expected.shape:
+        got = f"{rng.dtype} tensor of shape {tuple(rng.shape)}" if isinstance(rng, torch.Tensor) else f"{type(rng).__name__}"
+        raise CheckpointError(
+            f"{where}: expected key 'torch_rng' to be a {expected.dtype} tensor of shape {tuple(expected.shape)} "
+            f"(torch.get_rng_state()), got {got}"
+        )
 
 
 class Trainer:
@@ -222,7 +333,13 @@ class Trainer:
         return path
 
     def resume(self, path: str | Path | None = None) -> None:
-        """Restore every piece of state from the latest checkpoint of this run (or ``path``)."""
+        """Restore every piece of state from the latest checkpoint of this run (or ``path``).
+
+        First clears what a process killed while writing a checkpoint left in ``checkpoints/``
+        (:func:`~hadamrnn.checkpoint.remove_staging_leftovers`): the caller holds the run.
+        """
+        if self.distributed.is_main:
+            remove_staging_leftovers(self.checkpoint_dir)
         checkpoint = load_checkpoint(path or self.run_dir)
         if checkpoint.training_state is None:
             raise CheckpointError(
@@ -242,12 +359,13 @@ class Trainer:
                 f"cannot resume {checkpoint.path} with a different config (only train.epochs and "
                 "train.num_threads may change):\n  " + "\n  ".join(differences)
             )
-        completed = int(checkpoint.meta["epochs_completed"])
+        completed, history = _checked_training_meta(checkpoint, self.batches_per_epoch)
         if self.config.train.epochs < completed:
             raise ConfigError(
                 f"cannot resume {checkpoint.path} with train.epochs={self.config.train.epochs}: "
                 f"expected at least the {completed} epochs it has completed"
             )
+        _check_training_state(checkpoint)
         try:
             self.model.load_state_dict(checkpoint.model_state, strict=True)
             self.optimizer.load_state_dict(checkpoint.training_state["optimizer"])
@@ -255,15 +373,25 @@ class Trainer:
             if self.sign_optimizer is not None:
                 self.sign_optimizer.load_state_dict(checkpoint.training_state["sign_optimizer"])
             torch.set_rng_state(checkpoint.training_state["torch_rng"])
-        except (KeyError, RuntimeError, ValueError) as error:
+        except (KeyError, RuntimeError, ValueError, TypeError, IndexError, AttributeError) as error:
             raise CheckpointError(f"checkpoint {checkpoint.path} does not match the model: {error}") from None
-        self.step = int(checkpoint.meta["step"])
+        self.step = checkpoint.meta["step"]
         self.epochs_completed = completed
         self.elapsed = float(checkpoint.meta.get("elapsed_seconds", 0.0))
-        self.history = {"sign_statistics": [], **checkpoint.meta["history"]}
-        self._epoch_signs = dict(checkpoint.meta.get("epoch_sign_statistics") or {})
+        self.history = {"sign_statistics": [], **history}
+        partial = checkpoint.meta.get("epoch_sign_statistics") or {}
+        if not isinstance(partial, dict) or not all(
+            isinstance(value, (int, float)) and not isinstance(value, bool) for value in partial.values()
+        ):
+            raise CheckpointError(
+                f"checkpoint {checkpoint.path}: meta.json: expected key 'epoch_sign_statistics' to be an object of "
+                f"numbers, got {partial!r:.80}"
+            )
+        self._epoch_signs = dict(partial)
         continuing = {key: value for key, value in self.provenance.items() if key != "resumes"}
         stored = checkpoint.meta.get("provenance")
+        if stored is not None and not isinstance(stored, dict):
+            raise CheckpointError(f"checkpoint {checkpoint.path}: meta.json: expected key 'provenance' to be an object, got {stored!r:.80}")
         if stored:  # checkpoints written before provenance was recorded start the run here
             self.provenance = {**stored, "resumes": [*stored.get("resumes", []), continuing]}
 
@@ -299,41 +427,57 @@ class Trainer:
             self._epoch_signs[key] = self._epoch_signs.get(key, 0.0) + value
         return float(global_loss), flips
 
-    def fit(self) -> TrainResult:
+    def fit(self, stop_on_signals: bool = True) -> TrainResult:
+        """Train until ``train.epochs`` are completed; checkpoint as the config says.
+
+        With ``stop_on_signals`` (and in the main thread), SIGINT and SIGTERM stop training after
+        the current step: a checkpoint is written and :class:`~hadamrnn.errors.TrainingInterrupted`
+        is raised, naming it. Resuming from it continues exactly (bit-identical weights).
+        """
         train = self.config.train
         self.model.train()
         total_steps = train.epochs * self.batches_per_epoch
         bar = tqdm(total=total_steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        stops = _StopRequests(announce=self.distributed.is_main) if stop_on_signals else None
         try:
-            while self.epochs_completed < train.epochs:
-                epoch = self.epochs_completed
-                bar.set_description(f"epoch {epoch + 1}/{train.epochs}")
-                first = self.step - epoch * self.batches_per_epoch
-                for index in range(first, self.batches_per_epoch):
-                    started = time.perf_counter()
-                    loss, flips = self._train_step(self.task.batch("train", index, train.batch_size, epoch))
-                    self.step += 1
-                    self.elapsed += time.perf_counter() - started
-                    lr = self.optimizer.param_groups[0]["lr"]
-                    for key, value in (("step", self.step), ("train_loss", loss), ("lr", lr), ("sign_flips", flips)):
-                        self.history[key].append(value)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", flips=flips)
-                    if self.step % train.checkpoint_every == 0 and index + 1 < self.batches_per_epoch:
-                        self.save()
-                self.scheduler.step()
-                if self.sign_optimizer is not None:
-                    for group in self.sign_optimizer.param_groups:
-                        group["threshold"] *= train.bop_threshold_decay
-                validation = self.evaluate("val")
-                self.epochs_completed += 1
-                self._record_sign_statistics()
-                if train.keep_best:
-                    self._keep_if_best(validation)
-                self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
-                if self.distributed.is_main:
-                    bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
-                self.save()
+            with stops if stops is not None else _NO_STOPS:
+                while self.epochs_completed < train.epochs:
+                    epoch = self.epochs_completed
+                    bar.set_description(f"epoch {epoch + 1}/{train.epochs}")
+                    first = self.step - epoch * self.batches_per_epoch
+                    for index in range(first, self.batches_per_epoch):
+                        started = time.perf_counter()
+                        loss, flips = self._train_step(self.task.batch("train", index, train.batch_size, epoch))
+                        self.step += 1
+                        self.elapsed += time.perf_counter() - started
+                        lr = self.optimizer.param_groups[0]["lr"]
+                        for key, value in (("step", self.step), ("train_loss", loss), ("lr", lr), ("sign_flips", flips)):
+                            self.history[key].append(value)
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", flips=flips)
+                        saved = None
+                        if self.step % train.checkpoint_every == 0 and index + 1 < self.batches_per_epoch:
+                            saved = self.save()
+                        # A stop after the last step of an epoch saves before the epoch's end (scheduler
+                        # step, validation): the resumed run does them, exactly as this one would have.
+                        self._stop_if_requested(stops, saved)
+                    with warnings.catch_warnings():
+                        # A run resumed at the end of an epoch steps the scheduler before its first
+                        # optimizer step in this process; the restored state makes that correct.
+                        warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+                        self.scheduler.step()
+                    if self.sign_optimizer is not None:
+                        for group in self.sign_optimizer.param_groups:
+                            group["threshold"] *= train.bop_threshold_decay
+                    validation = self.evaluate("val")
+                    self.epochs_completed += 1
+                    self._record_sign_statistics()
+                    if train.keep_best:
+                        self._keep_if_best(validation)
+                    self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
+                    if self.distributed.is_main:
+                        bar.write(f"epoch {self.epochs_completed}: validation " + ", ".join(f"{k} {v:.4g}" for k, v in validation.items()))
+                    self._stop_if_requested(stops, self.save())
         finally:
             bar.close()
         return TrainResult(self.final_metrics(), self.history)
@@ -387,6 +531,19 @@ class Trainer:
             "validation": {k: v for k, v in validation.items() if k not in ("epoch", "step")},
             "test": test,
         }
+
+    def _stop_if_requested(self, stops: _StopRequests | None, saved: Path | None) -> None:
+        """Raise :class:`TrainingInterrupted` after a checkpoint if a stop signal arrived (on any rank)."""
+        received = stops.received if stops is not None else None
+        if self.distributed.enabled:  # every rank stops at the same step, or the others would hang
+            flags = self.distributed.mean_over_ranks(torch.tensor(0.0 if received is None else float(received)))
+            if float(flags) == 0.0:
+                return
+            received = received or signal.SIGTERM
+        elif received is None:
+            return
+        checkpoint = saved if saved is not None else self.save()
+        raise TrainingInterrupted(received, self.step, checkpoint)
 
     def final_metrics(self) -> dict[str, Any]:
         test = self.evaluate("test")

@@ -19,7 +19,7 @@ Matrices are tuples of tuples of Python ints. The public API:
   :func:`all_hadamard_matrices`, :func:`hadamard_classes`, :func:`automorphism_group_order`,
   :func:`hadamrnn_family`, :func:`block_hadamrnn_family`, :func:`two_sided_family`,
   :func:`hadamrnn_share`;
-- verification: :data:`CLAIMS` and ``python -m theory verify``.
+- verification: :data:`CLAIMS` and ``python -m hadamrnn_theory verify``.
 """
 
 from .base_sequences import t_sequences

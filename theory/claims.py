@@ -1,4 +1,4 @@
-"""The single registry of claims that ``python -m theory verify`` checks.
+"""The single registry of claims that ``python -m hadamrnn_theory verify`` checks.
 
 Claim ids are stable: the documentation's theorem labels use them. Rename one only together with
 the docs. Each check's docstring names its claim id, and a test holds them to it.

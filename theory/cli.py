@@ -1,4 +1,4 @@
-"""Command line: ``python -m theory {verify,count,construct,orders}``.
+"""Command line: ``python -m hadamrnn_theory {verify,count,construct,orders}``.
 
 Exit status, the same for every command:
 
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m theory",
+        prog="python -m hadamrnn_theory",
         description="Exact verification of the Hadamard constructions behind hadamrnn.",
         epilog="Exit status: 0 done, 1 a check failed, 2 bad input (refused before any work).",
     )

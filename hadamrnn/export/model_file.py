@@ -89,6 +89,7 @@ the step from overflowing
 from __future__ import annotations
 
 import math
+import os
 import struct
 import zlib
 from dataclasses import dataclass, fields
@@ -408,42 +409,13 @@ class QuantizedModel:
         """Parse and validate a ``.hrnn`` file; raises :class:`ModelFileError` on any problem."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise ModelFileError(f"a model file must be given as bytes, got {type(data).__name__}")
-        data = bytes(data)
-        if len(data) < HEADER_SIZE:
-            raise ModelFileError(
-                f"truncated model file: expected a {HEADER_SIZE}-byte header, got {len(data)} bytes in all"
-            )
-        header = dict(zip((name for name, _ in HEADER_FIELDS), _HEADER.unpack_from(data)))
-        if header["magic"] != MAGIC:
-            raise ModelFileError(f"not a .hrnn model file: expected the magic bytes {MAGIC!r}, got {header['magic']!r}")
-        if header["version"] not in READABLE_VERSIONS:
-            raise ModelFileError(
-                f"unsupported .hrnn version: expected one of {READABLE_VERSIONS}, got {header['version']}"
-            )
-        if header["header_size"] != HEADER_SIZE:
-            raise ModelFileError(f"header_size must be {HEADER_SIZE}, got {header['header_size']}")
-        header_crc = zlib.crc32(data[:_HEADER_CRC_OFFSET])
-        if header["header_crc32"] != header_crc:
-            raise ModelFileError(
-                f"corrupted header: expected the CRC-32 it records, {header['header_crc32']:#010x}, "
-                f"got {header_crc:#010x} for header bytes 0..{_HEADER_CRC_OFFSET - 1}"
-            )
-        _check_header_fields(header)
-        layout = _payload_layout(header)
-        expected_payload = sum(size for _, size in layout)
-        if header["payload_size"] != expected_payload:
-            raise ModelFileError(
-                f"payload_size must be {expected_payload} bytes for the shapes and bit-widths in the "
-                f"header, got {header['payload_size']}"
-            )
-        actual_payload = len(data) - HEADER_SIZE
-        if actual_payload != expected_payload:
-            state = "truncated" if actual_payload < expected_payload else "has trailing bytes"
-            raise ModelFileError(
-                f"model file {state}: expected {expected_payload} payload bytes after the header, "
-                f"got {actual_payload}"
-            )
-        payload = data[HEADER_SIZE:]
+        view = memoryview(data).cast("B")  # no copy: the payload is read in place
+        header, layout = _parse_header(view[:HEADER_SIZE], len(view))
+        return cls._from_payload(header, layout, view[HEADER_SIZE:])
+
+    @classmethod
+    def _from_payload(cls, header: dict[str, Any], layout: list[tuple[str, int]], payload) -> QuantizedModel:
+        """The model of a checked header and its payload (checked here against the payload CRC)."""
         payload_crc = zlib.crc32(payload)
         if header["payload_crc32"] != payload_crc:
             raise ModelFileError(
@@ -633,6 +605,46 @@ def _check_header_fields(header: dict[str, Any]) -> None:
         raise error(f"calibration_percentile must be in (0, 100], got {percentile!r}")
 
 
+def _parse_header(header_bytes, file_size: int) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """The checked header fields and the payload layout, from the first bytes of a file of
+    ``file_size`` bytes: everything the loader checks before it reads (or allocates) the payload."""
+    if len(header_bytes) < HEADER_SIZE:
+        raise ModelFileError(
+            f"truncated model file: expected a {HEADER_SIZE}-byte header, got {file_size} bytes in all"
+        )
+    header = dict(zip((name for name, _ in HEADER_FIELDS), _HEADER.unpack_from(header_bytes)))
+    if header["magic"] != MAGIC:
+        raise ModelFileError(f"not a .hrnn model file: expected the magic bytes {MAGIC!r}, got {header['magic']!r}")
+    if header["version"] not in READABLE_VERSIONS:
+        raise ModelFileError(
+            f"unsupported .hrnn version: expected one of {READABLE_VERSIONS}, got {header['version']}"
+        )
+    if header["header_size"] != HEADER_SIZE:
+        raise ModelFileError(f"header_size must be {HEADER_SIZE}, got {header['header_size']}")
+    header_crc = zlib.crc32(header_bytes[:_HEADER_CRC_OFFSET])
+    if header["header_crc32"] != header_crc:
+        raise ModelFileError(
+            f"corrupted header: expected the CRC-32 it records, {header['header_crc32']:#010x}, "
+            f"got {header_crc:#010x} for header bytes 0..{_HEADER_CRC_OFFSET - 1}"
+        )
+    _check_header_fields(header)
+    layout = _payload_layout(header)
+    expected_payload = sum(size for _, size in layout)
+    if header["payload_size"] != expected_payload:
+        raise ModelFileError(
+            f"payload_size must be {expected_payload} bytes for the shapes and bit-widths in the "
+            f"header, got {header['payload_size']}"
+        )
+    actual_payload = file_size - HEADER_SIZE
+    if actual_payload != expected_payload:
+        state = "truncated" if actual_payload < expected_payload else "has trailing bytes"
+        raise ModelFileError(
+            f"model file {state}: expected {expected_payload} payload bytes after the header, "
+            f"got {actual_payload}"
+        )
+    return header, layout
+
+
 def _payload_layout(header: dict[str, Any]) -> list[tuple[str, int]]:
     """``(section, bytes)`` in file order, computed with Python integers (no overflow)."""
     n, d, o = header["hidden_size"], header["input_size"], header["output_size"]
@@ -665,7 +677,14 @@ def read_model(path: str | Path) -> QuantizedModel:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: expected a .hrnn file at {str(path)!r}")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(f"model file too large: expected at most {MAX_FILE_BYTES} bytes, got {size}")
-    return QuantizedModel.from_bytes(path.read_bytes())
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(f"model file too large: expected at most {MAX_FILE_BYTES} bytes, got {size}")
+        # The header is read and checked first: a file that is not a .hrnn model, or whose sizes
+        # do not add up, is refused after 88 bytes, before its payload is read.
+        header, layout = _parse_header(handle.read(HEADER_SIZE), size)
+        payload = bytearray(size - HEADER_SIZE)
+        if handle.readinto(payload) != len(payload) or handle.read(1):
+            raise ModelFileError(f"model file {str(path)!r} changed while it was read: expected {size} bytes")
+    return QuantizedModel._from_payload(header, layout, payload)

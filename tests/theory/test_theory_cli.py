@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from theory.claims import Claim
-from theory.errors import ClaimFailed, ClaimSkipped
-from theory.report import as_json, format_duration, markdown_table
-from theory.verify import FAIL, PASS, SKIPPED, exit_status, run_claims
+from hadamrnn_theory.claims import Claim
+from hadamrnn_theory.errors import ClaimFailed, ClaimSkipped
+from hadamrnn_theory.report import as_json, format_duration, markdown_table
+from hadamrnn_theory.verify import FAIL, PASS, SKIPPED, exit_status, run_claims
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def run_theory(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "theory", *args],
+        [sys.executable, "-m", "hadamrnn_theory", *args],
         cwd=REPOSITORY,
         capture_output=True,
         text=True,

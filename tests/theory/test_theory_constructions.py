@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from theory import (
+from hadamrnn_theory import (
     ConstructionError,
     HadamardOrderError,
     block_sylvester,
@@ -29,7 +29,7 @@ from theory import (
     sylvester,
     transpose,
 )
-from theory.sylvester import sylvester_entry
+from hadamrnn_theory.sylvester import sylvester_entry
 
 S4 = ((1, 1, 1, 1), (1, -1, 1, -1), (1, 1, -1, -1), (1, -1, -1, 1))
 

@@ -7,7 +7,7 @@ from math import factorial
 
 import pytest
 
-from theory import (
+from hadamrnn_theory import (
     all_hadamard_matrices,
     block_hadamrnn_family,
     count_hadamard,
@@ -20,7 +20,7 @@ from theory import (
     sylvester,
     two_sided_family,
 )
-from theory.enumeration import count_cliques, count_normalised_hadamard
+from hadamrnn_theory.enumeration import count_cliques, count_normalised_hadamard
 
 # OEIS A206712: the number of n×n Hadamard matrices.
 A206712 = {1: 2, 2: 8, 4: 768, 8: 4_954_521_600, 12: 20_251_509_535_014_912_000}

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sympy
 
-import theory
-from theory.checks import _inverse_square_root
+import hadamrnn_theory as theory
+from hadamrnn_theory.checks import _inverse_square_root
 
 THEORY_DIR = Path(theory.__file__).resolve().parent
 
@@ -111,7 +111,7 @@ def test_no_floating_point_in_source(path):
 
 
 def test_import_needs_neither_torch_nor_sympy():
-    code = "import sys, theory; print([m for m in ('torch', 'sympy', 'hadamrnn') if m in sys.modules])"
+    code = "import sys, hadamrnn_theory; print([m for m in ('torch', 'sympy', 'hadamrnn') if m in sys.modules])"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=THEORY_DIR.parent, capture_output=True, text=True
     )
