@@ -309,6 +309,9 @@ def _train_in_claimed_run(
         interrupted.resume_command = _resume_command(distributed, run_dir, data_dir)
         raise
     if not distributed.is_main:
+        # Every rank leaves together (after rank 0 has written the metrics): a rank that tears its
+        # process group down while another still runs can abort that one at exit.
+        distributed.barrier()
         return None
     metrics = {
         **result.metrics,
@@ -324,6 +327,7 @@ def _train_in_claimed_run(
     details = ", ".join(f"{key}={value}" for key, value in summary.items() if key not in ("task", "naive_baseline"))
     title = f"{config.name}: {summary['task']} ({details}), n={config.model.hidden_size}"
     plot = plot_learning_curve(run_dir / LEARNING_CURVE_FILE, result.history, title, baseline)
+    distributed.barrier()
     return TrainingOutcome(run_dir, metrics, metrics_path, plot, baseline)
 
 
