@@ -1,4 +1,4 @@
-"""Build of the optional C extension ``hadamrnn._kernels`` (everything else is in pyproject.toml).
+"""Build of the optional C extension ``hadamrnn._kernels`` and the package list (the rest is in pyproject.toml).
 
 The extension is optional in both directions:
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
 
@@ -77,8 +77,12 @@ if not _extension_disabled():
     )
 
 setup(
+    # theory/ is installed under the project's own name: a top-level "theory" package would clash
+    # with other projects'. From a source checkout, `python -m theory` still runs the same code.
+    packages=find_packages(include=["hadamrnn", "hadamrnn.*"]) + ["hadamrnn_theory"],
+    package_dir={"hadamrnn_theory": "theory"},
     ext_modules=extensions,
     cmdclass={"build_ext": OptionalBuildExt},
     # The C sources are build inputs (they are in the sdist), not files to install.
-    exclude_package_data={"hadamrnn._native": ["*"]},
+    exclude_package_data={"hadamrnn": ["_native/*"]},
 )

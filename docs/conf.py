@@ -4,7 +4,7 @@ Build (from the repository root)::
 
     .venv/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
-The build runs ``python -m theory verify --quick`` (in the background, while Sphinx reads the
+The build runs ``python -m hadamrnn_theory verify --quick`` (in the background, while Sphinx reads the
 pages) and renders its results in the verification table; it draws the STE plots with the
 library's own quantizers. Both are done by the local extension ``docs/_ext/hadamrnn_docs.py``.
 """
@@ -120,6 +120,9 @@ nitpick_ignore_regex = [
     # napoleon reads the first line of the property docstring "Bytes of packed storage: ..." of
     # hadamrnn.packing.PackedBlockTernary.nbytes as a type
     (r"py:class", r"Bytes"),
+    # the config schema's private type aliases (hadamrnn.config._Int, _RATE, ...) and pydantic's
+    # markers inside their Annotated[...], as autodoc writes the fields' annotations
+    (r"py:class", r"_\w+|Strict|AfterValidator"),
 ]
 
 # ``sphinx-build -b doctest`` runs the docstring examples of the API pages in this namespace (the

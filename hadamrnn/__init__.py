@@ -1,9 +1,10 @@
 """hadamrnn: binary and sparse-ternary orthogonal recurrent networks.
 
-The recurrent matrix is ``W = diag(u) S_n / √n`` (HadamRNN, binary) or
-``W = diag(u) (I_{n/m} ⊗ S_m) / √m`` (Block-HadamRNN, sparse ternary), with ``S`` the Sylvester
-Hadamard matrix and ``u ∈ {±1}^n`` learned through a straight-through estimator. ``W`` is exactly
-orthogonal at every optimizer step.
+The recurrent matrix is ``W = diag(u) H_n / √n`` (HadamRNN, binary) or
+``W = diag(u) (I_{n/m} ⊗ H_m) / √m`` (Block-HadamRNN, sparse ternary), with ``H`` the Sylvester
+Hadamard matrix ``S_n`` for ``n = 2^k`` (or ``H_r ⊗ S_{2^k}`` with a Paley base matrix ``H_r`` for the
+other supported sizes ``n = r · 2^k``, such as 96) and ``u ∈ {±1}^n`` learned through a
+straight-through estimator. ``W`` is exactly orthogonal at every optimizer step.
 
 Reference: A. Foucault, F. Mamalet, F. Malgouyres, "HadamRNN: Binary and Sparse Ternary Orthogonal
 RNNs", ICLR 2025, arXiv:2502.00047.
@@ -32,10 +33,11 @@ _EXPORTS = {
         "ShapeError",
     ),
     "hadamard": ("block_sylvester", "fwht", "is_hadamard", "sylvester"),
-    "core.orders": ("check_block_size", "check_hidden_size", "is_power_of_two"),
+    "core.orders": ("available_orders", "check_block_size", "check_hidden_size", "is_power_of_two"),
     "core.scale": ("hadamard_scale",),
     "layers": ("HadamRNN", "QuantizedLinear"),
     "models": ("SequenceClassifier", "SequenceTagger", "build_model"),
+    "optim": ("Bop", "sign_parameter_groups", "sign_parameters"),
     "parametrizations": ("BinaryHadamard", "BlockHadamard", "binary_hadamard_", "block_hadamard_"),
     "quantizers": ("SignQuantizer", "UniformQuantizer", "flip_ratio", "quantize_to_int", "ste_sign", "uniform_quantize"),
     "size": ("ModelSize", "model_size"),
@@ -58,11 +60,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         HiddenSizeError,
         ShapeError,
     )
-    from .core.orders import check_block_size, check_hidden_size, is_power_of_two
+    from .core.orders import available_orders, check_block_size, check_hidden_size, is_power_of_two
     from .core.scale import hadamard_scale
     from .hadamard import block_sylvester, fwht, is_hadamard, sylvester
     from .layers import HadamRNN, QuantizedLinear
     from .models import SequenceClassifier, SequenceTagger, build_model
+    from .optim import Bop, sign_parameter_groups, sign_parameters
     from .parametrizations import BinaryHadamard, BlockHadamard, binary_hadamard_, block_hadamard_
     from .quantizers import SignQuantizer, UniformQuantizer, flip_ratio, quantize_to_int, ste_sign, uniform_quantize
     from .size import ModelSize, model_size
@@ -77,6 +80,7 @@ __all__ = [
     "fwht",
     "is_hadamard",
     # orders and scale (hadamrnn.core, also importable from hadamrnn.hadamard)
+    "available_orders",
     "check_hidden_size",
     "check_block_size",
     "is_power_of_two",
@@ -101,6 +105,10 @@ __all__ = [
     "build_model",
     "model_size",
     "ModelSize",
+    # learning the signs
+    "Bop",
+    "sign_parameter_groups",
+    "sign_parameters",
     # tasks, training, checkpoints, configs
     "CopyTask",
     "build_task",

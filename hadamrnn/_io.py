@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -21,7 +22,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_directory"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_write_json",
+    "atomic_directory",
+    "temporary_target",
+    "read_bounded",
+]
 
 #: Random temporary names tried before giving up (a clash is a 1 in 2**32 event).
 _CREATE_ATTEMPTS = 100
@@ -39,6 +47,34 @@ def _fsync_directory(path: str | Path) -> None:
 
 def _temporary_sibling(path: Path) -> Path:
     return path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+
+
+_TEMPORARY_NAME = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{8}\.tmp")
+
+
+def temporary_target(name: str) -> str | None:
+    """The name a temporary sibling called ``name`` was standing in for, or None if ``name`` is
+    not one of this module's temporary names (``.<target>.<8 hex digits>.tmp``).
+
+    A process killed in the middle of a write leaves its temporary sibling behind; whoever owns the
+    directory afterwards finds the leftovers with this.
+    """
+    match = _TEMPORARY_NAME.fullmatch(name)
+    return match["target"] if match else None
+
+
+def read_bounded(path: str | Path, limit: int, what: str) -> bytes:
+    """The bytes of the regular file ``path``, refusing more than ``limit`` of them.
+
+    For small files whose name a user may point elsewhere (a pointer, a manifest): a link to a
+    device or to a multi-gigabyte file is refused after ``limit + 1`` bytes, not read whole.
+    Raises ``ValueError`` naming ``what``, the limit and the size found.
+    """
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{what} {str(path)!r}: expected at most {limit} bytes, got more")
+    return data
 
 
 def _create_temporary_sibling(path: Path, create: Callable[[Path], _Created]) -> tuple[_Created, Path]:

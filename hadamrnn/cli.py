@@ -14,12 +14,13 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 
 from . import __version__, workflows
-from .errors import ConfigError, HadamRNNError
 from .devices import DEVICE_CHOICES
+from .errors import ConfigError, HadamRNNError, TrainingInterrupted, describe_os_error
 from .workflows import BUILTIN_CONFIGS, EXPORT_FORMATS, builtin_config
 
 __all__ = ["main", "builtin_config"]
@@ -79,6 +80,7 @@ def _export(args: argparse.Namespace) -> int:
         percentile=args.percentile,
         evaluate=args.evaluate,
         data_dir=args.data_dir,
+        force=args.force,
     )
     print(json.dumps(result.summary(), indent=2))
     return 0
@@ -155,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--calibration", choices=("max", "percentile"), default="max", help="how activation ranges are measured (default: max)")
     export.add_argument("--percentile", type=float, default=99.99, help="the percentile of --calibration percentile (default: 99.99)")
     export.add_argument("--evaluate", choices=("val", "test"), help="also compare float and integer metrics on this split")
+    export.add_argument("--force", action="store_true", help="replace an existing --out file (a file inside a run's checkpoints/ is always refused)")
     export.set_defaults(handler=_export)
 
     report = commands.add_parser("report", help="merge finished runs into the results table and figures of a page")
@@ -167,16 +170,51 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--figures", metavar="DIR", help="where the PNG figures go (default: _static/results/ next to --out)")
     report.add_argument("--archive", metavar="DIR", help="first copy each run's metrics, config, curves and (when under 300 kB) final weights into DIR/<run>/, and report from there")
     report.set_defaults(handler=_report)
+    _add_debug_option(parser, commands)
     return parser
+
+
+def _add_debug_option(parser: argparse.ArgumentParser, commands) -> None:
+    """``--debug`` before or after the command: show the Python traceback of an error."""
+    help_text = "on an error, show the Python traceback instead of a one-line message"
+    parser.add_argument("--debug", action="store_true", help=help_text)
+    for command in commands.choices.values():
+        # SUPPRESS: a command's default must not reset a --debug given before the command.
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=help_text)
+
+
+def _error_message(error: BaseException) -> str:
+    """One line: the library's messages name what was expected and received; the rest are translated."""
+    if isinstance(error, OSError) and not isinstance(error, HadamRNNError) and error.errno is not None:
+        return describe_os_error(error)  # raised by the operating system: name the file and the cause
+    if isinstance(error, (HadamRNNError, OSError)):
+        return str(error)
+    if isinstance(error, csv.Error):
+        return f"malformed tab-separated data: {error}"
+    return f"unexpected {type(error).__name__}: {error} (run again with --debug for the traceback)"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (HadamRNNError, FileNotFoundError) as error:
-        print(f"hadamrnn: error: {error}", file=sys.stderr)
-        return 2
+    except TrainingInterrupted as interrupted:
+        if args.debug:
+            raise
+        print(f"hadamrnn: {interrupted}", file=sys.stderr)
+        if interrupted.resume_command:
+            print(f"hadamrnn: resume with: {interrupted.resume_command}", file=sys.stderr)
+        return interrupted.exit_status
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("hadamrnn: interrupted (nothing more was written)", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"hadamrnn: error: {_error_message(error)}", file=sys.stderr)
+        return 2 if isinstance(error, (HadamRNNError, OSError, csv.Error)) else 1
 
 
 if __name__ == "__main__":

@@ -7,20 +7,26 @@ names the key, what was expected and what was received.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .core import check_block_size, check_hidden_size
 from .kinds import HADAMRNN, KIND_OPTIONS, KINDS, MODEL_KINDS, check_kind_options
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+import tomllib
 
 __all__ = [
     "CopyTaskConfig",
@@ -42,16 +48,49 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # allow_inf_nan=False: an infinite or NaN rate, clip or dropout is never meant, and would only
+    # surface as a FloatingPointError at the first step.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
+
+
+def _at_most(limit: int | float, why: str) -> AfterValidator:
+    """An upper bound whose message says why it exists (pydantic's ``le`` cannot say why)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and value > limit:
+            raise ValueError(f"must be at most {limit:,} ({why}), got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+# Strict: TOML, JSON and --set all give real integers and booleans, so a boolean where a count is
+# expected (``epochs = true``, silently 1) or a float count is a mistake, never a conversion.
+_Int = Annotated[int, Strict()]
+_Float = Annotated[float, Strict()]  # strict floats still accept integers (lr = 1)
+_Bool = Annotated[bool, Strict()]
+
+_SAMPLES = _at_most(2**31 - 1, "no split of a data set holds more samples")
+_GENERATED = _at_most(10**9, "sequences generated per epoch; a larger epoch never ends in practice")
+_SEQUENCE = _at_most(2**20, "the sequence length T of one step's inputs and states, B·T of each")
+_VOCAB = _at_most(2**24, "the largest vocabulary a .hrnn model file stores")
+_BATCH = _at_most(2**16, "a batch holds B·T inputs and B·T·n states in memory")
+_RATE = _at_most(10.0, "a larger Adam step diverges at once; the paper uses 1e-4 to 1e-3")
+_SEED = _at_most(2**64 - 1, "torch.manual_seed takes a seed below 2**64")
+#: Hidden sizes: the .hrnn model file indexes at most 2**20 rows; baselines are bounded lower by
+#: their dense matrices (see ModelConfig._hidden_size_fits_kind).
+MAX_HIDDEN_SIZE = 2**20
+MAX_DENSE_HIDDEN_SIZE = 2**13
+_HIDDEN = _at_most(MAX_HIDDEN_SIZE, "the largest n a .hrnn model file stores")
 
 
 class CopyTaskConfig(_Strict):
     name: Literal["copy"] = Field("copy", description="the task")
-    seq_len: int = Field(1000, ge=2, description="total length T of a sequence")
-    copy_length: int = Field(10, ge=1, description="K, the number of symbols to copy")
-    train_size: int = Field(512_000, ge=1, description="training sequences per epoch (generated on the fly)")
-    val_size: int = Field(2_000, ge=1, description="validation sequences")
-    test_size: int = Field(2_000, ge=1, description="test sequences")
+    seq_len: Annotated[_Int, _SEQUENCE] = Field(1000, ge=2, description="total length T of a sequence")
+    copy_length: _Int = Field(10, ge=1, description="K, the number of symbols to copy")
+    train_size: Annotated[_Int, _GENERATED] = Field(512_000, ge=1, description="training sequences per epoch (generated on the fly)")
+    val_size: Annotated[_Int, _GENERATED] = Field(2_000, ge=1, description="validation sequences")
+    test_size: Annotated[_Int, _GENERATED] = Field(2_000, ge=1, description="test sequences")
 
 
 _LIMIT = "keep only the first samples of this split (quick runs); omit for all"
@@ -59,28 +98,28 @@ _LIMIT = "keep only the first samples of this split (quick runs); omit for all"
 
 class MNISTTaskConfig(_Strict):
     name: Literal["smnist", "pmnist"] = Field(description="smnist (pixel order) or pmnist (fixed permutation)")
-    train_limit: int | None = Field(None, ge=1, description=_LIMIT)
-    val_limit: int | None = Field(None, ge=1, description=_LIMIT)
-    test_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    train_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
+    val_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
+    test_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
 
 
 class IMDBTaskConfig(_Strict):
     name: Literal["imdb"] = Field(description="the task")
-    vocab_size: int = Field(10_000, ge=3, description="token ids in all, padding (0) and out-of-vocabulary (1) included")
-    max_tokens: int = Field(500, ge=1, description="T: each review keeps its last max_tokens tokens")
-    cache: bool = Field(True, description="cache the tokenised arrays ($HADAMRNN_CACHE or ~/.cache/hadamrnn)")
-    train_limit: int | None = Field(None, ge=1, description=_LIMIT)
-    val_limit: int | None = Field(None, ge=1, description=_LIMIT)
-    test_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    vocab_size: Annotated[_Int, _VOCAB] = Field(10_000, ge=3, description="token ids in all, padding (0) and out-of-vocabulary (1) included")
+    max_tokens: Annotated[_Int, _SEQUENCE] = Field(500, ge=1, description="T: each review keeps its last max_tokens tokens")
+    cache: _Bool = Field(True, description="cache the tokenised arrays ($HADAMRNN_CACHE or ~/.cache/hadamrnn)")
+    train_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
+    val_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
+    test_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
 
 
 class GLUETaskConfig(_Strict):
     name: Literal["sst2", "qqp"] = Field(description="the GLUE task")
-    vocab_size: int = Field(30_522, ge=4, description="most token ids of the word vocabulary built from train.tsv")
-    max_tokens: int = Field(128, ge=3, description="T: tokens per sentence (or question pair)")
-    balanced: bool = Field(True, description="class-balanced training batches (the paper)")
-    train_limit: int | None = Field(None, ge=1, description="keep only the first rows of train.tsv (quick runs)")
-    val_limit: int | None = Field(None, ge=1, description="keep only the first rows of dev.tsv (quick runs)")
+    vocab_size: Annotated[_Int, _VOCAB] = Field(30_522, ge=4, description="most token ids of the word vocabulary built from train.tsv")
+    max_tokens: Annotated[_Int, _SEQUENCE] = Field(128, ge=3, description="T: tokens per sentence (or question pair)")
+    balanced: _Bool = Field(True, description="class-balanced training batches (the paper)")
+    train_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description="keep only the first rows of train.tsv (quick runs)")
+    val_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description="keep only the first rows of dev.tsv (quick runs)")
 
 
 class HARTaskConfig(_Strict):
@@ -88,10 +127,10 @@ class HARTaskConfig(_Strict):
     source: Literal["auto", "uci", "hapt"] = Field(
         "auto", description="uci: the 'UCI HAR Dataset' folder; hapt: HAPT.pkl.gz windowed; auto: uci if present"
     )
-    val_subjects: int = Field(4, ge=1, description="training subjects held out for validation (a fixed seeded draw)")
-    train_limit: int | None = Field(None, ge=1, description=_LIMIT)
-    val_limit: int | None = Field(None, ge=1, description=_LIMIT)
-    test_limit: int | None = Field(None, ge=1, description=_LIMIT)
+    val_subjects: _Int = Field(4, ge=1, description="training subjects held out for validation (a fixed seeded draw)")
+    train_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
+    val_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
+    test_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
 
 
 _USER_PATH = "absolute, or relative to the current directory, else to the data directory (--data-dir, $HADAMRNN_DATA)"
@@ -147,16 +186,20 @@ class ModelConfig(_Strict):
     kind: Literal[MODEL_KINDS] = Field(  # type: ignore[valid-type]
         HADAMRNN, description="; ".join(f"{kind.name}: {kind.description}" for kind in KINDS.values())
     )
-    hidden_size: int = Field(128, ge=1, description="n; a power of two for hadamrnn, any size for the baselines")
-    block_size: int | None = Field(None, ge=1, description="m for Block-HadamRNN, a power of two dividing n; None for full")
+    hidden_size: Annotated[_Int, _HIDDEN] = Field(
+        128, ge=1, description="n; a Hadamard order r*2^k for hadamrnn, any size for the baselines"
+    )
+    block_size: _Int | None = Field(None, ge=1, description="m for Block-HadamRNN, a Hadamard order dividing n; None for full")
     recurrence: Literal["linear", "relu"] = Field("linear", description="linear (the paper) or relu (vanilla ORNN)")
-    input_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of U; omit for float")
-    output_bits: int | None = Field(4, ge=1, le=16, description="bit-width p of V; omit for float")
-    sign_clip: float | None = Field(None, gt=0, description="clip of the sign STE gradient; omit for none")
+    input_bits: _Int | None = Field(4, ge=1, le=16, description="bit-width p of U; omit for float")
+    output_bits: _Int | None = Field(4, ge=1, le=16, description="bit-width p of V; omit for float")
+    sign_clip: _Float | None = Field(None, gt=0, description="clip of the sign STE gradient; omit for none")
     backend: Literal["auto", "reference", "dense", "native"] = Field("auto", description="how W h is computed (see HadamRNN)")
-    embedding_dim: int | None = Field(None, ge=1, description="size of the learned word embedding (token tasks only)")
-    embedding_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the embedding output during training")
-    recurrent_bits: int | None = Field(None, ge=1, le=16, description="bit-width p of W for qornn (required there)")
+    embedding_dim: Annotated[_Int, _at_most(4096, "the float embedding holds vocab_size·embedding_dim values")] | None = Field(
+        None, ge=1, description="size of the learned word embedding (token tasks only)"
+    )
+    embedding_dropout: _Float = Field(0.0, ge=0, lt=1, description="dropout on the embedding output during training")
+    recurrent_bits: _Int | None = Field(None, ge=1, le=16, description="bit-width p of W for qornn (required there)")
 
     @model_validator(mode="before")
     @classmethod
@@ -180,6 +223,12 @@ class ModelConfig(_Strict):
         kind = KINDS.get(info.data.get("kind"))
         if kind is not None and kind.hadamard_sizes:
             check_hidden_size(hidden_size)
+        elif kind is not None and hidden_size > MAX_DENSE_HIDDEN_SIZE:
+            raise ValueError(
+                f"must be at most {MAX_DENSE_HIDDEN_SIZE:,} for model.kind={kind.name!r} (its recurrent "
+                f"weights are dense n×n float matrices: {4 * MAX_DENSE_HIDDEN_SIZE**2 // 2**20} MiB each at "
+                f"n = {MAX_DENSE_HIDDEN_SIZE}), got {hidden_size}"
+            )
         return hidden_size
 
     @field_validator("block_size")
@@ -199,22 +248,75 @@ class ModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(10, ge=1, description="passes over the training set")
-    batch_size: int = Field(128, ge=1, description="training batch size")
-    eval_batch_size: int = Field(500, ge=1, description="batch size for validation and test")
-    lr: float = Field(1e-4, gt=0, description="Adam learning rate")
-    sign_lr: float | None = Field(
+    epochs: Annotated[_Int, _at_most(10**6, "a million passes over the training set")] = Field(
+        10, ge=1, description="passes over the training set"
+    )
+    batch_size: Annotated[_Int, _BATCH] = Field(128, ge=1, description="training batch size")
+    eval_batch_size: Annotated[_Int, _BATCH] = Field(500, ge=1, description="batch size for validation and test")
+    lr: Annotated[_Float, _RATE] = Field(1e-4, gt=0, description="Adam learning rate")
+    sign_lr: Annotated[_Float, _RATE] | None = Field(
         None, ge=0, description="learning rate of the latent signs; None uses lr (the paper), 0 freezes them"
     )
-    gamma: float = Field(0.98, gt=0, le=1, description="StepLR factor applied every epoch")
-    seed: int = Field(712, description="seeds the initialisation and every data stream")
-    checkpoint_every: int = Field(500, ge=1, description="optimizer steps between checkpoints")
-    keep_checkpoints: int = Field(2, ge=1, description="newest checkpoints kept on disk")
-    num_threads: int | None = Field(None, ge=1, description="torch threads; None keeps torch's default")
+    sign_optimizer: Literal["adam", "bop", "frozen"] = Field(
+        "adam",
+        description="how the signs of W learn: adam (the STE, with sign_lr), bop (flips, see hadamrnn.optim.Bop), "
+        "frozen (they keep their initial values)",
+    )
+    sign_gradient: Literal["ste", "radial_free"] = Field(
+        "ste", description="what the sign optimizer receives: ste (the straight-through gradient) or radial_free "
+        "(without its component along u, which only asks to rescale W)"
+    )
+    bop_gamma: _Float = Field(1e-4, gt=0, le=1, description="bop: adaptivity rate of the gradient's moving average")
+    bop_threshold: _Float = Field(1e-6, ge=0, description="bop: a sign flips when |average| exceeds it")
+    bop_threshold_decay: _Float = Field(
+        1.0, gt=0, description="bop: factor applied to bop_threshold after every epoch (above 1 flips less and less)"
+    )
+    max_flips: _Int | None = Field(None, ge=1, description="bop: flip budget per step; omit for none")
+    gamma: _Float = Field(0.98, gt=0, le=1, description="StepLR factor applied every epoch")
+    seed: Annotated[_Int, _SEED] = Field(712, ge=0, description="seeds the initialisation and every data stream")
+    checkpoint_every: Annotated[_Int, _at_most(2**31 - 1, "optimizer steps are counted in 31 bits")] = Field(
+        500, ge=1, description="optimizer steps between checkpoints"
+    )
+    keep_checkpoints: Annotated[_Int, _at_most(1000, "each checkpoint is a full copy of the weights")] = Field(
+        2, ge=1, description="newest checkpoints kept on disk"
+    )
+    num_threads: Annotated[_Int, _at_most(1024, "more threads than any machine has cores")] | None = Field(
+        None, ge=1, description="torch threads; None keeps torch's default"
+    )
+    keep_best: _Bool = Field(
+        False, description="also keep the weights of the best validation epoch (RUN/best) and report their test metrics"
+    )
+
+    @model_validator(mode="after")
+    def _check_sign_options(self) -> "TrainConfig":
+        # sign_lr = 0 is how older configs froze the signs; it still says the same with "frozen".
+        if self.sign_optimizer != "adam" and self.sign_lr is not None and not (
+            self.sign_optimizer == "frozen" and self.sign_lr == 0
+        ):
+            raise ValueError(
+                f"train.sign_lr applies only to sign_optimizer='adam', got sign_lr={self.sign_lr!r} "
+                f"with sign_optimizer={self.sign_optimizer!r}"
+            )
+        if self.sign_optimizer != "bop" and self.max_flips is not None:
+            raise ValueError(
+                f"train.max_flips applies only to sign_optimizer='bop', got max_flips={self.max_flips!r} "
+                f"with sign_optimizer={self.sign_optimizer!r}"
+            )
+        return self
+
+
+#: A run name becomes a folder name under --runs: no separator, no "..", no leading dot or dash.
+RUN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class RunConfig(_Strict):
-    name: str = Field("run", description="prefix of the run directory")
+    name: Annotated[str, Strict()] = Field(
+        "run",
+        min_length=1,
+        max_length=100,
+        pattern=RUN_NAME_PATTERN,
+        description="prefix of the run directory: letters, digits, '.', '_' and '-', starting with a letter or digit",
+    )
     task: TaskConfig = CopyTaskConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
@@ -248,6 +350,16 @@ def _fields_of(location: tuple, task_name: str = "copy") -> list[str]:
     return sorted(schema.model_fields)
 
 
+#: What a strict field expects, for the messages of pydantic's type errors.
+_STRICT_TYPES = {
+    "int_type": "an integer (not a boolean, a float or a string)",
+    "bool_type": "true or false",
+    "float_type": "a number (not a boolean or a string)",
+    "finite_number": "a finite number (not inf or nan)",
+    "string_type": "a string",
+}
+
+
 def _describe(error: ValidationError, source: str) -> ConfigError:
     lines = []
     for item in error.errors():
@@ -261,8 +373,17 @@ def _describe(error: ValidationError, source: str) -> ConfigError:
             lines.append(f"{key}.name: unknown task {item['ctx']['tag']!r}; known tasks: {known}")
         elif item["type"] == "value_error":  # the library's checks: their messages name the value and the rule
             lines.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
+        elif item["type"] in _STRICT_TYPES:
+            lines.append(f"{key}: expected {_STRICT_TYPES[item['type']]}, got {item.get('input')!r}")
+        elif item["type"] == "string_pattern_mismatch" and location == ("name",):
+            lines.append(
+                f"name: expected a folder name (letters, digits, '.', '_' and '-', starting with a letter or "
+                f"digit; it names the run directory under --runs), got {item.get('input')!r}"
+            )
         else:
             lines.append(f"{key}: {item['msg']}, got {item.get('input')!r}")
+    if len(lines) == 1:  # one problem, one line (what the command line prints)
+        return ConfigError(f"invalid config {source}: {lines[0]}")
     return ConfigError(f"invalid config {source}:\n  " + "\n  ".join(lines))
 
 

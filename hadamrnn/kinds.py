@@ -65,9 +65,8 @@ class ModelKind:
         required: the options it cannot do without.
         float_by_default: whether ``U`` and ``V`` default to float (else to ``recurrent_bits``
             when it takes them, else to the schema's default).
-        hadamard_sizes: whether ``hidden_size`` must be the order of a Sylvester Hadamard matrix
-            (a power of two, :func:`hadamrnn.hadamard.check_hidden_size`); other kinds take any
-            positive size.
+        hadamard_sizes: whether ``hidden_size`` must be the order of a Hadamard matrix the library
+            builds (:func:`hadamrnn.hadamard.check_hidden_size`); other kinds take any positive size.
         recurrent_bits: the bit-width of ``W`` when it is fixed (1 for the signs of HadamRNN);
             None when ``W`` is float or its bit-width is the option ``recurrent_bits``.
     """

@@ -10,14 +10,21 @@ from torch.nn.utils import parametrize
 
 from . import native
 from .errors import HadamRNNError, ShapeError
-from .functional import dense_recurrence, hadamard_recurrence_reference
+from .functional import (
+    dense_recurrence_with_last,
+    hadamard_recurrence_reference_with_last,
+    hadamard_recurrence_reversible_reference,
+)
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
-__all__ = ["QuantizedLinear", "HadamRNN", "token_embedding", "is_tracing", "PADDING_ID", "RECURRENCES", "BACKENDS"]
+__all__ = [
+    "QuantizedLinear", "HadamRNN", "token_embedding", "is_tracing", "PADDING_ID", "RECURRENCES", "BACKENDS", "MEMORIES",
+]
 
 RECURRENCES = ("linear", "relu")
 BACKENDS = ("auto", "reference", "dense", "native")
+MEMORIES = ("auto",) + native.MEMORIES
 
 
 class QuantizedLinear(nn.Module):
@@ -117,15 +124,19 @@ class HadamRNN(nn.Module):
     ``recurrence="linear"`` (the paper's model):
     :math:`h_t = W h_{t-1} + U x_t + b`; ``recurrence="relu"`` (vanilla ORNN):
     :math:`h_t = \mathrm{ReLU}(W h_{t-1} + U x_t + b)`, with :math:`h_0 = 0` by default,
-    :math:`W = \mathrm{diag}(u) S_n/\sqrt{n}` (or :math:`\mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt{m}`
-    with ``block_size=m``) and :math:`U` quantized to ``input_bits`` bits.
+    :math:`W = \mathrm{diag}(u) H_n/\sqrt{n}` (or :math:`\mathrm{diag}(u)(I_{n/m} \otimes H_m)/\sqrt{m}`
+    with ``block_size=m``) and :math:`U` quantized to ``input_bits`` bits. :math:`H_n` is the
+    Sylvester matrix :math:`S_n` for :math:`n = 2^k`, and :math:`H_r \otimes S_{2^k}` with a Paley
+    base matrix :math:`H_r` for :math:`n = r \cdot 2^k` (e.g. :math:`96 = 12 \cdot 8`).
 
     Behaves like :class:`torch.nn.RNN` with one layer.
 
     Args:
         input_size: features of ``x``.
-        hidden_size: ``n``, a power of two.
-        block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full HadamRNN.
+        hidden_size: ``n``, a supported order: ``r · 2^k`` with ``r`` in
+            :data:`~hadamrnn.core.orders.BASE_ORDERS` (the powers of two, and ``12 · 2^k``,
+            ``20 · 2^k``, ...; :func:`~hadamrnn.hadamard.available_orders` lists them).
+        block_size: ``m`` for Block-HadamRNN (a supported order dividing ``n``); None for full HadamRNN.
         recurrence: ``"linear"`` or ``"relu"``.
         input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
         bias: whether to add ``b``.
@@ -140,6 +151,18 @@ class HadamRNN(nn.Module):
             reference, the one path a graph can record. :meth:`execution_path` and the module's
             ``repr`` say which path runs.
         sign_clip: optional clip of the straight-through gradient of the signs.
+        memory: what the backward of :meth:`last_state` and :meth:`readout` keeps of the states
+            (:data:`hadamrnn.native.MEMORIES`). ``"stored"``: every state, ``O(B T n)``.
+            ``"reversible"`` (linear recurrence only): only ``h_T``; the backward recomputes the
+            states backwards by inverting the orthogonal step, ``O(B n)`` whatever ``T``.
+            ``"checkpointed"`` (linear only): also every
+            :data:`~hadamrnn.native.CHECKPOINT_INTERVAL`-th state, which bounds the drift of the
+            recomputed states, ``O(B n T / k)``. ``"auto"``: ``"checkpointed"`` for the linear
+            recurrence on the native backend, ``"stored"`` otherwise (the ReLU step cannot be
+            inverted; the reference and dense backends stay the plain autograd loops).
+            ``"reversible"`` and ``"checkpointed"`` on the reference backend run the pure-torch
+            :func:`~hadamrnn.functional.hadamard_recurrence_reversible_reference`; the dense
+            backend always stores. :meth:`forward` returns every state, so it always stores them.
 
     Exporting: ``torch.jit.trace``, ``torch.onnx.export`` and ``torch.export`` work on the layer
     and on the heads that hold it (the loop over time steps is unrolled, so the traced graph has
@@ -171,6 +194,7 @@ class HadamRNN(nn.Module):
         batch_first: bool = True,
         backend: str = "auto",
         sign_clip: float | None = None,
+        memory: str = "auto",
     ):
         super().__init__()
         # The parametrization checks hidden_size and block_size (with hadamrnn.core), first of all.
@@ -182,14 +206,25 @@ class HadamRNN(nn.Module):
             raise HadamRNNError(f"recurrence must be one of {RECURRENCES}, got {recurrence!r}")
         if backend not in BACKENDS:
             raise HadamRNNError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if memory not in MEMORIES:
+            raise HadamRNNError(f"memory must be one of {MEMORIES}, got {memory!r}")
+        if memory in ("reversible", "checkpointed") and recurrence != "linear":
+            raise HadamRNNError(
+                f"memory={memory!r} needs recurrence='linear', got {recurrence!r}: the ReLU step cannot be "
+                "inverted, so its backward keeps the stored states (memory='stored' or 'auto')"
+            )
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.block_size = block_size
         self.recurrence = recurrence
         self.batch_first = batch_first
         self.backend = backend
+        self.memory = memory
         self.input_proj = QuantizedLinear(input_size, hidden_size, input_bits, bias)
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        # Registered on the latent vector ũ itself (the parametrization passes an (n,) tensor
+        # through), so no (n, n) matrix is allocated: ``weight_hh`` is computed from the signs when
+        # read, and the state_dict key stays ``parametrizations.weight_hh.original``.
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size))
         parametrize.register_parametrization(self, "weight_hh", recurrent, unsafe=True)
         self.reset_parameters()
 
@@ -214,7 +249,7 @@ class HadamRNN(nn.Module):
 
     @property
     def recurrent(self) -> BlockHadamard:
-        """The parametrization of ``weight_hh`` (holds the block size, scale and pattern)."""
+        """The parametrization of ``weight_hh`` (holds the block size and scale; builds the pattern on demand)."""
         self._require_parametrization("HadamRNN.recurrent")
         return self.parametrizations.weight_hh[0]
 
@@ -251,6 +286,13 @@ class HadamRNN(nn.Module):
                 f"x must be a floating-point tensor of features, got dtype {x.dtype} "
                 "(token ids go through an embedding first, e.g. SequenceClassifier(vocab_size=...))"
             )
+        weight_dtype = self.input_proj.weight.dtype
+        if x.dtype != weight_dtype:
+            # One message for every backend (torch's own differs per backend, or is a kernel error).
+            raise ShapeError(
+                f"x must have the dtype of the layer's weights ({weight_dtype}), got {x.dtype}; convert the "
+                f"inputs (x.to({weight_dtype})) or the model (model.to({x.dtype}))"
+            )
         if x.ndim not in (2, 3):
             layout = "(B, T, input_size)" if self.batch_first else "(T, B, input_size)"
             raise ShapeError(
@@ -278,8 +320,9 @@ class HadamRNN(nn.Module):
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         x, h, batched = self._check_input(x, h0)
         with parametrize.cached():
-            outputs = self._run(x, h)
-        h_n = outputs[:, -1] if outputs.shape[1] else h
+            # h_n is an output of its own, not outputs[:, -1]: a loss on h_n alone then sends the
+            # backward a (B, n) gradient instead of a (B, T, n) tensor of zeros around it.
+            outputs, h_n = self._run(x, h, output="states_and_last")
         if not batched:
             return outputs[0], h_n
         if not self.batch_first:
@@ -333,25 +376,35 @@ class HadamRNN(nn.Module):
     ) -> torch.Tensor:
         """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``.
 
-        Returns, by ``output``: ``(B, T, n)`` every state, ``(B, n)`` the last one, or ``(B, T, k)``
-        the read-out (see :func:`hadamrnn.native.hadamard_recurrence_native`).
+        Returns, by ``output``: ``(B, T, n)`` every state, ``(B, n)`` the last one, ``(B, T, k)``
+        the read-out, or the pair (every state, the last one) (see :func:`hadamrnn.native.hadamard_recurrence_native`).
         """
         weight_ih = self.input_proj.quantized_weight()
         bias = self.input_proj.bias
         backend = self._path_for(x)
+        memory = self._memory_for(backend, output)
         if backend == "native":
+            interval = native.checkpoint_interval_for(memory, x.shape[1], self.recurrence, output)
             return native._recurrence_for_layer(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence,
-                output=output, readout_weight=readout_weight, readout_bias=readout_bias,
+                output=output, readout_weight=readout_weight, readout_bias=readout_bias, checkpoint_interval=interval,
+            )
+        if backend == "reference" and memory != "stored":
+            return hadamard_recurrence_reversible_reference(
+                x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, output=output,
+                readout_weight=readout_weight, readout_bias=readout_bias,
+                checkpoint_interval=native.CHECKPOINT_INTERVAL if memory == "checkpointed" else None,
             )
         if backend == "dense":
-            states = dense_recurrence(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
+            states, last = dense_recurrence_with_last(x, h, self.weight_hh, weight_ih, bias, self.recurrence)
         else:
-            states = hadamard_recurrence_reference(
+            states, last = hadamard_recurrence_reference_with_last(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence
             )
         if output == "last":
-            return states[:, -1] if states.shape[1] else h
+            return last
+        if output == "states_and_last":
+            return states, last
         if output == "logits":
             return nn.functional.linear(torch.relu(states), readout_weight, readout_bias)
         return states
@@ -381,6 +434,15 @@ class HadamRNN(nn.Module):
             "(example_inputs,)) or torch.jit.trace(model, example_inputs), which record the pure-torch "
             "reference path"
         )
+
+    def _memory_for(self, backend: str, output: str) -> str:
+        """The memory mode of one call: every state is kept where they are returned (``forward``),
+        by the dense backend, and by ``"auto"`` off the native backend or with the ReLU step."""
+        if output not in ("last", "logits") or backend == "dense":
+            return "stored"
+        if self.memory == "auto":
+            return "checkpointed" if backend == "native" and self.recurrence == "linear" else "stored"
+        return self.memory
 
     def extra_repr(self) -> str:
         try:

@@ -15,8 +15,9 @@ from .errors import ConfigError
 from .heads import SequenceHead
 from .kinds import HADAMRNN, model_kind
 from .layers import HadamRNN
+from .size import ModelSize, planned_size
 
-__all__ = ["SequenceClassifier", "SequenceTagger", "build_model"]
+__all__ = ["SequenceClassifier", "SequenceTagger", "build_model", "planned_model_size"]
 
 
 # The options of both heads, written once: each public class puts them in its own docstring, so
@@ -88,14 +89,9 @@ class SequenceTagger(_HadamRNNHead):
     many_to_many = True
 
 
-def build_model(config, task) -> nn.Module:
-    """The head that fits ``task`` (tagger for many-to-many, classifier otherwise), per ``config``.
-
-    ``config`` is a model config (:class:`~hadamrnn.config.ModelConfig`): ``config.kind`` picks
-    HadamRNN or a baseline of :mod:`hadamrnn.baselines`, and each head receives the options of
-    :mod:`hadamrnn.kinds` that its kind takes. Tasks with token inputs expose ``vocab_size`` and get
-    an embedding of ``config.embedding_dim``.
-    """
+def _recurrence_input(config, task) -> tuple[int | None, int]:
+    """``(vocab_size, input size of the recurrence)`` of the head ``config`` builds for ``task``,
+    after the checks that the two fit together."""
     vocab_size = getattr(task, "vocab_size", None)
     if vocab_size is None and config.embedding_dropout:
         raise ConfigError(
@@ -104,6 +100,18 @@ def build_model(config, task) -> nn.Module:
         )
     if vocab_size is not None and config.embedding_dim is None:
         raise ConfigError(f"task {task.name!r} reads token ids: model.embedding_dim is required, got None")
+    return vocab_size, (config.embedding_dim if vocab_size is not None else task.input_size)
+
+
+def build_model(config, task) -> nn.Module:
+    """The head that fits ``task`` (tagger for many-to-many, classifier otherwise), per ``config``.
+
+    ``config`` is a model config (:class:`~hadamrnn.config.ModelConfig`): ``config.kind`` picks
+    HadamRNN or a baseline of :mod:`hadamrnn.baselines`, and each head receives the options of
+    :mod:`hadamrnn.kinds` that its kind takes. Tasks with token inputs expose ``vocab_size`` and get
+    an embedding of ``config.embedding_dim``.
+    """
+    vocab_size, _ = _recurrence_input(config, task)
     kind = model_kind(config.kind)
     if kind.name == HADAMRNN:
         head = SequenceTagger if task.many_to_many else SequenceClassifier
@@ -118,4 +126,21 @@ def build_model(config, task) -> nn.Module:
         embedding_dropout=config.embedding_dropout,
         output_bits=config.output_bits,
         **{option: getattr(config, option) for option in kind.options},
+    )
+
+
+def planned_model_size(config, task) -> ModelSize:
+    """The size table of ``build_model(config, task)`` without building it (no tensor at all):
+    :func:`hadamrnn.size.planned_size` of the config's dimensions."""
+    vocab_size, input_size = _recurrence_input(config, task)
+    kind = model_kind(config.kind)
+    options = {option: getattr(config, option) for option in ("block_size", "input_bits", "recurrent_bits") if option in kind.options}
+    return planned_size(
+        kind.name,
+        hidden_size=config.hidden_size,
+        input_size=input_size,
+        output_size=task.output_size,
+        output_bits=config.output_bits,
+        vocab_size=vocab_size,
+        **options,
     )

@@ -5,7 +5,7 @@ The C extension ``hadamrnn._kernels`` (sources in ``hadamrnn/_native/``) compute
 * :func:`fwht_native`: ``y = u ⊙ FWHT_m(x) · scale`` on rows of length ``n``;
 * :func:`hadamard_recurrence_native`: the whole sequence of
   :math:`h_t = W h_{t-1} + U x_t + b` (or its ReLU variant) with
-  :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt m`, forward and backward, with exactly the
+  :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes H_m)/\sqrt m`, forward and backward, with exactly the
   signature and semantics of :func:`hadamrnn.functional.hadamard_recurrence_reference`;
 * :func:`hadamard_recurrence_tokens_native`: the same with token ids as inputs (``U x_t`` is the
   column ``U[:, id]``: one-hot inputs without the one-hot tensor).
@@ -14,6 +14,14 @@ Each is a :class:`torch.autograd.Function` whose forward and backward call C ker
 buffers (no torch headers): float32 with AVX2 + FMA when the CPU has them (checked at run time),
 portable C otherwise, and float64 on the portable kernels. Kernels run on
 ``torch.get_num_threads()`` threads over the batch; no result depends on the number of threads.
+
+Every supported order runs natively. For a block of order ``m = r · 2^j`` with ``r > 1`` (a Paley
+base matrix, e.g. ``96 = 12 · 8``) the row transform is the ``2^j``-point butterflies followed by the
+``r × r`` base product (sums of whole rows of ``2^j`` entries, each times its sign ±1, an exact
+sign flip, added in a fixed order, so the AVX2 and portable kernels still agree bit for bit); the
+backward applies ``H_rᵀ``, which the kernels form from the core's ``H_r``. It costs about ``r``
+additions per entry against ``log2(2^j)`` for the butterflies, so such sizes run several times
+slower per unit than a neighbouring power of two (still far faster than the reference).
 
 The extension is optional. Without it (``HADAMRNN_NO_EXTENSION=1`` when installing or when
 running, or no C compiler at install time) :func:`is_available` is False,
@@ -32,7 +40,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .errors import HadamRNNError, ShapeError
-from .core import check_block_size, check_sylvester_order, hadamard_scale
+from .core import base_matrix, check_block_size, check_hidden_size, hadamard_scale, split_order
 
 __all__ = [
     "is_available",
@@ -46,6 +54,9 @@ __all__ = [
     "hadamard_recurrence_tokens_native",
     "resolve_backend",
     "INLINE_PROJECTION_MAX_WIDTH",
+    "MEMORIES",
+    "CHECKPOINT_INTERVAL",
+    "checkpoint_interval_for",
 ]
 
 #: Widest input (features, or vocabulary for token ids) that the recurrence kernel projects
@@ -55,6 +66,24 @@ __all__ = [
 INLINE_PROJECTION_MAX_WIDTH = 16
 
 _SUPPORTED_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
+
+#: What the backward of the recurrence keeps of the forward's states:
+#:
+#: * ``"stored"``: every state, ``(B, T, n)``; the backward reads them back;
+#: * ``"reversible"``: only ``h_T`` (linear recurrence only): the backward walks time downwards
+#:   recomputing each state from the next, ``h_{t-1} = W^{-1}(h_t - U x_t - b)``, which is exact
+#:   up to rounding because ``W`` is orthogonal; memory ``O(B n)`` whatever ``T``;
+#: * ``"checkpointed"``: the same, re-anchored on every ``k``-th state, which the forward stores
+#:   (:data:`CHECKPOINT_INTERVAL` unless given): memory ``O(B n T / k)``, and the recomputed
+#:   states drift for at most ``k`` steps.
+MEMORIES = ("stored", "reversible", "checkpointed")
+
+#: The default checkpoint interval ``k``. The error that the recomputation adds to the float32
+#: gradients grows about linearly with the steps walked back from an anchor, at about three times
+#: the rate of the stored-state backward's own float32 error (docs/performance.md). Re-anchored
+#: every 256 steps it adds at most 1.4× (T = 1000) and 1.004× (T = 100,000) to that error, while
+#: the checkpoints of B = 32, T = 100,000, n = 512 take 26 MB instead of 6.6 GB of states.
+CHECKPOINT_INTERVAL = 256
 
 
 def _load_extension():
@@ -152,6 +181,26 @@ def _threads() -> int:
     return max(1, torch.get_num_threads())
 
 
+# The core's base matrices H_r and their transposes as int8 CPU tensors, made once: the kernels
+# read them by address, and the cache keeps them alive.
+_BASE_CACHE: dict[tuple[int, bool], torch.Tensor] = {}
+
+
+def _base(block_size: int, transpose: bool = False) -> dict:
+    """The keyword arguments that give the kernels the base matrix of blocks of order ``m``:
+    ``base_order`` ``r`` and the address of ``H_r`` (``H_rᵀ`` with ``transpose``), 0 for ``r = 1``."""
+    r, _ = split_order(block_size, "block_size")
+    if r == 1:
+        return dict(base_order=1, base=0)
+    key = (r, transpose)
+    matrix = _BASE_CACHE.get(key)
+    if matrix is None:
+        values = base_matrix(r, "int8")
+        matrix = torch.from_numpy((values.T if transpose else values).copy())  # contiguous
+        _BASE_CACHE[key] = matrix
+    return dict(base_order=r, base=matrix.data_ptr())
+
+
 # ------------------------------------------------------------------------------------------------
 # FWHT
 # ------------------------------------------------------------------------------------------------
@@ -164,14 +213,17 @@ def _check_fwht_arguments(x, signs, block_size, what: str) -> tuple[int, int]:
         raise ShapeError(f"{what} expects x of shape (..., n), got a 0-d tensor")
     _check_cpu(x, "x")
     _dtype_name(x, "x")
-    n = check_sylvester_order(x.shape[-1], "the size of the last dimension of x")
+    n = check_hidden_size(x.shape[-1], "the size of the last dimension of x")
     m = check_block_size(n, block_size)
     _check_like(signs, "signs", (n,), x.dtype)
     return n, m
 
 
-def _fwht_into(source: torch.Tensor, target: torch.Tensor, signs, scale: float, block_size: int) -> None:
-    """``target = u ⊙ FWHT_m(source) · scale`` on contiguous tensors of the same shape and dtype."""
+def _fwht_into(
+    source: torch.Tensor, target: torch.Tensor, signs, scale: float, block_size: int, transpose: bool = False
+) -> None:
+    """``target = u ⊙ FWHT_m(source) · scale`` on contiguous tensors of the same shape and dtype
+    (``FWHT_m`` applies ``I ⊗ H_m``, or ``(I ⊗ H_m)ᵀ`` with ``transpose``)."""
     n = source.shape[-1]
     rows = source.numel() // n
     if rows == 0:
@@ -187,17 +239,20 @@ def _fwht_into(source: torch.Tensor, target: torch.Tensor, signs, scale: float, 
         signs=_address(signs),
         scale=float(scale),
         threads=_threads(),
+        **_base(block_size, transpose),
     )
 
 
 class _FWHTFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, signs: torch.Tensor | None, scale: float, block_size: int) -> torch.Tensor:
+    def forward(
+        ctx, x: torch.Tensor, signs: torch.Tensor | None, scale: float, block_size: int, transpose: bool
+    ) -> torch.Tensor:
         ctx.save_for_backward(x, signs)  # the inputs themselves, so that the backward is differentiable
         x = x.contiguous()
         y = torch.empty_like(x)
-        _fwht_into(x, y, signs, scale, block_size)
-        ctx.scale, ctx.block_size = scale, block_size
+        _fwht_into(x, y, signs, scale, block_size, transpose)
+        ctx.scale, ctx.block_size, ctx.transpose = scale, block_size, transpose
         return y
 
     @staticmethod
@@ -205,17 +260,17 @@ class _FWHTFunction(torch.autograd.Function):
         x, signs = ctx.saved_tensors
         needs_x, needs_signs = ctx.needs_input_grad[:2]
         grad_x = grad_signs = None
-        # y = u ⊙ (S x)·s, so ∂L/∂x = s·Sᵀ(u ⊙ ∂L/∂y) = s·S(u ⊙ ∂L/∂y): S is symmetric, so the
-        # backward is the forward itself, run without signs on the sign-flipped gradient (and so
-        # it is differentiable again).
+        # y = u ⊙ (H x)·s, so ∂L/∂x = s·Hᵀ(u ⊙ ∂L/∂y): the transposed transform, run without signs
+        # on the sign-flipped gradient (and so differentiable again). For Sylvester blocks H is
+        # symmetric and this is the forward transform itself.
         if needs_x:
             flipped = grad_y if signs is None else grad_y * signs
-            grad_x = _FWHTFunction.apply(flipped, None, ctx.scale, ctx.block_size)
-        # ∂L/∂u_i = Σ over rows of ∂L/∂y_i · s (S x)_i.
+            grad_x = _FWHTFunction.apply(flipped, None, ctx.scale, ctx.block_size, not ctx.transpose)
+        # ∂L/∂u_i = Σ over rows of ∂L/∂y_i · s (H x)_i.
         if needs_signs:
-            transformed = _FWHTFunction.apply(x, None, ctx.scale, ctx.block_size)
+            transformed = _FWHTFunction.apply(x, None, ctx.scale, ctx.block_size, ctx.transpose)
             grad_signs = (grad_y * transformed).reshape(-1, x.shape[-1]).sum(0)
-        return grad_x, grad_signs, None, None
+        return grad_x, grad_signs, None, None, None
 
 
 def fwht_native(
@@ -223,21 +278,25 @@ def fwht_native(
     signs: torch.Tensor | None = None,
     scale: float = 1.0,
     block_size: int | None = None,
+    *,
+    transpose: bool = False,
 ) -> torch.Tensor:
-    r"""Signed, scaled Walsh–Hadamard transform of the last dimension, in C; differentiable.
+    r"""Signed, scaled fast Hadamard transform of the last dimension, in C; differentiable.
 
     Computes ``y = u ⊙ FWHT_m(x) · scale``, i.e. per row
-    :math:`y = \mathrm{scale}\cdot\mathrm{diag}(u)\,(I_{n/m} \otimes S_m)\,x`, equivalently
-    ``x @ (I ⊗ S_m) * u * scale`` with the dense Sylvester matrix (``S`` is symmetric).
+    :math:`y = \mathrm{scale}\cdot\mathrm{diag}(u)\,(I_{n/m} \otimes H_m)\,x`, equivalently
+    ``x @ block_hadamard(n, m).T * u * scale`` with the dense matrix (``(I ⊗ H_m)ᵀ`` in place of
+    ``I ⊗ H_m`` with ``transpose``; the same for Sylvester blocks, which are symmetric).
     ``signs=u``, ``scale=1/√m`` gives ``W x`` for the HadamRNN matrix ``W``; ``block_size=None``
     (``m = n``) is the full transform and ``m = 1`` the identity. Costs ``n·log2(m)`` additions per
-    row.
+    row for ``m = 2^j``, and ``n·(log2(m/r) + r - 1)`` for ``m = r · 2^j``.
 
     Args:
-        x: ``(..., n)`` float32 or float64 CPU tensor, ``n`` a power of two.
+        x: ``(..., n)`` float32 or float64 CPU tensor, ``n`` a supported order.
         signs: ``(n,)`` sign vector ``u`` (usually ±1) of the dtype of ``x``, or None for all ones.
         scale: the scalar factor (``1/√m`` for an orthogonal transform).
-        block_size: ``m``, a power of two dividing ``n``; None means ``m = n``.
+        block_size: ``m``, a supported order dividing ``n``; None means ``m = n``.
+        transpose: apply the transposed block matrix.
 
     Returns:
         ``(..., n)``, same dtype as ``x``.
@@ -248,11 +307,11 @@ def fwht_native(
     """
     _, m = _check_fwht_arguments(x, signs, block_size, "fwht_native")
     if torch.is_grad_enabled() and (x.requires_grad or (signs is not None and signs.requires_grad)):
-        return _FWHTFunction.apply(x, signs, float(scale), m)
+        return _FWHTFunction.apply(x, signs, float(scale), m, bool(transpose))
     # No graph to record: skip the autograd machinery, which costs more than a small transform.
     x = x.contiguous()
     y = torch.empty_like(x)
-    _fwht_into(x, y, signs, scale, m)
+    _fwht_into(x, y, signs, scale, m, bool(transpose))
     return y
 
 
@@ -261,6 +320,8 @@ def fwht_native_(
     signs: torch.Tensor | None = None,
     scale: float = 1.0,
     block_size: int | None = None,
+    *,
+    transpose: bool = False,
 ) -> torch.Tensor:
     """In-place :func:`fwht_native`: ``x ← u ⊙ FWHT_m(x) · scale``; returns ``x``.
 
@@ -274,7 +335,7 @@ def fwht_native_(
         raise ShapeError(f"fwht_native_ needs a contiguous x to transform in place, got strides {x.stride()}")
     if torch.is_grad_enabled() and x.requires_grad:
         raise ShapeError("fwht_native_ is not differentiable: expected x without requires_grad, use fwht_native")
-    _fwht_into(x, x, signs, scale, m)
+    _fwht_into(x, x, signs, scale, m, bool(transpose))
     if not x.is_inference():
         torch.autograd.graph.increment_version(x)  # as torch's own in-place operations do
     return x
@@ -286,7 +347,7 @@ def fwht_native_(
 
 
 #: What the recurrence Function returns (see ``_RecurrenceFunction``).
-_OUTPUTS = ("states", "last", "logits")
+_OUTPUTS = ("states", "last", "logits", "states_and_last")
 
 
 class _RecurrenceFunction(torch.autograd.Function):
@@ -297,23 +358,35 @@ class _RecurrenceFunction(torch.autograd.Function):
     * ``"projected"``: ``inputs`` ``(B, T, n)`` already projected, ``columns`` None.
 
     Returns, by ``output``: every state ``(B, T, n)`` (``"states"``); only ``h_T`` ``(B, n)``
-    (``"last"``); or the fused read-out ``V·ReLU(h_t) + c`` for every step, ``(B, T, k)``
-    (``"logits"``). In the last two the states stay inside: the backward receives a gradient the
-    size of what was returned, not a ``(B, T, n)`` tensor of mostly zeros. The backward runs the
-    adjoint recurrence in C.
+    (``"last"``); the fused read-out ``V·ReLU(h_t) + c`` for every step, ``(B, T, k)``
+    (``"logits"``); or every state and, as a second output of its own, ``h_T``
+    (``"states_and_last"``, what ``HadamRNN.forward`` returns). In ``"last"`` and ``"logits"`` the
+    states stay inside: the backward receives a gradient the size of what was returned, not a
+    ``(B, T, n)`` tensor of mostly zeros. With ``"states_and_last"`` the backward receives the
+    gradients of the two outputs separately, and None (not a tensor of zeros: gradients are not
+    materialised) for an output that no loss reached, so a loss on ``h_T`` alone costs no
+    ``(B, T, n)`` gradient either. The backward runs the adjoint recurrence in C.
     """
 
     @staticmethod
-    def forward(ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, kind, block_size, relu, output):
+    def forward(
+        ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, kind, block_size, relu, output,
+        checkpoint_interval,
+    ):
         batch, steps = inputs.shape[:2]
-        states = h0.new_empty((batch, steps, h0.shape[1]))
+        # With a checkpoint interval k the forward keeps only h_t for t = k, 2k, ... and h_T.
+        kept = -(-steps // checkpoint_interval) if checkpoint_interval else steps
+        states = h0.new_empty((batch, kept, h0.shape[1]))
         logits = None
         if output == "logits":
             logits = h0.new_empty((batch, steps, readout_weight.shape[0]))
         ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
+        ctx.checkpoint_interval = checkpoint_interval
+        # An unused output's gradient reaches the backward as None, which the kernel reads as zero.
+        ctx.set_materialize_grads(False)
         ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states)
         _require_extension().recurrence_forward(
-            **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states),
+            **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval),
             **_readout(readout_weight, readout_bias),
             logits=_address(logits),
         )
@@ -321,12 +394,23 @@ class _RecurrenceFunction(torch.autograd.Function):
             return states
         if output == "last":
             return states[:, -1].clone()  # a copy: the states themselves stay private
+        if output == "states_and_last":
+            # h_T as a tensor of its own (a copy, not a view of the states), so that its gradient
+            # reaches the backward separately.
+            return states, states[:, -1].clone()
         return logits
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_output):
+    def backward(ctx, *grad_outputs):
         inputs, h0, signs, columns, bias, readout_weight, readout_bias, states = ctx.saved_tensors
+        if ctx.output == "states_and_last":
+            incoming = {"grad_states": grad_outputs[0], "grad_last": grad_outputs[1]}
+        else:
+            names = {"states": "grad_states", "last": "grad_last", "logits": "grad_logits"}
+            incoming = {names[ctx.output]: grad_outputs[0]}
+        # Kept referenced while the kernel reads their buffers; None is zero to the kernel.
+        incoming = {name: None if grad is None else grad.contiguous() for name, grad in incoming.items()}
         needs = ctx.needs_input_grad
         wants = {
             "grad_inputs": needs[0] and ctx.kind != "tokens",
@@ -337,8 +421,8 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_readout_weight": needs[5],
             "grad_readout_bias": needs[6],
         }
-        if not any(wants.values()):
-            return (None,) * 11
+        if not any(wants.values()) or all(grad is None for grad in incoming.values()):
+            return (None,) * 12
         like = {
             "grad_inputs": inputs,
             "grad_h0": h0,
@@ -349,12 +433,12 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_readout_bias": readout_bias,
         }
         grads = {name: torch.empty_like(like[name]) if wanted else None for name, wanted in wants.items()}
-        grad_output = grad_output.contiguous()  # kept referenced: the kernel reads its buffer
-        incoming = {"states": "grad_states", "last": "grad_last", "logits": "grad_logits"}
-        _require_extension().recurrence_backward(
-            **_problem(ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states),
+        _backward_kernel_call(
+            **_problem(
+                ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states, ctx.checkpoint_interval
+            ),
             **_readout(readout_weight, readout_bias),
-            **{"grad_states": 0, incoming[ctx.output]: grad_output.data_ptr()},
+            **{"grad_states": 0, **{name: _address(grad) for name, grad in incoming.items()}},
             **{name: _address(grad) for name, grad in grads.items()},
         )
         return (
@@ -369,7 +453,14 @@ class _RecurrenceFunction(torch.autograd.Function):
             None,
             None,
             None,
+            None,
         )
+
+
+def _backward_kernel_call(**arguments) -> None:
+    """The C backward of the recurrence (a module-level name, so that tests can watch what it
+    receives)."""
+    _require_extension().recurrence_backward(**arguments)
 
 
 def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
@@ -381,7 +472,7 @@ def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
     )
 
 
-def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -> dict:
+def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval=0) -> dict:
     """The keyword arguments that describe one recurrence to the C kernels."""
     batch, steps = inputs.shape[:2]
     n = h0.shape[1]
@@ -402,7 +493,9 @@ def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states) -
         columns=_address(columns),
         bias=_address(bias),
         states=states.data_ptr(),
+        checkpoint_interval=checkpoint_interval,
         threads=_threads(),
+        **_base(block_size),  # the kernels form H_rᵀ for the backward themselves
     )
 
 
@@ -427,7 +520,7 @@ def _check_recurrence(h0, signs, weight_ih, bias, recurrence) -> tuple[int, int]
 
 def _check_sizes(n: int, block_size: int | None) -> int:
     """The block size ``m`` of a recurrence on states of size ``n``, by the rules of the core."""
-    return check_block_size(check_sylvester_order(n, "h0.shape[1] (the hidden size n)"), block_size)
+    return check_block_size(check_hidden_size(n, "h0.shape[1] (the hidden size n)"), block_size)
 
 
 def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dtype) -> None:
@@ -444,16 +537,54 @@ def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dty
     _check_like(readout_bias, "readout_bias", (readout_weight.shape[0],), dtype)
 
 
-def _run(inputs, kind, h0, signs, columns, bias, block_size, recurrence, output, readout_weight, readout_bias):
+def checkpoint_interval_for(memory: str, steps: int, recurrence: str, output: str, interval: int | None = None) -> int:
+    """The kernels' checkpoint interval for ``memory`` (see :data:`MEMORIES`): 0 keeps every state,
+    ``k > 0`` keeps every ``k``-th (``T`` for ``"reversible"``: only ``h_T``).
+
+    Raises:
+        HadamRNNError: an unknown ``memory``; ``"reversible"`` or ``"checkpointed"`` with the ReLU
+            recurrence (its step cannot be inverted) or with an output that returns every state
+            (they are kept anyway); a checkpoint interval below 1.
+    """
+    if memory not in MEMORIES:
+        raise HadamRNNError(f"memory must be one of {MEMORIES}, got {memory!r}")
+    if memory == "stored":
+        return 0
+    if recurrence != "linear":
+        raise HadamRNNError(
+            f"memory={memory!r} needs the linear recurrence, got recurrence={recurrence!r}: the ReLU step "
+            "cannot be inverted, so its backward keeps the stored states (memory='stored')"
+        )
+    if output not in ("last", "logits"):
+        raise HadamRNNError(
+            f"memory={memory!r} goes with output='last' or 'logits', got output={output!r}: "
+            "that output returns every state, so the backward reads them (memory='stored')"
+        )
+    if memory == "reversible":
+        return max(1, steps)
+    if interval is None:
+        interval = CHECKPOINT_INTERVAL
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise HadamRNNError(f"checkpoint_interval must be a positive integer, got {interval!r}")
+    return interval
+
+
+def _run(
+    inputs, kind, h0, signs, columns, bias, block_size, recurrence, output, readout_weight, readout_bias,
+    checkpoint_interval=0,
+):
     batch, steps = inputs.shape[:2]
     if batch == 0 or steps == 0:  # nothing to run; no gradient flows (as in the reference)
         if output == "last":
             return h0.new_zeros(batch, h0.shape[1]) if batch == 0 else h0
+        if output == "states_and_last":
+            last = h0.new_zeros(batch, h0.shape[1]) if batch == 0 else h0
+            return h0.new_zeros(batch, steps, h0.shape[1]), last
         width = h0.shape[1] if output == "states" else readout_weight.shape[0]
         return h0.new_zeros(batch, steps, width)
     tensors = (inputs, h0, signs, columns, bias, readout_weight, readout_bias)
     contiguous = [None if tensor is None else tensor.contiguous() for tensor in tensors]
-    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu", output)
+    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu", output, checkpoint_interval)
 
 
 def hadamard_recurrence_native(
@@ -468,6 +599,8 @@ def hadamard_recurrence_native(
     output: str = "states",
     readout_weight: torch.Tensor | None = None,
     readout_bias: torch.Tensor | None = None,
+    memory: str = "stored",
+    checkpoint_interval: int | None = None,
 ) -> torch.Tensor:
     r"""The Hadamard recurrence over a whole sequence, forward and backward in C.
 
@@ -477,10 +610,11 @@ def hadamard_recurrence_native(
     .. math:: h_t = W h_{t-1} + U x_t + b \quad(\text{linear}), \qquad
               h_t = \mathrm{ReLU}(W h_{t-1} + U x_t + b) \quad(\text{relu}),
 
-    with :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes S_m)/\sqrt m` applied as
+    with :math:`W = \mathrm{diag}(u)(I_{n/m} \otimes H_m)/\sqrt m` applied as
     ``u ⊙ FWHT_m(h) / √m``, never materialised (the dense equivalent is
-    ``h_t = h_{t-1} @ W.T + x_t @ U.T + b``). Gradients flow to ``x``, ``h0``, ``signs`` (as
-    :math:`\partial L/\partial u_i = \sum_{b,t} \delta_{t,i}(S_m h_{t-1})_i/\sqrt m`; the
+    ``h_t = h_{t-1} @ W.T + x_t @ U.T + b``); ``H_m = S_m`` for ``m = 2^j`` and
+    ``H_r ⊗ S_{2^j}`` for ``m = r · 2^j``. Gradients flow to ``x``, ``h0``, ``signs`` (as
+    :math:`\partial L/\partial u_i = \sum_{b,t} \delta_{t,i}(H_m h_{t-1})_i/\sqrt m`; the
     straight-through estimator to the latent signs stays with ``ste_sign`` upstream), ``weight_ih``
     and ``bias``. Inputs with at most :data:`INLINE_PROJECTION_MAX_WIDTH` features are projected
     inside the time loop; wider ones by one ``F.linear`` first. The drive ``U x_t + b`` is formed
@@ -498,32 +632,56 @@ def hadamard_recurrence_native(
             ``"states"``, every ``h_t``; ``"last"``, only ``h_T`` (many-to-one heads: no
             ``(B, T, n)`` gradient of zeros); ``"logits"``, the fused read-out
             ``V·ReLU(h_t) + c`` of every step (many-to-many heads: no ``(B, T, n)`` activations
-            or gradients outside the kernel).
+            or gradients outside the kernel); ``"states_and_last"``, every ``h_t`` and ``h_T`` as a
+            second tensor with its own gradient (``HadamRNN.forward``: a loss on ``h_T`` alone
+            costs no ``(B, T, n)`` gradient).
         readout_weight: ``(k, n)`` the read-out ``V`` (already quantized), with ``"logits"``.
         readout_bias: ``(k,)`` the read-out bias ``c``, or None, with ``"logits"``.
+        memory: what the backward keeps of the states (:data:`MEMORIES`): ``"stored"`` (every
+            state), ``"reversible"`` (only ``h_T``: every other state is recomputed backwards by
+            inverting the orthogonal step) or ``"checkpointed"`` (every ``checkpoint_interval``-th
+            state as well). The last two need the linear recurrence and ``output="last"`` or
+            ``"logits"``; their gradients differ from the stored ones by the rounding of the
+            recomputation (docs/performance.md).
+        checkpoint_interval: ``k`` for ``"checkpointed"``; None is :data:`CHECKPOINT_INTERVAL`.
 
     All tensors are float32 (AVX2 or portable kernels) or float64 (portable kernels), on the CPU,
     of one dtype.
 
     Returns:
-        ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; or ``(B, T, k)`` the read-out, by ``output``.
+        ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; ``(B, T, k)`` the read-out; or the pair
+        ``((B, T, n), (B, n))``, by ``output``.
     """
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
     m = _check_sizes(n, block_size)
-    return _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias)
+    interval = _interval_of(x, memory, recurrence, output, checkpoint_interval)
+    return _features_recurrence(
+        x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, interval
+    )
+
+
+def _interval_of(inputs, memory, recurrence, output, checkpoint_interval) -> int:
+    steps = inputs.shape[1] if isinstance(inputs, torch.Tensor) and inputs.ndim >= 2 else 0
+    return checkpoint_interval_for(memory, steps, recurrence, output, checkpoint_interval)
 
 
 def _recurrence_for_layer(
-    x, h0, signs, weight_ih, bias, block_size: int, recurrence: str, *, output="states", readout_weight=None, readout_bias=None
+    x, h0, signs, weight_ih, bias, block_size: int, recurrence: str, *, output="states", readout_weight=None,
+    readout_bias=None, checkpoint_interval=0,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` for :class:`~hadamrnn.layers.HadamRNN`, whose
     parametrization checked ``n`` and ``block_size`` when it was built: the same checks of the
     tensors (they guard the raw buffers the kernels read), without a second check of the sizes."""
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
-    return _features_recurrence(x, h0, signs, weight_ih, bias, n, block_size, d, recurrence, output, readout_weight, readout_bias)
+    return _features_recurrence(
+        x, h0, signs, weight_ih, bias, n, block_size, d, recurrence, output, readout_weight, readout_bias,
+        checkpoint_interval,
+    )
 
 
-def _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias):
+def _features_recurrence(
+    x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, checkpoint_interval=0
+):
     """Check ``x`` and the read-out, and run the recurrence on features (``U x_t`` in the loop for
     narrow ``x``, one ``F.linear`` first for wide ``x``)."""
     if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[0] != h0.shape[0] or x.shape[2] != d:
@@ -531,7 +689,7 @@ def _features_recurrence(x, h0, signs, weight_ih, bias, n, m, d, recurrence, out
         raise ShapeError(f"x must have shape (B={h0.shape[0]}, T, d={d}), got {shape}")
     _check_like(x, "x", tuple(x.shape), h0.dtype)
     _check_output(output, readout_weight, readout_bias, n, h0.dtype)
-    readout = (output, readout_weight, readout_bias)
+    readout = (output, readout_weight, readout_bias, checkpoint_interval)
     if d > INLINE_PROJECTION_MAX_WIDTH:
         # The very drive the reference forms: the same F.linear, bias included.
         projected = torch.nn.functional.linear(x, weight_ih, bias)
@@ -552,6 +710,8 @@ def hadamard_recurrence_tokens_native(
     output: str = "states",
     readout_weight: torch.Tensor | None = None,
     readout_bias: torch.Tensor | None = None,
+    memory: str = "stored",
+    checkpoint_interval: int | None = None,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` with token ids in place of one-hot inputs.
 
@@ -563,7 +723,7 @@ def hadamard_recurrence_tokens_native(
     Args:
         tokens: ``(B, T)`` int64 ids in ``[0, V)``.
         h0, signs, weight_ih (``(n, V)``), bias, block_size, recurrence, output, readout_weight,
-            readout_bias: as in :func:`hadamard_recurrence_native`.
+            readout_bias, memory, checkpoint_interval: as in :func:`hadamard_recurrence_native`.
 
     Returns:
         as :func:`hadamard_recurrence_native`.
@@ -582,7 +742,7 @@ def hadamard_recurrence_tokens_native(
             f"got values from {int(tokens.min())} to {int(tokens.max())}"
         )
     _check_output(output, readout_weight, readout_bias, n, h0.dtype)
-    readout = (output, readout_weight, readout_bias)
+    readout = (output, readout_weight, readout_bias, _interval_of(tokens, memory, recurrence, output, checkpoint_interval))
     if vocabulary > INLINE_PROJECTION_MAX_WIDTH:
         projected = torch.nn.functional.embedding(tokens, weight_ih.t())
         return _run(projected, "projected", h0, signs, None, bias, m, recurrence, *readout)

@@ -29,11 +29,13 @@ field ``j`` is the p-bit two's-complement code of value ``j`` and occupies strea
 the padding bits of the last byte are 0. For ``p = 4`` this is nibbles with the even element in
 the low nibble, e.g. ``[1, -1] -> bytes([0xF1])``.
 
-**Block-ternary weights.** ``W = diag(u) (I_q ⊗ S_m) / sqrt(m)`` with ``n = q * m``, ``u`` a ±1
-vector and ``S_m`` the Sylvester–Hadamard matrix ``S_m[i, j] = (-1) ** popcount(i & j)``. Only the
-``n`` sign bits of ``u`` are stored; the block structure is implicit in ``(n, block_size)``, so the
-non-zero plane of a general sparse-ternary format is not needed. The binary Hadamard ``W`` of
-HadamRNN is the case ``block_size = n``.
+**Block-ternary weights.** ``W = diag(u) (I_q ⊗ H_m) / sqrt(m)`` with ``n = q * m``, ``u`` a ±1
+vector and ``H_m`` the Hadamard matrix of the core (:func:`hadamrnn.core.matrices.hadamard`): the
+Sylvester–Hadamard matrix ``S_m[i, j] = (-1) ** popcount(i & j)`` for ``m = 2^j``, and
+``H_r ⊗ S_{2^j}`` with the canonical base matrix ``H_r`` for ``m = r * 2^j``. Only the ``n`` sign
+bits of ``u`` are stored; the block structure is implicit in ``(n, block_size)``, so the non-zero
+plane of a general sparse-ternary format is not needed. The binary Hadamard ``W`` of HadamRNN is
+the case ``block_size = n``.
 
 Everything here is numpy. Functions accept numpy arrays, sequences or torch tensors and return
 numpy arrays; torch is never imported, so a numpy-only runtime can use this module.
@@ -46,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import check_block_size, check_sylvester_order, signed_block_sylvester, sylvester
+from .core import check_block_size, check_hidden_size, check_sylvester_order, signed_block_hadamard, sylvester
 from .errors import HadamRNNError
 
 __all__ = [
@@ -72,6 +74,10 @@ _WORD_DTYPE = np.dtype(np.uint64)
 # Little-endian view of the word type: the serialised layout, and the byte order in which
 # ``numpy.packbits(..., bitorder="little")`` output must be read to give the convention above.
 _WORD_DTYPE_LE = np.dtype("<u8")
+
+# Fields unpacked at a time by ``unpack_int`` (a multiple of 8): 2**18 fields of up to 8 bits
+# keep its temporaries under 8 MiB whatever the size of the buffer.
+_UNPACK_CHUNK_FIELDS = 1 << 18
 
 # Upper bound on the temporary (rows, N, words) XOR block of ``binary_matmul_packed``: 2**22 words
 # is 32 MiB, small enough to stay out of swap, large enough to amortise the Python loop.
@@ -339,21 +345,28 @@ def unpack_int(buf: Any, bits: int, count: int) -> np.ndarray:
         raise PackingError(
             f"{count} fields of {bits} bits need {expected} bytes, got {array.size}"
         )
-    stream = np.unpackbits(array, bitorder="little")
-    if stream[count * bits :].any():
+    used_bits = (count * bits) % 8
+    if used_bits and int(array[-1]) >> used_bits:
         raise PackingError(
             f"buf has padding bits set after field {count - 1}; "
             "the packed format requires them to be 0"
         )
-    field_bits = stream[: count * bits].reshape(count, bits).astype(np.int16)
-    codes = field_bits @ (np.int16(1) << np.arange(bits, dtype=np.int16))
-    # Sign extension: a code with the top bit set stands for code - 2**p.
-    values = codes - ((codes >> (bits - 1)) << bits)
-    return values.astype(np.int8)
+    values = np.empty(count, dtype=np.int8)
+    weights = np.int16(1) << np.arange(bits, dtype=np.int16)
+    # In chunks of _UNPACK_CHUNK_FIELDS fields (a multiple of 8, so each chunk starts on a byte):
+    # the bit-level temporaries are 16 bytes per packed bit, and must not scale with the buffer.
+    for start in range(0, count, _UNPACK_CHUNK_FIELDS):
+        stop = min(start + _UNPACK_CHUNK_FIELDS, count)
+        chunk = array[start * bits // 8 : -(-stop * bits // 8)]
+        stream = np.unpackbits(chunk, bitorder="little", count=(stop - start) * bits)
+        codes = stream.reshape(stop - start, bits).astype(np.int16) @ weights
+        # Sign extension: a code with the top bit set stands for code - 2**p.
+        values[start:stop] = codes - ((codes >> (bits - 1)) << bits)
+    return values
 
 
 # --------------------------------------------------------------------------------------------
-# Block-ternary W = diag(u) (I_q ⊗ S_m) / sqrt(m) as sign bits plus implicit structure
+# Block-ternary W = diag(u) (I_q ⊗ H_m) / sqrt(m) as sign bits plus implicit structure
 # --------------------------------------------------------------------------------------------
 
 
@@ -381,18 +394,19 @@ def sylvester_int(m: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class PackedBlockTernary:
-    """A block-ternary ``W = diag(u) (I_q ⊗ S_m) / sqrt(m)`` stored as its ``n`` sign bits.
+    """A block-ternary ``W = diag(u) (I_q ⊗ H_m) / sqrt(m)`` stored as its ``n`` sign bits.
 
-    ``n = q * m`` with ``m = block_size`` a power of two; ``q`` may be any positive integer. Each
-    row of ``sqrt(m) * W`` has exactly ``m`` non-zeros, all ±1, in its own diagonal block. The
-    block structure is implied by ``(n, block_size)``, so storage is ``ceil(n / 64)`` uint64 words.
+    ``n = q * m`` with ``m = block_size`` a supported order (a power of two, or ``r * 2^j`` with a
+    base order ``r``); ``q`` may be any positive integer. Each row of ``sqrt(m) * W`` has exactly
+    ``m`` non-zeros, all ±1, in its own diagonal block. The block structure is implied by
+    ``(n, block_size)``, so storage is ``ceil(n / 64)`` uint64 words.
 
     Attributes
     ----------
     n : int
         Size of the square matrix.
     block_size : int
-        ``m``, a power of two dividing ``n``.
+        ``m``, a supported order dividing ``n``.
     sign_words : numpy.ndarray of uint64, shape (ceil(n / 64),)
         ``u`` packed by :func:`pack_signs`; a read-only copy is kept.
     """
@@ -442,12 +456,12 @@ class PackedBlockTernary:
         return unpack_signs(self.sign_words, self.n)
 
     def to_dense_int(self) -> np.ndarray:
-        """``sqrt(m) * W = diag(u) (I_q ⊗ S_m)`` as an int8 matrix of shape ``(n, n)``.
+        """``sqrt(m) * W = diag(u) (I_q ⊗ H_m)`` as an int8 matrix of shape ``(n, n)``.
 
-        Entries are in {−1, 0, +1}; row ``r`` is ``u[r]`` times row ``r % m`` of ``S_m``,
+        Entries are in {−1, 0, +1}; row ``r`` is ``u[r]`` times row ``r % m`` of ``H_m``,
         placed in diagonal block ``r // m``.
         """
-        return signed_block_sylvester(self.signs(), self.block_size, dtype=np.int8)
+        return signed_block_hadamard(self.signs(), self.block_size, dtype=np.int8)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PackedBlockTernary):
@@ -464,11 +478,11 @@ class PackedBlockTernary:
 
 
 class PackedBinaryHadamard(PackedBlockTernary):
-    """The binary ``W = diag(u) S_n / sqrt(n)`` of HadamRNN: :class:`PackedBlockTernary` with
-    ``block_size = n`` (so ``n`` must be a power of two)."""
+    """The binary ``W = diag(u) H_n / sqrt(n)`` of HadamRNN: :class:`PackedBlockTernary` with
+    ``block_size = n`` (so ``n`` must be a supported order)."""
 
     def __post_init__(self) -> None:
-        check_sylvester_order(_check_count("n", self.n, minimum=1), "n", error=PackingError)
+        check_hidden_size(_check_count("n", self.n, minimum=1), "n", error=PackingError)
         super().__post_init__()
         if self.block_size != self.n:
             raise PackingError(
@@ -478,7 +492,7 @@ class PackedBinaryHadamard(PackedBlockTernary):
 
     @classmethod
     def from_signs(cls, signs: Any, block_size: int | None = None) -> PackedBinaryHadamard:
-        """Pack ``u`` (shape ``(n,)``, ±1, ``n`` a power of two); ``block_size`` defaults to n."""
+        """Pack ``u`` (shape ``(n,)``, ±1, ``n`` a supported order); ``block_size`` defaults to n."""
         array = _check_signs("signs", signs)
         n = array.shape[-1] if block_size is None else block_size
         return super().from_signs(array, n)  # type: ignore[return-value]

@@ -80,6 +80,17 @@ def _metric_text(name: str, value: float) -> str:
     return f"{100 * value:.2f} % accuracy" if name == "accuracy" else f"CE {value:.3g}"
 
 
+def _best_text(run: RunRecord) -> str:
+    """The test metric of the best validation epoch's weights (``train.keep_best``), when kept."""
+    best = run.metrics.get("best")
+    if not best:
+        return ""
+    name = "accuracy" if "accuracy" in best["test"] else "CE"
+    value = best["test"]["accuracy" if name == "accuracy" else "loss"]
+    shown = f"{100 * value:.2f} %" if name == "accuracy" else f"CE {value:.3g}"
+    return f"; best validation epoch {best['epoch']}: {shown}"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -92,7 +103,7 @@ def summary_table(runs: list[RunRecord]) -> str:
             run.name,
             run.task,
             run.model_description(),
-            _metric_text(*run.test_metric),
+            _metric_text(*run.test_metric) + _best_text(run),
             f"{run.size_kilobytes:.3f}",
             str(run.metrics.get("epochs", "?")),
         ]
@@ -109,7 +120,7 @@ def _detail_cells(run: RunRecord) -> list[str]:
         run.name,
         run.task,
         run.model_description(),
-        _metric_text(*run.test_metric),
+        _metric_text(*run.test_metric) + _best_text(run),
         str(run.size_bits),
         f"{run.size_kilobytes:.3f}",
         _duration(float(metrics.get("train_seconds", math.nan))),

@@ -8,14 +8,14 @@ r"""The numpy-only integer runtime of ``.hrnn`` models (no torch import).
 
 Every step is integer arithmetic, exactly the step written in :mod:`hadamrnn.export.fixed_point`::
 
-    a    = u ⊙ FWHT_m(h_q)                                        # butterflies, no multiplications
+    a    = u ⊙ FWHT_m(h_q)             # butterflies (and the r × r base product): no multiplications
     z    = clip(rescale(U_q x_q + b_in, M_in, s_in), -Z, Z)
     h_q' = saturate(rescale(a + z, M_rec, s_rec), b_h)   [then max(·, 0) for the ReLU recurrence]
     y    = V_q max(h_q', 0) + c_q
 
 :class:`Runtime` is the fast path (vectorised over the batch, int64 numpy arrays whose values the
 accumulator bounds keep inside int32). :func:`reference_run` is the slow, readable reference beside
-it: the dense integer matrix ``diag(u) (I_q ⊗ S_m)`` and unbounded Python integers, without the clip
+it: the dense integer matrix ``diag(u) (I_q ⊗ H_m)`` and unbounded Python integers, without the clip
 of ``z``. The tests demand that both agree bit for bit with each other, with the torch
 :class:`~hadamrnn.export.IntegerSimulation` and with the generated C.
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import fwht_int, signed_block_sylvester
+from .core import fwht_int, signed_block_hadamard
 from .errors import ShapeError
 from .export import fixed_point
 from .export.errors import ModelFileError
@@ -63,13 +63,13 @@ class Runtime:
         if not isinstance(model, QuantizedModel):
             raise ShapeError(f"Runtime needs a QuantizedModel, got {type(model).__name__}")
         self.model = model.validate(ModelFileError)
-        # int64 copies: the bounds keep every value inside int32, int64 only avoids casts.
+        # The weight codes stay in their int8 arrays (the model's own): int64 copies would take 8
+        # times their memory, and up to 64 times the file's. Products widen them chunk by chunk
+        # (_widening_matmul); vectors of length n or o are kept in int64.
         self._signs = model.signs.astype(np.int64)
-        self._input_weight_t = model.input_weight.astype(np.int64).T  # (d, n)
         self._input_bias = model.input_bias.astype(np.int64)
-        self._output_weight_t = model.output_weight.astype(np.int64).T  # (n, o)
         self._output_bias = model.output_bias.astype(np.int64)
-        self._embedding = None if model.embedding is None else model.embedding.astype(np.int64)
+        self._embedding = model.embedding
         self._input_rescale = model.input_rescale
         self._recurrent_rescale = model.recurrent_rescale
         self._input_term_limit = model.input_term_limit
@@ -114,7 +114,7 @@ class Runtime:
         ``(B, n)`` hidden codes. Returns ``(new_state, logits)`` with logits ``(B, o)``."""
         codes = self._input_codes(inputs, time_axis=False)
         state = self._check_state(state, codes.shape[0])
-        projection = codes @ self._input_weight_t + self._input_bias
+        projection = _widening_matmul(codes, self.model.input_weight) + self._input_bias
         state = self._recurrent_update(state, self._input_term(projection))
         return state, self._readout(state)
 
@@ -131,7 +131,7 @@ class Runtime:
             state if batched else np.asarray(state)[None], batch
         )
         # U x_t + b for every step at once: it does not depend on the state.
-        input_terms = self._input_term(codes @ self._input_weight_t + self._input_bias)
+        input_terms = self._input_term(_widening_matmul(codes, self.model.input_weight) + self._input_bias)
         outputs = []
         for t in range(steps):
             state = self._recurrent_update(state, input_terms[:, t])
@@ -153,14 +153,15 @@ class Runtime:
         return self._input_rescale.apply(projection).clip(-limit, limit)
 
     def _recurrent_update(self, state: np.ndarray, input_term: np.ndarray) -> np.ndarray:
-        recurrent = fwht_int(state, self.model.block_size) * self._signs  # u ⊙ FWHT_m(h)
+        # u ⊙ FWHT_m(h), with the file's own base matrix for m = r · 2^j, r > 1
+        recurrent = fwht_int(state, self.model.block_size, base=self.model.base_matrix) * self._signs
         new_state = fixed_point.saturate(self._recurrent_rescale.apply(recurrent + input_term), self.model.hidden_bits)
         if self.model.recurrence == "relu":
             new_state = np.maximum(new_state, 0)
         return new_state
 
     def _readout(self, state: np.ndarray) -> np.ndarray:
-        return np.maximum(state, 0) @ self._output_weight_t + self._output_bias
+        return _widening_matmul(np.maximum(state, 0), self.model.output_weight) + self._output_bias
 
     # ------------------------------------------------------------------ input checks
 
@@ -182,10 +183,15 @@ class Runtime:
             if bad.any():
                 first = tuple(int(i) for i in np.argwhere(bad)[0])
                 raise ShapeError(f"token ids must be in [0, {vocab}), got {array[first]} at index {first}")
-            return self._embedding[array]
+            return self._embedding[array].astype(np.int64)
         d = self.model.input_size
         if array.ndim != (3 if time_axis else 2) or array.shape[-1] != d:
             raise ShapeError(f"input codes must have shape {lead}, {d}), got {array.shape}")
+        # Saturated before the cast to int64, in the array's own dtype: a uint64 code >= 2**63
+        # would otherwise wrap to a negative one.
+        limit = fixed_point.activation_limit(self.model.input_bits)
+        if array.dtype.kind == "u":
+            return np.minimum(array, limit).astype(np.int64)
         return fixed_point.saturate(array.astype(np.int64), self.model.input_bits)
 
     def _check_state(self, state: Any, batch: int) -> np.ndarray:
@@ -194,14 +200,36 @@ class Runtime:
         if state.shape != (batch, n) or state.dtype.kind not in "iu":
             raise ShapeError(f"state must be integer codes of shape ({batch}, {n}), got {state.dtype} {state.shape}")
         limit = fixed_point.activation_limit(self.model.hidden_bits)
-        if state.size and np.abs(state.astype(np.int64)).max() > limit:
-            raise ShapeError(
-                f"state codes must lie in [-{limit}, {limit}] (b_h = {self.model.hidden_bits}), "
-                f"got {int(np.abs(state.astype(np.int64)).max())}"
-            )
+        # min and max compared as Python integers: abs() of INT64_MIN is INT64_MIN again, and a
+        # uint64 code >= 2**63 wraps when cast to int64; neither may slip through.
+        if state.size:
+            low, high = int(state.min()), int(state.max())
+            if low < -limit or high > limit:
+                raise ShapeError(
+                    f"state codes must lie in [-{limit}, {limit}] (b_h = {self.model.hidden_bits}), "
+                    f"got {low if low < -limit else high}"
+                )
         if self.model.recurrence == "relu" and state.size and state.min() < 0:
             raise ShapeError(f"a ReLU recurrence has non-negative states, got {int(state.min())}")
         return state.astype(np.int64)
+
+
+#: Entries of a weight matrix widened to int64 at a time by :func:`_widening_matmul` (8 MiB).
+_WIDENING_CHUNK = 1 << 20
+
+
+def _widening_matmul(left: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``left @ codes.T`` in int64, for int64 ``left`` ``(..., k)`` and small-integer ``codes``
+    ``(r, k)``: exact (the accumulator bounds keep every sum inside int32), with ``codes`` widened
+    a block of rows at a time so that no int64 copy of the whole matrix exists."""
+    rows = codes.shape[0]
+    block = max(1, _WIDENING_CHUNK // max(1, codes.shape[1]))
+    if block >= rows:
+        return left @ codes.astype(np.int64).T
+    out = np.empty((*left.shape[:-1], rows), dtype=np.int64)
+    for start in range(0, rows, block):
+        out[..., start : start + block] = left @ codes[start : start + block].astype(np.int64).T
+    return out
 
 
 def load(path: str | Path) -> Runtime:
@@ -212,13 +240,13 @@ def load(path: str | Path) -> Runtime:
 def reference_run(model: QuantizedModel, inputs: Any) -> RunResult:
     """The slow, readable reference of :meth:`Runtime.run` (batched inputs only).
 
-    ``W`` is the dense integer matrix ``sqrt(m) W = diag(u) (I_q ⊗ S_m)``, every quantity is an
+    ``W`` is the dense integer matrix ``sqrt(m) W = diag(u) (I_q ⊗ H_m)``, every quantity is an
     unbounded Python integer (numpy object arrays) and ``z`` is not clipped, so agreement with the
     fast path also checks the accumulator bounds and the claim that the clip changes nothing.
     """
     runtime = Runtime(model)  # only for its input checks
     codes = runtime._input_codes(np.asarray(inputs), time_axis=True).astype(object)
-    dense_w = signed_block_sylvester(model.signs, model.block_size, dtype=object)
+    dense_w = signed_block_hadamard(model.signs, model.block_size, dtype=object, base=model.base_matrix)
     input_weight = model.input_weight.astype(object)
     output_weight = model.output_weight.astype(object)
     input_bias = model.input_bias.astype(object)

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from .baselines import GatedRNN, OrthogonalRNN
+from .kinds import model_kind
 from .layers import HadamRNN, QuantizedLinear
 
-__all__ = ["ModelSize", "SizeRow", "model_size"]
+__all__ = ["ModelSize", "SizeRow", "model_size", "planned_size"]
 
 FLOAT_BITS = 32
 
@@ -102,22 +103,29 @@ class ModelSize:
 
 
 def _linear_rows(prefix: str, layer: QuantizedLinear) -> list[SizeRow]:
-    entries = layer.weight.numel()
-    if layer.bits is None:
+    return _quantized_linear_rows(prefix, layer.weight.numel(), layer.bits, None if layer.bias is None else layer.bias.numel())
+
+
+def _quantized_linear_rows(prefix: str, entries: int, bits: int | None, bias_entries: int | None) -> list[SizeRow]:
+    if bits is None:
         rows = [SizeRow(f"{prefix} weight", entries, FLOAT_BITS, FLOAT_BITS * entries, "float")]
     else:
         rows = [
-            SizeRow(f"{prefix} weight", entries, layer.bits, layer.bits * entries, f"{layer.bits}-bit"),
+            SizeRow(f"{prefix} weight", entries, bits, bits * entries, f"{bits}-bit"),
             SizeRow(f"{prefix} scale", 1, FLOAT_BITS, FLOAT_BITS, "alpha / 2^(p-1)"),
         ]
-    if layer.bias is not None:
-        rows.append(SizeRow(f"{prefix} bias", layer.bias.numel(), FLOAT_BITS, FLOAT_BITS * layer.bias.numel(), "float"))
+    if bias_entries is not None:
+        rows.append(SizeRow(f"{prefix} bias", bias_entries, FLOAT_BITS, FLOAT_BITS * bias_entries, "float"))
     return rows
 
 
-def _orthogonal_rnn_rows(prefix: str, module: OrthogonalRNN) -> list[SizeRow]:
-    entries = module.hidden_size**2
-    p = module.recurrent_bits
+def _signs_row(prefix: str, n: int, m: int) -> SizeRow:
+    kind = "binary" if m == n else f"ternary, block {m}"
+    return SizeRow(f"{prefix}.W (signs)", n, 1, n, f"{kind}; dense pattern n*m = {n * m} bits")
+
+
+def _orthogonal_rnn_rows(prefix: str, n: int, p: int | None) -> list[SizeRow]:
+    entries = n**2
     if p is None:
         return [SizeRow(f"{prefix}.W (orthogonal)", entries, FLOAT_BITS, FLOAT_BITS * entries, "float")]
     return [
@@ -126,13 +134,53 @@ def _orthogonal_rnn_rows(prefix: str, module: OrthogonalRNN) -> list[SizeRow]:
     ]
 
 
-def _gated_rnn_rows(prefix: str, module: GatedRNN) -> list[SizeRow]:
-    gates = {"lstm": 4, "gru": 3}[module.cell]
-    n, d = module.hidden_size, module.input_size
+def _gated_rnn_rows(prefix: str, cell: str, n: int, d: int) -> list[SizeRow]:
+    gates = {"lstm": 4, "gru": 3}[cell]
     rows = []
     for component, entries in (("W (gates)", gates * n * n), ("U (gates)", gates * n * d), ("biases", 2 * gates * n)):
         rows.append(SizeRow(f"{prefix}.{component}", entries, FLOAT_BITS, FLOAT_BITS * entries, f"float, {gates} gates"))
     return rows
+
+
+def planned_size(
+    kind: str,
+    *,
+    hidden_size: int,
+    input_size: int,
+    output_size: int,
+    block_size: int | None = None,
+    input_bits: int | None = None,
+    output_bits: int | None = None,
+    recurrent_bits: int | None = None,
+    vocab_size: int | None = None,
+) -> ModelSize:
+    """The size table of a head (:mod:`hadamrnn.models`, :mod:`hadamrnn.baselines`) from its
+    dimensions alone, without building it: no tensor is created, so any ``hidden_size`` takes
+    microseconds. :func:`model_size` of the built head gives the same table.
+
+    ``input_size`` is the recurrence's input (the embedding width with ``vocab_size``); ``kind``
+    is a name of :mod:`hadamrnn.kinds`.
+    """
+    cell = model_kind(kind).cell
+    n, d = hidden_size, input_size
+    rows: list[SizeRow] = []
+    embedding_rows: list[SizeRow] = []
+    dense_bits = 0
+    if vocab_size is not None:
+        entries = vocab_size * d
+        embedding_rows.append(SizeRow("embedding (embedding)", entries, FLOAT_BITS, FLOAT_BITS * entries, "float"))
+    if cell == "hadamard":
+        m = block_size or n
+        rows.append(_signs_row("rnn", n, m))
+        dense_bits = n * m
+        rows += _quantized_linear_rows("rnn.U", n * d, input_bits, n)
+    elif cell == "orthogonal":
+        rows += _orthogonal_rnn_rows("rnn", n, recurrent_bits)
+        rows += _quantized_linear_rows("rnn.U", n * d, input_bits, n)
+    else:
+        rows += _gated_rnn_rows("rnn", kind, n, d)
+    rows += _quantized_linear_rows("readout", output_size * n, output_bits, output_size)
+    return ModelSize(tuple(rows), tuple(embedding_rows), dense_bits)
 
 
 def model_size(model: nn.Module) -> ModelSize:
@@ -152,15 +200,14 @@ def model_size(model: nn.Module) -> ModelSize:
         prefix = name or type(model).__name__
         if isinstance(module, HadamRNN):
             n, m = module.hidden_size, module.recurrent.block_size
-            kind = "binary" if m == n else f"ternary, block {m}"
-            rows.append(SizeRow(f"{prefix}.W (signs)", n, 1, n, f"{kind}; dense pattern n*m = {n * m} bits"))
+            rows.append(_signs_row(prefix, n, m))
             dense_bits += n * m
             counted.add(id(module.latent_signs))
         elif isinstance(module, OrthogonalRNN):
-            rows.extend(_orthogonal_rnn_rows(prefix, module))
+            rows.extend(_orthogonal_rnn_rows(prefix, module.hidden_size, module.recurrent_bits))
             counted.update(id(p) for p in module.parametrizations.weight_hh.parameters())
         elif isinstance(module, GatedRNN):
-            rows.extend(_gated_rnn_rows(prefix, module))
+            rows.extend(_gated_rnn_rows(prefix, module.cell, module.hidden_size, module.input_size))
             counted.update(id(p) for p in module.layer.parameters())
         elif isinstance(module, QuantizedLinear):
             if name.endswith("input_proj"):

@@ -3,13 +3,21 @@
 Batches are pure functions of ``(seed, epoch, index)`` and every piece of state (weights,
 optimizer, scheduler, RNG, step counters, history) is checkpointed, so a run that is killed and
 resumed ends with weights bit-identical to an uninterrupted run.
+
+SIGINT (Ctrl-C) and SIGTERM stop :meth:`Trainer.fit` gracefully: the current step finishes, a
+checkpoint is written, and :class:`~hadamrnn.errors.TrainingInterrupted` is raised, so no step is
+lost. A second SIGINT during that stop interrupts at once, with a plain ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import signal
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +27,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import STATE_FILE, load_checkpoint, save_checkpoint
+from .checkpoint import STATE_FILE, load_checkpoint, remove_staging_leftovers, save_checkpoint
 from .config import RunConfig, parse_config
 from .devices import resolve_device
 from .distributed import SINGLE_PROCESS, DistributedContext
-from .errors import CheckpointError, ConfigError
-from .layers import HadamRNN
+from .errors import CheckpointError, ConfigError, TrainingInterrupted
+from .optim import Bop, radial_part, remove_radial_, sign_parameter_groups, sign_parameters
 from .tasks.base import Task
 
 __all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model", "progress_bar_fits"]
@@ -57,20 +65,85 @@ def config_difference(
 #: the schedule of the epochs already run does not depend on it) and how many threads it uses.
 CHANGEABLE_ON_RESUME = frozenset({"train.epochs", "train.num_threads"})
 
+#: Where ``train.keep_best`` keeps the best validation epoch's weights, as a run directory of its
+#: own (``hadamrnn evaluate RUN/best`` reads it).
+BEST_DIR = "best"
 
-def _parameter_groups(model: nn.Module, sign_lr: float | None) -> list[dict[str, Any]]:
-    """One group for the latent signs when they get their own learning rate, one for the rest."""
-    if sign_lr is None:
-        return [{"params": list(model.parameters())}]
-    latent = {id(m.latent_signs) for m in model.modules() if isinstance(m, HadamRNN)}
-    return [
-        {"params": [p for p in model.parameters() if id(p) not in latent]},
-        {"params": [p for p in model.parameters() if id(p) in latent], "lr": sign_lr},
-    ]
+
+def monitored_metric(validation: dict[str, float]) -> tuple[str, float]:
+    """What "best" means for ``train.keep_best``: ``("accuracy", a)`` when the task reports an
+    accuracy, else ``("loss", l)``; returns the name and a score where higher is better."""
+    if "accuracy" in validation:
+        return "accuracy", float(validation["accuracy"])
+    return "loss", -float(validation["loss"])
+
+
+#: ``|ũ|`` below this counts as a latent sign about to flip (the per-epoch ``small_fraction``).
+SMALL_LATENT = 1e-3
+
+
+def _sign_statistics(model: nn.Module, small: float = SMALL_LATENT) -> dict[str, float]:
+    """The latent signs' gradient split (radial: ``|<g, u>|/√n``, tangential: the rest's norm) and
+    the fraction of ``|ũ|`` below ``small``, over every HadamRNN of ``model``."""
+    radial = tangential = 0.0
+    below = count = 0
+    for latent in sign_parameters(model):
+        count += latent.numel()
+        below += int((latent.detach().abs() < small).sum())
+        if latent.grad is None:
+            continue
+        along = float(radial_part(latent.grad, latent))
+        total = float(latent.grad.square().sum())
+        radial += along * along * latent.numel()
+        tangential += max(total - along * along * latent.numel(), 0.0)
+    return {"radial": math.sqrt(radial), "tangential": math.sqrt(tangential), "small_fraction": below / max(count, 1)}
+
+
+#: The signals that stop training gracefully.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _StopRequests:
+    """Records SIGINT and SIGTERM while installed, instead of letting them interrupt a step.
+
+    The first signal is only recorded (the trainer stops after its current step, with a
+    checkpoint); the handlers of the signals are then restored, so a second Ctrl-C interrupts at
+    once. Installed only from the main thread, where Python runs signal handlers.
+    """
+
+    def __init__(self, announce: bool):
+        self.received: int | None = None
+        self._announce = announce
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._record)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
+
+    def _record(self, number: int, frame) -> None:
+        self.received = number
+        self._restore()
+        if self._announce:
+            print(
+                f"\n{signal.Signals(number).name} received: stopping after the current step and writing a "
+                "checkpoint (Ctrl-C again stops at once, without one)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _signs_of(model: nn.Module) -> list[torch.Tensor]:
-    return [module.latent_signs.detach() >= 0 for module in model.modules() if isinstance(module, HadamRNN)]
+    return [latent.detach() >= 0 for latent in sign_parameters(model)]
 
 
 def progress_bar_fits() -> bool:
@@ -132,6 +205,65 @@ def evaluate_model(
     return {key: value / count for key, value in totals.items()}
 
 
+class _NoStops:
+    """The stand-in for :class:`_StopRequests` when signals are left alone."""
+
+    received = None
+
+    def __enter__(self) -> _NoStops:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+
+_NO_STOPS = _NoStops()
+
+
+def _checked_training_meta(checkpoint, batches_per_epoch: int) -> tuple[int, dict[str, Any]]:
+    """``(epochs_completed, history)`` of a checkpoint's meta.json, checked to have their shapes."""
+    meta, where = checkpoint.meta, f"checkpoint {checkpoint.path}: meta.json"
+    completed = meta.get("epochs_completed")
+    if isinstance(completed, bool) or not isinstance(completed, int) or completed < 0:
+        got = "no such key" if "epochs_completed" not in meta else repr(completed)
+        raise CheckpointError(f"{where}: expected key 'epochs_completed' to be an integer >= 0, got {got}")
+    if completed * batches_per_epoch > meta["step"]:
+        raise CheckpointError(
+            f"{where}: expected 'step' >= epochs_completed x batches per epoch = {completed * batches_per_epoch}, "
+            f"got step {meta['step']}"
+        )
+    elapsed = meta.get("elapsed_seconds", 0.0)
+    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed):
+        raise CheckpointError(f"{where}: expected key 'elapsed_seconds' to be a finite number, got {elapsed!r:.80}")
+    history = meta.get("history")
+    keys = ("step", "train_loss", "lr", "sign_flips", "validation")
+    if not isinstance(history, dict) or not all(isinstance(history.get(key), list) for key in keys):
+        got = "no such key" if "history" not in meta else f"{history!r:.80}"
+        raise CheckpointError(f"{where}: expected key 'history' to be an object of lists {list(keys)}, got {got}")
+    lengths = {key: len(history[key]) for key in keys[:4]}
+    if set(lengths.values()) != {meta["step"]} and not (meta["step"] == 0 and set(lengths.values()) <= {0}):
+        raise CheckpointError(f"{where}: expected one history entry per step ({meta['step']}), got {lengths}")
+    return completed, history
+
+
+def _check_training_state(checkpoint) -> None:
+    """The optimizer, scheduler and RNG state of a checkpoint have the shapes resume needs."""
+    state, where = checkpoint.training_state, f"checkpoint {checkpoint.path}: {STATE_FILE}"
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{where}: expected a dict, got a {type(state).__name__}")
+    for key in ("optimizer", "scheduler"):
+        if not isinstance(state.get(key), dict):
+            got = "no such key" if key not in state else f"a {type(state[key]).__name__}"
+            raise CheckpointError(f"{where}: expected key {key!r} to be a state dict, got {got}")
+    rng, expected = state.get("torch_rng"), torch.get_rng_state()
+    if not isinstance(rng, torch.Tensor) or rng.dtype != expected.dtype or rng.shape != expected.shape:
+        got = f"{rng.dtype} tensor of shape {tuple(rng.shape)}" if isinstance(rng, torch.Tensor) else f"{type(rng).__name__}"
+        raise CheckpointError(
+            f"{where}: expected key 'torch_rng' to be a {expected.dtype} tensor of shape {tuple(expected.shape)} "
+            f"(torch.get_rng_state()), got {got}"
+        )
+
+
 class Trainer:
     """Train ``model`` on ``task`` as ``config.train`` says, checkpointing under ``run_dir``.
 
@@ -162,7 +294,21 @@ class Trainer:
         self.distributed = distributed
         self.progress = progress and distributed.is_main
         train = config.train
-        self.optimizer = torch.optim.Adam(_parameter_groups(model, train.sign_lr), lr=train.lr)
+        signs, rest = sign_parameter_groups(model)
+        # One Adam for everything unless the signs learn otherwise; with adam and sign_lr the
+        # signs are Adam's second group, so that older checkpoints keep their layout.
+        self.sign_optimizer: Bop | None = None
+        if train.sign_optimizer == "adam" and train.sign_lr is None:
+            groups = [{"params": list(model.parameters())}]
+        elif train.sign_optimizer == "adam":
+            groups = [rest, {**signs, "lr": train.sign_lr}]
+        else:
+            groups = [rest]
+        if train.sign_optimizer == "bop" and signs["params"]:
+            self.sign_optimizer = Bop(
+                signs["params"], gamma=train.bop_gamma, threshold=train.bop_threshold, max_flips=train.max_flips
+            )
+        self.optimizer = torch.optim.Adam(groups, lr=train.lr)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=1, gamma=train.gamma)
         self.batches_per_epoch = task.num_batches("train", train.batch_size)
         if distributed.enabled:
@@ -173,7 +319,10 @@ class Trainer:
         self.step = 0
         self.epochs_completed = 0
         self.elapsed = 0.0
-        self.history: dict[str, Any] = {"step": [], "train_loss": [], "lr": [], "sign_flips": [], "validation": []}
+        self.history: dict[str, Any] = {
+            "step": [], "train_loss": [], "lr": [], "sign_flips": [], "validation": [], "sign_statistics": []
+        }
+        self._epoch_signs: dict[str, float] = {}
         # Where the run came from: the command and commit that started it and, after each
         # `--resume`, the command and commit that continued it (checkpointed, so they survive).
         self.provenance: dict[str, Any] = {**(provenance or {}), "resumes": []}
@@ -184,11 +333,14 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------
     def _training_state(self) -> dict[str, Any]:
-        return {
+        state = {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
         }
+        if self.sign_optimizer is not None:
+            state["sign_optimizer"] = self.sign_optimizer.state_dict()
+        return state
 
     def save(self) -> Path:
         """Write a checkpoint from rank 0; every rank returns its path once it exists."""
@@ -200,6 +352,7 @@ class Trainer:
             "epochs_completed": self.epochs_completed,
             "elapsed_seconds": self.elapsed,
             "history": self.history,
+            "epoch_sign_statistics": self._epoch_signs,
             "provenance": self.provenance,
         }
         path = save_checkpoint(
@@ -214,7 +367,13 @@ class Trainer:
         return path
 
     def resume(self, path: str | Path | None = None) -> None:
-        """Restore every piece of state from the latest checkpoint of this run (or ``path``)."""
+        """Restore every piece of state from the latest checkpoint of this run (or ``path``).
+
+        First clears what a process killed while writing a checkpoint left in ``checkpoints/``
+        (:func:`~hadamrnn.checkpoint.remove_staging_leftovers`): the caller holds the run.
+        """
+        if self.distributed.is_main:
+            remove_staging_leftovers(self.checkpoint_dir)
         checkpoint = load_checkpoint(path or self.run_dir)
         if checkpoint.training_state is None:
             raise CheckpointError(
@@ -234,25 +393,39 @@ class Trainer:
                 f"cannot resume {checkpoint.path} with a different config (only train.epochs and "
                 "train.num_threads may change):\n  " + "\n  ".join(differences)
             )
-        completed = int(checkpoint.meta["epochs_completed"])
+        completed, history = _checked_training_meta(checkpoint, self.batches_per_epoch)
         if self.config.train.epochs < completed:
             raise ConfigError(
                 f"cannot resume {checkpoint.path} with train.epochs={self.config.train.epochs}: "
                 f"expected at least the {completed} epochs it has completed"
             )
+        _check_training_state(checkpoint)
         try:
             self.model.load_state_dict(checkpoint.model_state, strict=True)
             self.optimizer.load_state_dict(checkpoint.training_state["optimizer"])
             self.scheduler.load_state_dict(checkpoint.training_state["scheduler"])
+            if self.sign_optimizer is not None:
+                self.sign_optimizer.load_state_dict(checkpoint.training_state["sign_optimizer"])
             torch.set_rng_state(checkpoint.training_state["torch_rng"])
-        except (KeyError, RuntimeError, ValueError) as error:
+        except (KeyError, RuntimeError, ValueError, TypeError, IndexError, AttributeError) as error:
             raise CheckpointError(f"checkpoint {checkpoint.path} does not match the model: {error}") from None
-        self.step = int(checkpoint.meta["step"])
+        self.step = checkpoint.meta["step"]
         self.epochs_completed = completed
         self.elapsed = float(checkpoint.meta.get("elapsed_seconds", 0.0))
-        self.history = checkpoint.meta["history"]
+        self.history = {"sign_statistics": [], **history}
+        partial = checkpoint.meta.get("epoch_sign_statistics") or {}
+        if not isinstance(partial, dict) or not all(
+            isinstance(value, (int, float)) and not isinstance(value, bool) for value in partial.values()
+        ):
+            raise CheckpointError(
+                f"checkpoint {checkpoint.path}: meta.json: expected key 'epoch_sign_statistics' to be an object of "
+                f"numbers, got {partial!r:.80}"
+            )
+        self._epoch_signs = dict(partial)
         continuing = {key: value for key, value in self.provenance.items() if key != "resumes"}
         stored = checkpoint.meta.get("provenance")
+        if stored is not None and not isinstance(stored, dict):
+            raise CheckpointError(f"checkpoint {checkpoint.path}: meta.json: expected key 'provenance' to be an object, got {stored!r:.80}")
         if stored:  # checkpoints written before provenance was recorded start the run here
             self.provenance = {**stored, "resumes": [*stored.get("resumes", []), continuing]}
 
@@ -274,58 +447,157 @@ class Trainer:
         if not torch.isfinite(global_loss):
             raise FloatingPointError(f"training loss became {global_loss.item()} at step {self.step}")
         self.optimizer.zero_grad(set_to_none=True)
+        for latent in sign_parameters(self.model):
+            latent.grad = None
         loss.backward()
+        statistics = _sign_statistics(self.model)
+        if self.config.train.sign_gradient == "radial_free":
+            for latent in sign_parameters(self.model):
+                if latent.grad is not None:
+                    remove_radial_(latent)
         self.optimizer.step()
+        if self.sign_optimizer is not None:
+            self.sign_optimizer.step()
         flips = sum(int((a != b).sum()) for a, b in zip(before, _signs_of(self.model)))
+        for key, value in (("steps", 1), ("flips", flips), ("radial", statistics["radial"]),
+                           ("tangential", statistics["tangential"])):
+            self._epoch_signs[key] = self._epoch_signs.get(key, 0.0) + value
         return float(global_loss), flips
 
-    def fit(self) -> TrainResult:
+    def fit(self, stop_on_signals: bool = True) -> TrainResult:
+        """Train until ``train.epochs`` are completed; checkpoint as the config says.
+
+        With ``stop_on_signals`` (and in the main thread), SIGINT and SIGTERM stop training after
+        the current step: a checkpoint is written and :class:`~hadamrnn.errors.TrainingInterrupted`
+        is raised, naming it. Resuming from it continues exactly (bit-identical weights).
+        """
         train = self.config.train
         self.model.train()
         total_steps = train.epochs * self.batches_per_epoch
         live = self.progress and progress_bar_fits()
         bar = tqdm(total=total_steps, initial=self.step, disable=not live, unit="step", dynamic_ncols=True)
+        stops = _StopRequests(announce=self.distributed.is_main) if stop_on_signals else None
         try:
-            while self.epochs_completed < train.epochs:
-                epoch = self.epochs_completed
-                bar.set_description(f"epoch {epoch + 1}/{train.epochs}")
-                first = self.step - epoch * self.batches_per_epoch
-                epoch_started, epoch_losses = time.perf_counter(), []
-                for index in range(first, self.batches_per_epoch):
-                    started = time.perf_counter()
-                    loss, flips = self._train_step(self.task.batch("train", index, train.batch_size, epoch))
-                    self.step += 1
-                    self.elapsed += time.perf_counter() - started
-                    lr = self.optimizer.param_groups[0]["lr"]
-                    for key, value in (("step", self.step), ("train_loss", loss), ("lr", lr), ("sign_flips", flips)):
-                        self.history[key].append(value)
-                    epoch_losses.append(loss)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", flips=flips)
-                    if self.step % train.checkpoint_every == 0 and index + 1 < self.batches_per_epoch:
-                        self.save()
-                self.scheduler.step()
-                validation = self.evaluate("val")
-                self.epochs_completed += 1
-                self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
-                if self.distributed.is_main:
-                    # One line per epoch, whether or not the bar is live: all a log file gets.
-                    mean_loss = f"{sum(epoch_losses) / len(epoch_losses):.4g}" if epoch_losses else "n/a"
-                    bar.write(
-                        f"epoch {self.epochs_completed}/{train.epochs}: train loss {mean_loss}, validation "
-                        + ", ".join(f"{k} {v:.4g}" for k, v in validation.items())
-                        + f", {time.perf_counter() - epoch_started:.1f} s, step {self.step}/{total_steps}",
-                        file=sys.stdout,
-                    )
-                self.save()
+            with stops if stops is not None else _NO_STOPS:
+                while self.epochs_completed < train.epochs:
+                    epoch = self.epochs_completed
+                    bar.set_description(f"epoch {epoch + 1}/{train.epochs}")
+                    first = self.step - epoch * self.batches_per_epoch
+                    epoch_started, epoch_losses = time.perf_counter(), []
+                    for index in range(first, self.batches_per_epoch):
+                        started = time.perf_counter()
+                        loss, flips = self._train_step(self.task.batch("train", index, train.batch_size, epoch))
+                        self.step += 1
+                        self.elapsed += time.perf_counter() - started
+                        lr = self.optimizer.param_groups[0]["lr"]
+                        for key, value in (("step", self.step), ("train_loss", loss), ("lr", lr), ("sign_flips", flips)):
+                            self.history[key].append(value)
+                        epoch_losses.append(loss)
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", flips=flips)
+                        saved = None
+                        if self.step % train.checkpoint_every == 0 and index + 1 < self.batches_per_epoch:
+                            saved = self.save()
+                        # A stop after the last step of an epoch saves before the epoch's end (scheduler
+                        # step, validation): the resumed run does them, exactly as this one would have.
+                        self._stop_if_requested(stops, saved)
+                    with warnings.catch_warnings():
+                        # A run resumed at the end of an epoch steps the scheduler before its first
+                        # optimizer step in this process; the restored state makes that correct.
+                        warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+                        self.scheduler.step()
+                    if self.sign_optimizer is not None:
+                        for group in self.sign_optimizer.param_groups:
+                            group["threshold"] *= train.bop_threshold_decay
+                    validation = self.evaluate("val")
+                    self.epochs_completed += 1
+                    self._record_sign_statistics()
+                    if train.keep_best:
+                        self._keep_if_best(validation)
+                    self.history["validation"].append({"epoch": self.epochs_completed, "step": self.step, **validation})
+                    if self.distributed.is_main:
+                        # One line per epoch, whether or not the bar is live: all a log file gets.
+                        mean_loss = f"{sum(epoch_losses) / len(epoch_losses):.4g}" if epoch_losses else "n/a"
+                        bar.write(
+                            f"epoch {self.epochs_completed}/{train.epochs}: train loss {mean_loss}, validation "
+                            + ", ".join(f"{k} {v:.4g}" for k, v in validation.items())
+                            + f", {time.perf_counter() - epoch_started:.1f} s, step {self.step}/{total_steps}",
+                            file=sys.stdout,
+                        )
+                    self._stop_if_requested(stops, self.save())
         finally:
             bar.close()
         return TrainResult(self.final_metrics(), self.history)
 
+    def _record_sign_statistics(self) -> None:
+        """One entry per epoch: sign flips, mean radial/tangential sign-gradient norms, and the
+        fraction of latent signs within :data:`SMALL_LATENT` of a flip at the epoch's end."""
+        totals, self._epoch_signs = self._epoch_signs, {}
+        steps = max(totals.get("steps", 0.0), 1.0)
+        self.history["sign_statistics"].append({
+            "epoch": self.epochs_completed,
+            "flips": int(totals.get("flips", 0)),
+            "radial": totals.get("radial", 0.0) / steps,
+            "tangential": totals.get("tangential", 0.0) / steps,
+            "small_fraction": _sign_statistics(self.model)["small_fraction"],
+        })
+
+    @property
+    def best_dir(self) -> Path:
+        return self.run_dir / BEST_DIR
+
+    def _keep_if_best(self, validation: dict[str, float]) -> None:
+        """Write this epoch's weights to :attr:`best_dir` when its validation beats every earlier epoch."""
+        name, score = monitored_metric(validation)
+        best = self.history.get("best")
+        if best is not None and score <= best["score"]:
+            return
+        self.history["best"] = {"epoch": self.epochs_completed, "step": self.step, "metric": name, "score": score}
+        if self.distributed.is_main:
+            meta = {"config": self.config.model_dump(mode="json"), "epochs_completed": self.epochs_completed,
+                    "validation": validation}
+            save_checkpoint(self.best_dir / "checkpoints", self.step, self.model.state_dict(), None, meta, keep=1)
+        self.distributed.barrier()
+
+    def _best_metrics(self) -> dict[str, Any] | None:
+        """The best validation epoch and the test metrics of its weights (kept under :attr:`best_dir`)."""
+        best = self.history.get("best")
+        if best is None:
+            return None
+        checkpoint = load_checkpoint(self.best_dir)
+        current = {key: value.detach().clone() for key, value in self.model.state_dict().items()}
+        self.model.load_state_dict(checkpoint.model_state, strict=True)
+        try:
+            test = self.evaluate("test")
+        finally:
+            self.model.load_state_dict(current, strict=True)
+        validation = next(row for row in self.history["validation"] if row["epoch"] == best["epoch"])
+        return {
+            "epoch": best["epoch"],
+            "metric": best["metric"],
+            "validation": {k: v for k, v in validation.items() if k not in ("epoch", "step")},
+            "test": test,
+        }
+
+    def _stop_if_requested(self, stops: _StopRequests | None, saved: Path | None) -> None:
+        """Raise :class:`TrainingInterrupted` after a checkpoint if a stop signal arrived (on any rank)."""
+        received = stops.received if stops is not None else None
+        if self.distributed.enabled:  # every rank stops at the same step, or the others would hang
+            flags = self.distributed.mean_over_ranks(torch.tensor(0.0 if received is None else float(received)))
+            if float(flags) == 0.0:
+                return
+            received = received or signal.SIGTERM
+        elif received is None:
+            return
+        checkpoint = saved if saved is not None else self.save()
+        raise TrainingInterrupted(received, self.step, checkpoint)
+
     def final_metrics(self) -> dict[str, Any]:
         test = self.evaluate("test")
         validation = self.history["validation"][-1] if self.history["validation"] else {}
+        best = self._best_metrics() if self.config.train.keep_best else None
         return {
+            **({"best": best} if best is not None else {}),
             "name": self.config.name,
             "task": self.task.summary(),
             "steps": self.step,

@@ -23,18 +23,19 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, enclosing_checkpoint_area, load_checkpoint, remove_staging_leftovers
 from .config import RunConfig, apply_overrides, load_config, parse_config
 from .distributed import SINGLE_PROCESS, DistributedContext, init_from_env
-from .errors import CheckpointError, ConfigError, HadamRNNError
 from .devices import resolve_device
+from .errors import CheckpointError, CheckpointNotFoundError, ConfigError, HadamRNNError, TrainingInterrupted
 from .export.onnx_graph import OnnxExportResult, export_onnx
 from .export.pipeline import EXPORT_FORMATS as QUANTIZED_EXPORT_FORMATS, ExportResult, quantize_and_export
 from .export.quantize import DEFAULT_PERCENTILE, task_calibration_inputs
-from .models import build_model
+from .models import build_model, planned_model_size
 from .archive import archive_run
 from .figures import plot_learning_curve
 from .report import ReportResult, check_mergeable, write_report
+from .run_directory import RunDirectoryClaim, claim_new_run_directory, claim_run_directory
 from .runs import METRICS_FILE, source_commit, write_metrics
 from .size import ModelSize, model_size
 from .tasks import Task, build_task, task_shape
@@ -121,10 +122,12 @@ def build_run(
 def config_model_size(config: RunConfig, data_dir: str | Path | None = None) -> ModelSize:
     """The size table of the model that ``config`` builds.
 
-    The input and output sizes come from :func:`hadamrnn.tasks.task_shape`: the built-in data
-    tasks know theirs without reading any data; ``arrays`` and ``idx_images`` read the user's files.
+    Computed from the dimensions, without building the model: no tensor is allocated, whatever
+    ``model.hidden_size`` is. The input and output sizes come from :func:`hadamrnn.tasks.task_shape`:
+    the built-in data tasks know theirs without reading any data; ``arrays`` and ``idx_images``
+    read the user's files.
     """
-    return model_size(build_model(config.model, task_shape(config.task, config.train.seed, data_dir)))
+    return planned_model_size(config.model, task_shape(config.task, config.train.seed, data_dir))
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -139,21 +142,39 @@ class TrainingOutcome:
     naive_baseline: float | None
 
 
-def _new_run_dir(config: RunConfig, out: str | Path | None, runs_dir: str | Path) -> Path:
+def _claim_new_run_dir(config: RunConfig, out: str | Path | None, runs_dir: str | Path) -> RunDirectoryClaim:
+    """Create and claim the directory of a new run: ``out``, or ``runs_dir/<name>-<timestamp>``."""
     if out:
-        run_dir = Path(out)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise HadamRNNError(
-                f"run directory {str(run_dir)!r} already exists and is not empty; "
-                "pass --resume to continue it, or choose another --out (nothing was overwritten)"
-            )
-        return run_dir
+        _refuse_checkpoint_area(out, "--out")
+        return claim_run_directory(out, must_be_empty=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(runs_dir) / f"{config.name}-{stamp}"
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = Path(runs_dir) / f"{config.name}-{stamp}-{suffix}"
+    return claim_new_run_directory(runs_dir, f"{config.name}-{stamp}")
+
+
+def _refuse_checkpoint_area(path: str | Path, option: str) -> None:
+    area = enclosing_checkpoint_area(path)
+    if area is not None:
+        raise HadamRNNError(
+            f"{option} {str(path)!r}: expected a path outside any run's checkpoints, got one inside {str(area)!r} "
+            "(anything written there would be taken for part of a checkpoint or break its SHA-256)"
+        )
+
+
+def _resumable_run_dir(resume: str | Path) -> Path:
+    """``resume`` checked to be a run directory (holding ``checkpoints/``), not a checkpoint in it."""
+    run_dir = Path(resume)
+    area = enclosing_checkpoint_area(run_dir)
+    if area is not None:
+        run = area.parent.parent if area.name != "checkpoints" else area.parent
+        raise HadamRNNError(
+            f"--resume {str(resume)!r}: expected a run directory (the folder holding checkpoints/), got a "
+            f"folder inside its checkpoints; resume the run itself: --resume {shlex.quote(str(run))}"
+        )
+    if not (run_dir / "checkpoints").is_dir():
+        what = "no such folder" if not run_dir.exists() else "a folder without checkpoints/" if run_dir.is_dir() else "a file"
+        raise CheckpointNotFoundError(
+            f"checkpoint not found: --resume {str(resume)!r}: expected a run directory holding checkpoints/, got {what}"
+        )
     return run_dir
 
 
@@ -163,7 +184,7 @@ def _decided_on_main(distributed: DistributedContext, decide: Callable[[], _Deci
     if distributed.is_main:
         try:
             outcome = (True, decide())
-        except HadamRNNError as error:
+        except (HadamRNNError, OSError) as error:  # e.g. a run directory in use, or a file in the way
             outcome = (False, error)
     succeeded, value = distributed.broadcast_from_main(outcome)
     if not succeeded:
@@ -173,13 +194,16 @@ def _decided_on_main(distributed: DistributedContext, decide: Callable[[], _Deci
 
 def _invoked_command(distributed: DistributedContext) -> str:
     """The command that ran, as it can be typed again (``sys.argv[0]`` is a path under ``-m``)."""
-    arguments = shlex.join(sys.argv[1:])
+    return f"{_program(distributed)} {shlex.join(sys.argv[1:])}"
+
+
+def _program(distributed: DistributedContext) -> str:
+    """How the program was invoked: ``hadamrnn``, ``python -m hadamrnn`` or the torchrun line."""
     if distributed.enabled:
         per_node = int(os.environ.get("LOCAL_WORLD_SIZE", distributed.world_size))
         nodes = "" if per_node == distributed.world_size else f"--nnodes={distributed.world_size // per_node} "
-        return f"torchrun {nodes}--nproc_per_node={per_node} -m hadamrnn {arguments}"
-    program = "python -m hadamrnn" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
-    return f"{program} {arguments}"
+        return f"torchrun {nodes}--nproc_per_node={per_node} -m hadamrnn"
+    return "python -m hadamrnn" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name
 
 
 def train(
@@ -235,8 +259,49 @@ def _train_on_this_rank(
         if notify is not None and distributed.is_main:
             notify(message)
 
+    claims: list[RunDirectoryClaim] = []  # rank 0's hold on the run directory, released at the end
+
+    def claim(decide: Callable[[], RunDirectoryClaim]) -> Path:
+        held = decide()
+        claims.append(held)
+        return held.path
+
+    finished = False
+    try:
+        outcome = _train_in_claimed_run(config, overrides, resume, out, runs_dir, data_dir, progress, tell, distributed, claim)
+        finished = True
+        return outcome
+    finally:
+        for held in claims:
+            held.release(remove_if_unused=not finished)
+
+
+def _resume_command(distributed: DistributedContext, run_dir: Path, data_dir: str | Path | None) -> str:
+    """The command line that continues ``run_dir``, with the program spelled as it was invoked."""
+    arguments = ["train", "--resume", str(run_dir)] + (["--data-dir", str(data_dir)] if data_dir else [])
+    return f"{_program(distributed)} {shlex.join(arguments)}"
+
+
+def _train_in_claimed_run(
+    config: RunConfig | None,
+    overrides: Sequence[str],
+    resume: str | Path | None,
+    out: str | Path | None,
+    runs_dir: str | Path,
+    data_dir: str | Path | None,
+    progress: bool,
+    tell: Callable[[str], None],
+    distributed: DistributedContext,
+    claim: Callable[[Callable[[], RunDirectoryClaim]], Path],
+) -> TrainingOutcome | None:
     if resume:
-        run_dir = Path(resume)
+        def claim_for_resume() -> RunDirectoryClaim:
+            held = claim_run_directory(_resumable_run_dir(resume), purpose="resume")
+            # Held, so no other process writes there: what a killed write left can go.
+            remove_staging_leftovers(held.path / "checkpoints")
+            return held
+
+        run_dir = _decided_on_main(distributed, lambda: claim(claim_for_resume))
         checkpoint = load_checkpoint(run_dir)
         stored = parse_config(checkpoint.meta["config"], f"stored in {checkpoint.path}")
         # `--resume RUN --set train.epochs=N` lengthens or shortens the run (Trainer.resume checks).
@@ -244,7 +309,7 @@ def _train_on_this_rank(
     elif config is None:
         raise ConfigError("nothing to train: give a built-in task (e.g. `hadamrnn train copy`), --config PATH or --resume RUN_DIR")
     else:
-        run_dir = _decided_on_main(distributed, lambda: _new_run_dir(config, out, runs_dir))
+        run_dir = _decided_on_main(distributed, lambda: claim(lambda: _claim_new_run_dir(config, out, runs_dir)))
     # The code that trains: taken now, not when the run ends hours later.
     provenance = {"command": _invoked_command(distributed), "commit": source_commit()}
     trainer = build_run(
@@ -254,13 +319,19 @@ def _train_on_this_rank(
         trainer.resume(checkpoint.path)
         tell(f"resuming {run_dir} at step {trainer.step} (epoch {trainer.epochs_completed + 1})")
     elif distributed.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
         tell(f"run directory: {run_dir}")
     tell(_device_line(trainer.model, trainer.device))
     size = model_size(trainer.model)
     tell(str(size))
-    result = trainer.fit()
+    try:
+        result = trainer.fit()
+    except TrainingInterrupted as interrupted:
+        interrupted.resume_command = _resume_command(distributed, run_dir, data_dir)
+        raise
     if not distributed.is_main:
+        # Every rank leaves together (after rank 0 has written the metrics): a rank that tears its
+        # process group down while another still runs can abort that one at exit.
+        distributed.barrier()
         return None
     metrics = {
         **result.metrics,
@@ -276,6 +347,7 @@ def _train_on_this_rank(
     details = ", ".join(f"{key}={value}" for key, value in summary.items() if key not in ("task", "naive_baseline"))
     title = f"{config.name}: {summary['task']} ({details}), n={config.model.hidden_size}"
     plot = plot_learning_curve(run_dir / LEARNING_CURVE_FILE, result.history, title, baseline)
+    distributed.barrier()
     return TrainingOutcome(run_dir, metrics, metrics_path, plot, baseline)
 
 
@@ -345,6 +417,7 @@ def export_checkpoint(
     percentile: float = DEFAULT_PERCENTILE,
     evaluate: str | None = None,
     data_dir: str | Path | None = None,
+    force: bool = False,
 ) -> ExportResult | OnnxExportResult:
     """What ``hadamrnn export`` does: calibrate the model of a checkpoint on its training data,
     quantize it and write it; or, with ``fmt="onnx"``, write the float model as an ONNX graph.
@@ -361,7 +434,9 @@ def export_checkpoint(
         evaluate: a split (``"val"``, ``"test"``) on which to compare the float model with the
             integer simulation, or None.
         data_dir: where the task's data are (None reads ``$HADAMRNN_DATA``; copy needs none).
+        force: replace an existing file at ``out`` (never one inside a run's checkpoints).
     """
+    _check_export_destination(out, force)
     trained = load_trained_model(path, data_dir)
     task, train = trained.task, trained.config.train
     if fmt == "onnx":
@@ -381,6 +456,18 @@ def export_checkpoint(
         percentile=percentile,
         evaluate=metrics_on_split if evaluate is not None else None,
     )
+
+
+def _check_export_destination(out: str | Path, force: bool) -> None:
+    """Refuse to export over a checkpoint, a folder, or (without ``force``) an existing file."""
+    _refuse_checkpoint_area(out, "--out")
+    target = Path(out)
+    if target.is_dir():
+        raise HadamRNNError(f"--out {str(out)!r}: expected a file path, got an existing folder")
+    if target.exists() and not force:
+        raise HadamRNNError(
+            f"--out {str(out)!r}: expected a new file, got an existing one; pass --force to replace it (nothing was written)"
+        )
 
 
 # -- reports ---------------------------------------------------------------------------------------

@@ -33,3 +33,26 @@ def seed_st() -> st.SearchStrategy[int]:
 
 def bits_st() -> st.SearchStrategy[int]:
     return st.integers(1, 16)
+
+
+def base_order_st(max_order: int = 60) -> st.SearchStrategy[int]:
+    """A base order ``r`` of :data:`hadamrnn.core.orders.BASE_ORDERS` (1 is Sylvester alone), at most
+    ``max_order``: small bases keep the dense products of the tests cheap."""
+    from hadamrnn.core import BASE_ORDERS
+
+    return st.sampled_from([r for r in BASE_ORDERS if r <= max_order])
+
+
+def supported_order_st(max_exponent: int = 5, max_base: int = 60) -> st.SearchStrategy[int]:
+    """A supported order ``n = r · 2^k``: ``r`` from :func:`base_order_st`, ``k`` drawn as an exponent."""
+    return st.tuples(base_order_st(max_base), st.integers(0, max_exponent)).map(lambda rk: rk[0] << rk[1])
+
+
+def order_and_block_st(max_exponent: int = 5, max_base: int = 60) -> st.SearchStrategy[tuple[int, int]]:
+    """``(n, m)``: ``n = r · 2^k`` from :func:`supported_order_st` and ``m`` one of the block sizes it
+    allows (a supported order dividing it, :func:`hadamrnn.core.orders.block_sizes`)."""
+    from hadamrnn.core import block_sizes
+
+    return supported_order_st(max_exponent, max_base).flatmap(
+        lambda n: st.tuples(st.just(n), st.sampled_from(block_sizes(n)))
+    )

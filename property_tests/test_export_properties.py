@@ -30,11 +30,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hadamrnn import SequenceClassifier, SequenceTagger
+from hadamrnn import SequenceClassifier, SequenceTagger, core
 from hadamrnn.export import ModelFileError, QuantizedModel, calibrate, quantize_model
 from hadamrnn.export.fixed_point import Rescale, rescale_for
 from hadamrnn.export.model_file import HEADER_FIELDS, HEADER_SIZE, header_field_offsets
 from hadamrnn.runtime import Runtime, reference_run
+from strategies import base_order_st
 
 FUZZ_EXAMPLES = int(os.environ.get("HADAMRNN_FUZZ_EXAMPLES", "300"))
 PEAK_BYTES = 32 << 20  # the seed files are under 2 KB: no honest load needs more than this
@@ -43,12 +44,14 @@ FUZZ_FILES: set[bytes] = set()
 
 
 def _seed_files() -> list[bytes]:
-    """Real exports: a full-W tagger, a block-W ReLU classifier and a model with an embedding."""
+    """Real exports: a full-W tagger, a block-W ReLU classifier, a model with an embedding and a
+    version 2 file (24 hidden units in blocks H_12)."""
     torch.manual_seed(0)
     models = [
         (SequenceTagger(10, 32, 9, backend="reference"), torch.rand(4, 12, 10), 16),
         (SequenceClassifier(1, 16, 10, block_size=4, recurrence="relu", input_bits=2, output_bits=8, backend="reference"), torch.rand(4, 12, 1), 8),
         (SequenceClassifier(None, 8, 2, vocab_size=20, embedding_dim=5, block_size=2, backend="reference"), torch.randint(0, 20, (4, 12)), 12),
+        (SequenceTagger(3, 24, 4, block_size=12, backend="reference"), torch.rand(4, 12, 3), 16),
     ]
     files = []
     for model, inputs, hidden_bits in models:
@@ -201,9 +204,11 @@ def test_seed_files_load():
 
 @st.composite
 def quantized_model_st(draw):
-    k = draw(st.integers(0, 5))
-    n = 1 << k
-    block = 1 << draw(st.integers(0, k))
+    # n = r 2^k: up to 32 for Sylvester, up to 4 r for a base order r (the reference is dense)
+    r = draw(base_order_st(28))
+    n = r << draw(st.integers(0, 5 if r == 1 else 2))
+    block = draw(st.sampled_from(core.block_sizes(n)))
+    block_base = core.split_order(block)[0]
     d, o = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     p_u, p_v = draw(st.integers(1, 8)), draw(st.integers(1, 8))
     input_bits, hidden_bits = draw(st.integers(2, 8)), draw(st.integers(2, 16))
@@ -224,6 +229,7 @@ def quantized_model_st(draw):
         input_rescale=Rescale(draw(st.integers(1, 2**31 - 1)), draw(st.integers(0, 62))),
         input_scale=draw(scale), hidden_scale=draw(scale), input_weight_scale=draw(scale), output_weight_scale=draw(scale),
         embedding=None if not vocab else rng.integers(-limit, limit + 1, (vocab, d)).astype(np.int8),
+        base_matrix=core.base_matrix(block_base, np.int8) if block_base > 1 else None,
     ).validate()
 
 

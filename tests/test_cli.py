@@ -118,8 +118,8 @@ def test_resume_with_different_config_is_refused_and_loses_nothing(finished_run,
         (["evaluate", "no/such/run"], "checkpoint not found"),
         (["train", "--resume", "no/such/run"], "checkpoint not found"),
         (["train", "copy", "--set", "model.hiden_size=3"], "unknown key 'model.hiden_size'; valid keys here are: backend, block_size"),
-        (["train", "copy", "--set", "model.hidden_size=96"], "hidden_size must be a power of two"),
-        (["train", "copy", "--set", "model.block_size=3"], "block_size must be a power of two dividing hidden_size=128"),
+        (["train", "copy", "--set", "model.hidden_size=100"], "hidden_size must be a supported Hadamard order"),
+        (["train", "copy", "--set", "model.block_size=3"], "block_size must be a supported Hadamard order dividing hidden_size=128"),
         (["train", "copy", "--set", "model.input_bits=0"], "model.input_bits"),
     ],
 )
@@ -136,8 +136,8 @@ MNIST_MISSING = "MNIST: missing 4 of 4 expected file(s)"
 @pytest.mark.parametrize(
     "model,message",
     [
-        ("hidden_size = 128\nblock_size = 3", "model.block_size: block_size must be a power of two dividing hidden_size=128 (1, 2, 4, ..., 128), got 3"),
-        ("hidden_size = 96", "model.hidden_size: hidden_size must be a power of two (1, 2, 4, ..., the orders of the Sylvester Hadamard matrices), got 96"),
+        ("hidden_size = 128\nblock_size = 3", "model.block_size: block_size must be a supported Hadamard order dividing hidden_size=128 (1, 2, 4, 8, 16, 32, 64, 128), got 3; the nearest allowed block sizes are 2 and 4"),
+        ("hidden_size = 100", "model.hidden_size: hidden_size must be a supported Hadamard order r * 2^k with r in BASE_ORDERS = (1, 12, 20, 28, 36, 44, ..., 252), got 100; the nearest supported sizes are 96 and 104"),
         ('kind = "lstm"\nhidden_size = 96\nblock_size = 32', "model.block_size=32 applies only to kind 'hadamrnn', got kind='lstm'"),
     ],
 )

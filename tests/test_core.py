@@ -3,7 +3,7 @@ against it.
 
 * the matrices are exactly the definition ``S[i, j] = (-1)^popcount(i & j)`` (integer ``==``);
 * the integer FWHT is exactly the dense integer product, on every order 1, 2, ..., 1024 and every
-  block size;
+  block size (the orders ``r · 2^k`` with a Paley base: ``tests/test_orders.py``);
 * the float ``fwht`` of torch, the C kernels, the numpy runtime and the integer simulation compute
   what the core computes;
 * the checks name the value they received and the rule it broke;
@@ -173,8 +173,8 @@ class TestIntegerFWHTIsTheDenseProduct:
         assert np.array_equal(core.fwht_int(core.fwht_int(x)), 256 * x)
 
     def test_errors(self):
-        with pytest.raises(HiddenSizeError, match=r"the size of the last axis must be a power of two .*got 12"):
-            core.fwht_int(np.ones((2, 12), dtype=np.int64))
+        with pytest.raises(HiddenSizeError, match=r"the size of the last axis must be a supported Hadamard order .*got 100"):
+            core.fwht_int(np.ones((2, 100), dtype=np.int64))
         with pytest.raises(BlockSizeError, match=r"dividing hidden_size=8 .*got 3"):
             core.fwht_int(np.ones((2, 8), dtype=np.int64), 3)
         with pytest.raises(HadamRNNError, match="scalar"):
@@ -259,6 +259,15 @@ class TestScale:
         assert core.hadamard_norm(m) == math.sqrt(m)
         assert hadamrnn.hadamard_scale is core.hadamard_scale
 
+    @pytest.mark.parametrize("m", [12, 20, 24, 96, 384, 252, 200 << 10, 3 << 18])
+    def test_fixed_point_scale_of_other_orders(self, m):
+        multiplier, shift = core.hadamard_scale_fixed_point(m)
+        # never a power of four, so never an exact shift: M = round(2^s / sqrt(m)), 31 bits
+        assert (2 * multiplier - 1) ** 2 * m < 4 ** (shift + 1) < (2 * multiplier + 1) ** 2 * m
+        assert 1 << 30 <= multiplier < 1 << 31
+        assert abs(math.ldexp(multiplier, -shift) * math.sqrt(m) - 1) < 2**-30
+        assert core.hadamard_scale(m) == 1.0 / math.sqrt(m)
+
     @pytest.mark.parametrize("k", range(0, 21))
     def test_fixed_point_scale(self, k):
         multiplier, shift = core.hadamard_scale_fixed_point(1 << k)
@@ -271,37 +280,60 @@ class TestScale:
         assert fixed_point.inverse_sqrt_rescale(1 << k) == fixed_point.Rescale(multiplier, shift)
 
     @pytest.mark.parametrize("function", [core.hadamard_scale, core.hadamard_norm, core.hadamard_scale_fixed_point])
-    def test_rejects_block_sizes_that_are_not_powers_of_two(self, function):
-        with pytest.raises(BlockSizeError, match=r"block_size must be a power of two \(.*\), got 12"):
-            function(12)
+    def test_rejects_block_sizes_that_are_not_supported_orders(self, function):
+        with pytest.raises(BlockSizeError, match=r"block_size must be a supported Hadamard order .*, got 100; the nearest supported sizes are 96 and 104"):
+            function(100)
 
 
 class TestOrderChecks:
-    def test_hidden_size_message_names_the_value_and_the_rule(self):
+    def test_hidden_size_message_names_the_value_the_rule_and_the_nearest_sizes(self):
         with pytest.raises(HiddenSizeError) as raised:
-            core.check_hidden_size(96)
+            core.check_hidden_size(100)
         assert str(raised.value) == (
-            "hidden_size must be a power of two (1, 2, 4, ..., the orders of the Sylvester Hadamard matrices), got 96"
+            "hidden_size must be a supported Hadamard order r * 2^k with r in BASE_ORDERS = "
+            "(1, 12, 20, 28, 36, 44, ..., 252), got 100; the nearest supported sizes are 96 and 104"
         )
 
-    def test_block_size_message_names_the_value_and_the_rule(self):
+    def test_block_size_message_names_the_value_the_rule_and_the_nearest_sizes(self):
         with pytest.raises(BlockSizeError) as raised:
             core.check_block_size(16, 3)
-        assert str(raised.value) == "block_size must be a power of two dividing hidden_size=16 (1, 2, 4, ..., 16), got 3"
-        with pytest.raises(BlockSizeError, match=r"hidden_size=12 \(1, 2, 4\), got 8$"):
+        assert str(raised.value) == (
+            "block_size must be a supported Hadamard order dividing hidden_size=16 (1, 2, 4, 8, 16), got 3; "
+            "the nearest allowed block sizes are 2 and 4"
+        )
+        with pytest.raises(BlockSizeError, match=r"hidden_size=12 \(1, 2, 4, 12\), got 8; the nearest allowed block sizes are 4 and 12$"):
             core.check_block_size(12, 8)
-        with pytest.raises(BlockSizeError, match=r"hidden_size=2 \(1, 2\), got 4$"):
+        with pytest.raises(BlockSizeError, match=r"hidden_size=2 \(1, 2\), got 4; the nearest allowed block size is 2$"):
             core.check_block_size(2, 4)
+        with pytest.raises(BlockSizeError, match=r"hidden_size=384 \(1, 2, 4, 8, ..., 192, 384\), got 20; the nearest allowed block sizes are 16 and 24$"):
+            core.check_block_size(384, 20)
 
-    @pytest.mark.parametrize("block_size", [0, -2, 3, 32, 2.0, True, "4"])
+    @pytest.mark.parametrize("block_size", [0, -2, 3, 32, 12, 2.0, True, "4"])
     def test_bad_block_sizes(self, block_size):
-        with pytest.raises(BlockSizeError, match=f"got {block_size!r}$"):
+        nearest = "; the nearest allowed block size" if isinstance(block_size, int) and not isinstance(block_size, bool) else ""
+        with pytest.raises(BlockSizeError, match=f"got {block_size!r}{nearest}"):
             core.check_block_size(16, block_size)
 
-    @pytest.mark.parametrize("n", [0, -4, 3, 12, 96, 4.0, True, None])
+    @pytest.mark.parametrize("n", [0, -4, 3, 52, 100, 4.0, True, None])
     def test_bad_hidden_sizes(self, n):
-        with pytest.raises(HiddenSizeError, match=f"got {n!r}$"):
+        with pytest.raises(HiddenSizeError, match=f"got {n!r}"):
             core.check_hidden_size(n)
+
+    @pytest.mark.parametrize(
+        ("n", "ending"),
+        [
+            (100, "got 100; the nearest supported sizes are 96 and 104"),
+            (52, "got 52; the nearest supported sizes are 48 and 56"),
+            (3, "got 3; the nearest supported sizes are 2 and 4"),
+            (0, "got 0; the nearest supported size is 1"),
+            (-4, "got -4; the nearest supported size is 1"),
+            (4.0, "got 4.0"),
+        ],
+    )
+    def test_hidden_size_message_ends_with_the_nearest_supported_sizes(self, n, ending):
+        with pytest.raises(HiddenSizeError) as raised:
+            core.check_hidden_size(n)
+        assert str(raised.value).endswith(ending)
 
     def test_valid_values_come_back_as_python_ints(self):
         assert core.check_hidden_size(np.int64(64)) == 64 and type(core.check_hidden_size(np.int64(64))) is int
@@ -314,8 +346,8 @@ class TestOrderChecks:
         assert not any(core.is_power_of_two(v) for v in (True, 4.0, "4", None, np.float64(4)))
 
     def test_name_and_exception_type_are_the_callers(self):
-        with pytest.raises(HiddenSizeError, match=r"^weight.shape\[0\] must be a power of two .*got 12$"):
-            core.check_hidden_size(12, "weight.shape[0]")
+        with pytest.raises(HiddenSizeError, match=r"^weight.shape\[0\] must be a supported Hadamard order .*got 100;"):
+            core.check_hidden_size(100, "weight.shape[0]")
         with pytest.raises(PackingError, match="got 6"):
             core.check_block_size(12, 6, error=PackingError)
         with pytest.raises(PackingError, match="got 6"):
@@ -324,12 +356,17 @@ class TestOrderChecks:
     def test_errors_are_value_errors(self):
         assert issubclass(HiddenSizeError, ValueError) and issubclass(BlockSizeError, ValueError)
 
-    def test_another_base_order_is_added_in_one_place(self, monkeypatch):
-        # With a base matrix of order 12, the hidden sizes 12 * 2^k are accepted everywhere that
+    def test_the_base_orders_are_read_in_one_place(self, monkeypatch):
+        # With the base orders 1 and 12 only, the hidden sizes are 2^k and 12 * 2^k everywhere that
         # checks a hidden size, while code that needs a Sylvester order still refuses 24.
         monkeypatch.setattr(orders, "BASE_ORDERS", (1, 12))
         assert [n for n in range(1, 100) if core.is_supported_order(n)] == [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96]
         assert core.check_hidden_size(96) == 96
+        assert core.available_orders(below=50) == (1, 2, 4, 8, 12, 16, 24, 32, 48)
+        with pytest.raises(HiddenSizeError, match="got 40"):
+            core.check_hidden_size(40)
+        with pytest.raises(HiddenSizeError, match="got 20"):
+            core.base_matrix(20)
         with pytest.raises(HiddenSizeError, match="got 24"):
             core.check_sylvester_order(24)
         with pytest.raises(HiddenSizeError, match="got 24"):
@@ -340,15 +377,18 @@ class TestOrderChecks:
             assert getattr(hadamrnn, name) is getattr(hadamard, name) is getattr(core, name), name
 
     def test_the_layer_reports_the_core_message(self):
-        with pytest.raises(HiddenSizeError, match=r"hidden_size must be a power of two \(.*\), got 96$"):
-            hadamrnn.HadamRNN(3, 96)
-        with pytest.raises(BlockSizeError, match=r"dividing hidden_size=16 \(1, 2, 4, ..., 16\), got 6$"):
+        with pytest.raises(HiddenSizeError, match=r"hidden_size must be a supported Hadamard order .*, got 100; the nearest supported sizes are 96 and 104$"):
+            hadamrnn.HadamRNN(3, 100)
+        with pytest.raises(BlockSizeError, match=r"dividing hidden_size=16 \(1, 2, 4, 8, 16\), got 6; the nearest allowed block sizes are 4 and 8$"):
             hadamrnn.HadamRNN(3, 16, block_size=6)
 
 
 class TestCoreIsTorchFree:
     ALLOWED_TOP_LEVEL = {"numpy"} | set(sys.stdlib_module_names)
-    ALLOWED_RELATIVE = {(1, ""), (1, "orders"), (1, "scale"), (1, "matrices"), (1, "transform"), (2, "errors")}
+    ALLOWED_RELATIVE = {
+        (1, ""), (1, "orders"), (1, "scale"), (1, "matrices"), (1, "transform"), (1, "jacobsthal"), (1, "paley_i"),
+        (1, "paley_ii"), (1, "base_matrices"), (2, "errors"),
+    }
 
     @staticmethod
     def imports_of(path: Path) -> list[tuple[int, str]]:
@@ -363,7 +403,10 @@ class TestCoreIsTorchFree:
 
     def test_every_import_of_the_core_is_numpy_the_standard_library_or_the_core(self):
         files = sorted(CORE_DIR.glob("*.py"))
-        assert {path.name for path in files} >= {"__init__.py", "orders.py", "matrices.py", "scale.py", "transform.py"}
+        assert {path.name for path in files} >= {
+            "__init__.py", "orders.py", "matrices.py", "scale.py", "transform.py", "jacobsthal.py", "paley_i.py",
+            "paley_ii.py", "base_matrices.py",
+        }
         for path in files:
             for level, module in self.imports_of(path):
                 if level == 0:

@@ -10,7 +10,7 @@ from hadamrnn.errors import ConfigError, DataNotFoundError
 from hadamrnn.tasks import CopyTask, build_task, resolve_data_dir
 from hadamrnn.tasks.data import balanced_order
 
-CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.toml"))
+CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").rglob("*.toml"))
 
 
 def test_resolve_data_dir_prefers_the_explicit_path(tmp_path, monkeypatch):

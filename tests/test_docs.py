@@ -2,7 +2,7 @@
 the machine checks of ``theory/`` cite each other completely.
 
 Needs the ``docs`` extra (``pip install -e ".[test,theory,docs]"``). The HTML build runs
-``python -m theory verify --quick`` once, in the background while Sphinx reads the pages.
+``python -m hadamrnn_theory verify --quick`` once, in the background while Sphinx reads the pages.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DOCS = ROOT / "docs"
 sys.path.insert(0, str(DOCS / "_ext"))
 
 import hadamrnn_docs  # noqa: E402  (docs/_ext: the parser of the theorem blocks)
-from theory.claims import CLAIMS  # noqa: E402
+from hadamrnn_theory.claims import CLAIMS  # noqa: E402
 
 CLAIM_IDS = {claim.id for claim in CLAIMS}
 THEOREMS = hadamrnn_docs.collect_theorems(DOCS)
@@ -90,8 +90,8 @@ def test_ste_figure_is_rendered(html):
 
 def test_every_claim_is_cited_by_a_theorem_and_every_citation_exists():
     cited = {claim_id for block in THEOREMS for claim_id in block.claims}
-    assert cited - CLAIM_IDS == set(), "theorems cite claims that python -m theory verify does not check"
-    assert CLAIM_IDS - cited == set(), "claims of python -m theory verify that no theorem cites"
+    assert cited - CLAIM_IDS == set(), "theorems cite claims that python -m hadamrnn_theory verify does not check"
+    assert CLAIM_IDS - cited == set(), "claims of python -m hadamrnn_theory verify that no theorem cites"
 
 
 def test_every_theorem_has_a_unique_label_and_a_check():

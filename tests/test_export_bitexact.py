@@ -10,7 +10,9 @@ the input term) must agree with them:
   half are uniform int8 codes (with -128, which saturates), so saturation is exercised;
 * real task inputs: copy-task batches, and MNIST-shaped sequences (784 steps of one pixel in
   [0, 1]; the repository has no MNIST loader yet, so the pixels are random);
-* a model with an embedding (token ids).
+* a model with an embedding (token ids);
+* hidden sizes that are not powers of two (``n = 96 = 12 · 8``, ``384`` with blocks of ``24``),
+  whose ``W`` has a Paley base matrix and whose ``1/sqrt(m)`` is a 31-bit multiplier.
 """
 
 from __future__ import annotations
@@ -115,6 +117,30 @@ def test_embedding_model_agrees_bit_for_bit(tmp_path):
     assert_all_agree(quantized, tokens.numpy(), tmp_path, reference_count=20)
 
 
+BEYOND_POWERS_OF_TWO = [
+    (96, None, "linear", False, 16),
+    (96, None, "relu", True, 8),
+    (96, 24, "relu", False, 16),
+    (96, 32, "linear", True, 16),  # Sylvester blocks in a hidden size that is not a power of two
+    (384, 24, "linear", False, 8),
+]
+
+
+@pytest.mark.parametrize(("n", "block", "recurrence", "classifier", "hidden_bits"), BEYOND_POWERS_OF_TWO)
+def test_sizes_beyond_powers_of_two_agree_bit_for_bit(tmp_path, n, block, recurrence, classifier, hidden_bits):
+    model = make_model(n=n, block=block, recurrence=recurrence, classifier=classifier, seed=n)
+    quantized = quantize_model(model, calibrate(model, [torch.randn(64, 8, 3)]), hidden_bits=hidden_bits)
+    assert quantized.to_bytes()[8] == 2 and quantized.base_order == (1 if block == 32 else 12)
+    assert not quantized.recurrent_rescale.is_exact_shift  # 1/sqrt(96), 1/sqrt(24), 1/sqrt(32)
+    rng = np.random.default_rng(n + hidden_bits)
+    half = 1000
+    in_range = Runtime(quantized).quantize_inputs(rng.standard_normal((half, 8, 3)))
+    extreme = rng.integers(-128, 128, size=(half, 8, 3))
+    codes = np.concatenate([extreme[:50], in_range, extreme[50:]])
+    result = assert_all_agree(quantized, codes, tmp_path, reference_count=50)
+    assert np.abs(result.state).max() == activation_limit(hidden_bits)  # saturation is compared too
+
+
 def test_integer_simulation_tracks_the_float_model_at_16_bits():
     model = make_model(n=32, d=3, o=4, p=4)
     x = torch.randn(64, 30, 3)
@@ -185,3 +211,11 @@ class TestGeneratedC:
     def test_exact_shift_for_even_log2_block(self, source):
         # m = 4: 1/sqrt(4) = 2^-1 exactly, so the recurrent rescale is a shift, with no multiplier.
         assert "hrnn_round_shift((int64_t)value, 1u); /* exact" in source
+
+    def test_a_paley_block_is_integer_only_too(self, tmp_path):
+        model = make_model(n=96, block=24, recurrence="relu")
+        source = generate_c(quantize_model(model, calibrate(model, [torch.randn(8, 8, 3)]), hidden_bits=16))
+        assert "#define HRNN_BASE_ORDER 12" in source and "#define HRNN_SYLVESTER_SIZE 2" in source
+        assert "hrnn_round_shift((int64_t)value * 1753413056, 33u)" in source  # 1/sqrt(24) = M 2^-33
+        self.test_the_header_compiles_alone_with_the_strict_flags(tmp_path, source)
+        self.test_no_floating_point_no_malloc_no_libm(tmp_path, source)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from hadamrnn import SequenceClassifier, SequenceTagger
+from hadamrnn import SequenceClassifier, SequenceTagger, core
 from hadamrnn.export import ModelFileError, QuantizedModel, calibrate, quantize_model, read_model, write_model
 from hadamrnn.export.errors import ExportError
 from hadamrnn.export.fixed_point import Rescale
@@ -36,7 +36,14 @@ def random_quantized(*, n=16, block=8, d=3, o=5, p_u=4, p_v=3, input_bits=8, hid
         input_scale=0.25, hidden_scale=0.125, input_weight_scale=0.0625, output_weight_scale=0.5,
         embedding=None if not vocab else rng.integers(-limit, limit + 1, (vocab, d)).astype(np.int8),
         calibration_method="percentile", calibration_percentile=99.5, calibration_sequences=77,
+        base_matrix=base_matrix_of(block),
     ).validate()
+
+
+def base_matrix_of(block: int) -> np.ndarray | None:
+    """The canonical ``H_r`` of a block size ``m = r · 2^j`` (None for ``r = 1``)."""
+    r = core.split_order(block)[0]
+    return core.base_matrix(r, np.int8) if r > 1 else None
 
 
 def set_field(data: bytes, name: str, value, fix_crc: bool = True) -> bytes:
@@ -156,7 +163,11 @@ class TestBadFiles:
         self.rejects(b"PK\x03\x04" + data[4:], "not a .hrnn model file: expected the magic bytes")
 
     def test_other_version(self, data):
-        self.rejects(set_field(data, "version", 2), "unsupported .hrnn version: expected 1, got 2")
+        self.rejects(set_field(data, "version", 3), r"unsupported .hrnn version: expected one of \(1, 2\), got 3")
+        self.rejects(set_field(data, "version", 0), r"unsupported .hrnn version: expected one of \(1, 2\), got 0")
+
+    def test_a_power_of_two_model_claiming_version_2(self, data):
+        self.rejects(set_field(data, "version", 2), "hidden_size must not be a power of two in a version 2 file .*got 16")
 
     def test_header_crc(self, data):
         self.rejects(set_field(data, "hidden_size", 32, fix_crc=False), "corrupted header: expected the CRC-32 it records")
@@ -167,10 +178,10 @@ class TestBadFiles:
             ("header_size", 89, "header_size must be 88, got 89"),
             ("flags", 0x10, "flags has unknown bits set"),
             ("hidden_size", 0, r"hidden_size must be an integer in \[1, 1048576\], got 0"),
-            ("hidden_size", 12, "hidden_size must be a power of two, got 12"),
+            ("hidden_size", 12, "hidden_size must be a power of two in a version 1 file, got 12"),
             ("hidden_size", 2**32 - 1, "hidden_size must be an integer"),
             ("block_size", 32, r"block_size must be an integer in \[1, 16\], got 32"),
-            ("block_size", 3, "block_size must be a power of two dividing hidden_size=16, got 3"),
+            ("block_size", 3, r"block_size must be a supported Hadamard order dividing hidden_size=16 \(1, 2, 4, 8, 16\), got 3"),
             ("input_size", 0, "input_size must be"),
             ("output_size", 2**21, "output_size must be"),
             ("vocab_size", 0, r"vocab_size must be an integer in \[1, 16777216\], got 0"),
@@ -183,7 +194,7 @@ class TestBadFiles:
             ("input_multiplier", 2**31, "input_multiplier must be"),
             ("input_shift", 63, r"input_shift must be an integer in \[0, 62\], got 63"),
             ("calibration_method", 2, "calibration_method must be"),
-            ("reserved", 1, "reserved header bytes must be 0, got 1"),
+            ("base_order", 1, r"base_order \(reserved in version 1\) must be 0, got 1"),
             ("input_scale", float("nan"), "input_scale must be a finite positive number, got nan"),
             ("hidden_scale", 0.0, "hidden_scale must be a finite positive number, got 0.0"),
             ("output_weight_scale", float("-inf"), "output_weight_scale must be"),
@@ -243,3 +254,85 @@ class TestExportValidation:
             QuantizedModel(**{**model.__dict__, "input_scale": 0.1}).validate()
         with pytest.raises(ExportError, match=r"input_weight must hold integers in \[-8, 7\], got 8"):
             QuantizedModel(**{**model.__dict__, "input_weight": np.full((16, 3), 8, np.int8)}).validate()
+
+
+class TestVersion2:
+    """Hidden sizes that are not powers of two: version 2, the base order at offset 46 and ``H_r``
+    right after the signs; every power-of-two model stays a version 1 file."""
+
+    @pytest.mark.parametrize(
+        "options",
+        [{"n": 24, "block": 12}, {"n": 96, "block": 96}, {"n": 96, "block": 32}, {"n": 384, "block": 24, "vocab": 7},
+         {"n": 12, "block": 12, "d": 1, "o": 1}, {"n": 40, "block": 20, "many_to_many": True}],
+    )
+    def test_bytes_round_trip_exactly(self, options):
+        model = random_quantized(**options)
+        data = model.to_bytes()
+        assert struct.unpack_from("<H", data, 8)[0] == 2 == model.format_version
+        assert QuantizedModel.from_bytes(data) == model
+        assert QuantizedModel.from_bytes(data).to_bytes() == data
+
+    def test_power_of_two_models_are_version_1(self):
+        for options in ({}, {"n": 64, "block": 64}, {"n": 1, "block": 1, "d": 1, "o": 1}):
+            data = random_quantized(**options).to_bytes()
+            assert struct.unpack_from("<HHI", data, 8)[0] == 1
+            assert struct.unpack_from("<H", data, 46)[0] == 0
+
+    def test_layout(self):
+        model = random_quantized(n=24, block=12, d=3, o=5)
+        data = model.to_bytes()
+        assert struct.unpack_from("<HH", data, 8) == (2, 88)
+        assert struct.unpack_from("<2I", data, 16) == (24, 12)
+        assert struct.unpack_from("<H", data, 46)[0] == 12  # the base order of block_size 12
+        signs = sum(1 << i for i, s in enumerate(model.signs) if s == -1)
+        base = sum(1 << i for i, h in enumerate(model.base_matrix.reshape(-1)) if h == -1)  # row-major
+        payload = data[HEADER_SIZE:]
+        assert payload[:3] == signs.to_bytes(3, "little")
+        assert payload[3 : 3 + 18] == base.to_bytes(18, "little")  # 144 bits
+        assert payload[21:] == b"".join(model._payload_sections()[2:])
+        assert "H_r base matrix (r^2)" in model.weight_bits() and model.weight_bits()["H_r base matrix (r^2)"] == 144
+
+    @pytest.fixture
+    def data_v2(self):
+        return random_quantized(n=24, block=12, d=3, o=5).to_bytes()
+
+    def rejects(self, data, pattern):
+        with pytest.raises(ModelFileError, match=pattern) as info:
+            QuantizedModel.from_bytes(data)
+        assert "got" in str(info.value) and "must" in str(info.value)
+
+    def test_wrong_base_order(self, data_v2):
+        self.rejects(set_field(data_v2, "base_order", 20), r"base_order \(the base order of block_size=12\) must be 12, got 20")
+        self.rejects(set_field(data_v2, "base_order", 0), r"base_order \(the base order of block_size=12\) must be 12, got 0")
+
+    def test_version_1_cannot_hold_other_sizes(self, data_v2):
+        self.rejects(set_field(data_v2, "version", 1), "hidden_size must be a power of two in a version 1 file, got 24")
+
+    def test_unsupported_sizes_in_version_2(self, data_v2):
+        self.rejects(set_field(data_v2, "hidden_size", 100), "hidden_size must be a supported Hadamard order .*got 100; the nearest supported sizes are 96 and 104")
+        self.rejects(set_field(data_v2, "block_size", 20), r"block_size must be a supported Hadamard order dividing hidden_size=24 \(1, 2, 4, 8, 12, 24\), got 20")
+
+    def test_base_matrix_that_is_not_hadamard(self, data_v2):
+        self.rejects(set_payload(data_v2, 3 + 5, data_v2[HEADER_SIZE + 3 + 5] ^ 0x01), "base_matrix must be a Hadamard matrix of order 12")
+
+    def test_validation_of_the_base_matrix(self):
+        model = random_quantized(n=24, block=12)
+        with pytest.raises(ExportError, match=r"base_matrix is required for block_size=12 = 12 \* 1: expected the \(12, 12\) base matrix"):
+            QuantizedModel(**{**model.__dict__, "base_matrix": None}).validate()
+        with pytest.raises(ExportError, match=r"base_matrix must be None for block_size=8"):
+            QuantizedModel(**{**random_quantized().__dict__, "base_matrix": core.base_matrix(12, np.int8)}).validate()
+        with pytest.raises(ExportError, match=r"base_matrix must have shape \(12, 12\), got \(20, 20\)"):
+            QuantizedModel(**{**model.__dict__, "base_matrix": core.base_matrix(20, np.int8)}).validate()
+
+    def test_the_file_carries_its_own_base_matrix(self):
+        """Another Hadamard matrix of order 12 is a valid file, and the runtime uses it."""
+        from hadamrnn.runtime import Runtime, reference_run
+
+        canonical = random_quantized(n=24, block=24, hidden_bits=16, seed=3)
+        other = QuantizedModel(**{**canonical.__dict__, "base_matrix": core.normalize(core.paley_ii(5)).astype(np.int8)})
+        loaded = QuantizedModel.from_bytes(other.to_bytes())
+        assert np.array_equal(loaded.base_matrix, other.base_matrix)
+        codes = np.random.default_rng(0).integers(-128, 128, (20, 6, 3))
+        run = Runtime(loaded).run(codes)
+        np.testing.assert_array_equal(run.state, reference_run(loaded, codes).state)
+        assert not np.array_equal(run.state, Runtime(canonical).run(codes).state)

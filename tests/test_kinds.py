@@ -91,9 +91,9 @@ def test_check_kind_options_names_the_key_value_and_kinds():
 
 
 class TestSizes:
-    @pytest.mark.parametrize("hidden_size", [96, 3, 1000])
-    def test_hadamrnn_needs_a_power_of_two(self, hidden_size):
-        with pytest.raises(ConfigError, match=re.escape(f"model.hidden_size: hidden_size must be a power of two")) as error:
+    @pytest.mark.parametrize("hidden_size", [100, 3, 1000])
+    def test_hadamrnn_needs_a_supported_hadamard_order(self, hidden_size):
+        with pytest.raises(ConfigError, match=re.escape("model.hidden_size: hidden_size must be a supported Hadamard order")) as error:
             parse_config({"model": {"hidden_size": hidden_size}})
         assert f"got {hidden_size}" in str(error.value)
 
@@ -105,16 +105,21 @@ class TestSizes:
             parse_config({"model": {**data, "hidden_size": 0}})
 
     @pytest.mark.parametrize("block_size", [3, 6, 256])
-    def test_block_size_is_a_power_of_two_dividing_hidden_size(self, block_size):
+    def test_block_size_is_a_supported_order_dividing_hidden_size(self, block_size):
         with pytest.raises(ConfigError) as error:
             parse_config({"model": {"hidden_size": 128, "block_size": block_size}})
         message = str(error.value)
-        assert "model.block_size: block_size must be a power of two dividing hidden_size=128" in message
+        assert "model.block_size: block_size must be a supported Hadamard order dividing hidden_size=128" in message
         assert f"got {block_size}" in message
 
     @pytest.mark.parametrize("block_size", [1, 8, 128, None])
     def test_valid_block_sizes(self, block_size):
         assert parse_config({"model": {"hidden_size": 128, "block_size": block_size}}).model.block_size == block_size
+
+    @pytest.mark.parametrize(("hidden_size", "block_size"), [(96, None), (384, 24), (96, 32)])
+    def test_sizes_beyond_powers_of_two(self, hidden_size, block_size):
+        model = parse_config({"model": {"hidden_size": hidden_size, "block_size": block_size}}).model
+        assert (model.hidden_size, model.block_size) == (hidden_size, block_size)
 
     def test_overrides_are_checked_too(self):
         from hadamrnn.config import apply_overrides

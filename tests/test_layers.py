@@ -166,8 +166,8 @@ class TestHadamRNN:
 
 class TestEdgeCases:
     def test_bad_hidden_size(self):
-        with pytest.raises(HiddenSizeError, match="power of two.*got 96"):
-            HadamRNN(3, 96)
+        with pytest.raises(HiddenSizeError, match="supported Hadamard order.*got 100; the nearest supported sizes are 96 and 104"):
+            HadamRNN(3, 100)
 
     @pytest.mark.parametrize("block_size", [3, 32, 6])
     def test_bad_block_size(self, block_size):

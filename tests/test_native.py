@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from hadamrnn import HadamRNN, HadamRNNError, ShapeError, native, parse_config
-from hadamrnn.functional import hadamard_recurrence_reference
+from hadamrnn.functional import hadamard_recurrence_reference, hadamard_recurrence_reversible_reference
 from hadamrnn.hadamard import fwht
 
 requires_extension = pytest.mark.skipif(
@@ -257,15 +257,15 @@ class TestFWHT:
             assert torch.autograd.gradgradcheck(lambda x, u: native.fwht_native(x, u, 0.5, m), (x, signs))
 
     def test_errors_name_expected_and_received(self):
-        with pytest.raises(HadamRNNError, match="power of two.*got 12"):
-            native.fwht_native(torch.randn(2, 12))
+        with pytest.raises(HadamRNNError, match="supported Hadamard order.*got 100; the nearest supported sizes are 96 and 104"):
+            native.fwht_native(torch.randn(2, 100))
         with pytest.raises(ShapeError, match="float32 or float64.*got torch.int64"):
             native.fwht_native(torch.ones(2, 4, dtype=torch.int64))
         with pytest.raises(ShapeError, match=r"signs must have shape \(8,\), got \(4,\)"):
             native.fwht_native(torch.randn(2, 8), torch.ones(4))
         with pytest.raises(ShapeError, match="CPU tensor.*got device meta"):
             native.fwht_native(torch.empty(2, 8, device="meta"))
-        with pytest.raises(HadamRNNError, match="block_size must be a power of two dividing"):
+        with pytest.raises(HadamRNNError, match="block_size must be a supported Hadamard order dividing"):
             native.fwht_native(torch.randn(2, 8), block_size=16)
         with pytest.raises(ShapeError, match="contiguous"):
             native.fwht_native_(torch.randn(8, 4).T)
@@ -520,7 +520,7 @@ class TestRecurrenceErrors:
             native.hadamard_recurrence_native(p["inputs"].double(), *args)
         with pytest.raises(HadamRNNError, match="recurrence must be 'linear' or 'relu', got 'tanh'"):
             native.hadamard_recurrence_native(p["inputs"], *args, "tanh")
-        with pytest.raises(HadamRNNError, match="block_size must be a power of two dividing"):
+        with pytest.raises(HadamRNNError, match="block_size must be a supported Hadamard order dividing"):
             native.hadamard_recurrence_native(p["inputs"], *args[:-1], 3)
         with pytest.raises(ShapeError, match=r"weight_ih must have shape \(n=8, d\), got \(4, 3\)"):
             native.hadamard_recurrence_native(p["inputs"], p["h0"], p["signs"], p["weight_ih"][:4], p["bias"], 8)
@@ -630,3 +630,278 @@ class TestFallback:
 
     def test_config_accepts_native(self):
         assert parse_config({"model": {"backend": "native"}}).model.backend == "native"
+
+
+# ------------------------------------------------------------------------------------------------
+# HadamRNN.forward: h_n as an output of its own
+# ------------------------------------------------------------------------------------------------
+
+LOSSES_ON = ("h_n", "outputs", "both")
+
+
+def forward_loss(layer, x, h0, loss_on):
+    """A loss on what ``loss_on`` names of ``layer(x, h0)``, with fixed random weights, so that no
+    gradient is a plain sum that a wrong path could still match."""
+    outputs, h_n = layer(x, h0)
+    generator = torch.Generator().manual_seed(7)
+    weight_outputs = torch.randn(outputs.shape, generator=generator, dtype=torch.float64).to(outputs.dtype)
+    weight_h_n = torch.randn(h_n.shape, generator=generator, dtype=torch.float64).to(h_n.dtype)
+    loss = outputs.new_zeros(())
+    if loss_on in ("outputs", "both"):
+        loss = loss + (outputs * weight_outputs).sum()
+    if loss_on in ("h_n", "both"):
+        loss = loss + (h_n * weight_h_n).sum() + h_n.square().sum()
+    return loss
+
+
+class TestForwardLastStateGradient:
+    """``out, h_n = rnn(x)``: losses on ``h_n`` only, on ``outputs`` only and on both give the
+    gradients of the dense backend (the paper's code, autograd through a matrix product) on every
+    backend, in float64."""
+
+    @pytest.mark.parametrize("loss_on", LOSSES_ON)
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    @pytest.mark.parametrize("hidden_size, block_size", [(32, None), (32, 8), (96, None), (96, 24)])
+    @pytest.mark.parametrize("backend", ["reference", pytest.param("native", marks=requires_extension)])
+    def test_gradients_equal_the_dense_backend(self, backend, hidden_size, block_size, recurrence, loss_on):
+        torch.manual_seed(0)
+        layer = HadamRNN(3, hidden_size, block_size=block_size, recurrence=recurrence, backend=backend).double()
+        dense = HadamRNN(3, hidden_size, block_size=block_size, recurrence=recurrence, backend="dense").double()
+        dense.load_state_dict(layer.state_dict())
+        x = torch.randn(4, 11, 3, dtype=torch.float64)
+        h0 = torch.randn(1, 4, hidden_size, dtype=torch.float64)
+        forward_loss(layer, x, h0, loss_on).backward()
+        forward_loss(dense, x, h0, loss_on).backward()
+        for (name, parameter), expected in zip(layer.named_parameters(), dense.parameters()):
+            assert_relative_close(parameter.grad, expected.grad, FLOAT64_RTOL, f"{name}, loss on {loss_on}")
+
+    @pytest.mark.parametrize("loss_on", LOSSES_ON)
+    @pytest.mark.parametrize("backend", ["reference", pytest.param("native", marks=requires_extension)])
+    def test_gradcheck(self, backend, loss_on):
+        torch.manual_seed(1)
+        layer = HadamRNN(2, 8, block_size=4, backend=backend).double()
+        x = torch.randn(2, 5, 2, dtype=torch.float64, requires_grad=True)
+        h0 = torch.randn(1, 2, 8, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda x, h0: forward_loss(layer, x, h0, loss_on), [x, h0])
+
+    def test_h_n_is_the_last_output_and_not_a_view(self):
+        (layer,) = twin_layers(["auto"])
+        outputs, h_n = layer(torch.randn(3, 6, 3))
+        assert torch.equal(h_n[0], outputs[:, -1])
+        assert h_n._base is not outputs and h_n[0]._base is not outputs
+
+
+@requires_extension
+class TestForwardSendsNoStateGradientOfZeros:
+    """With a loss on ``h_n`` alone, the kernel's backward receives no ``(B, T, n)`` gradient: its
+    ``grad_states`` is the null address (zero to the kernel), and ``grad_last`` is given."""
+
+    @pytest.fixture
+    def received(self, monkeypatch):
+        calls = []
+        kernel_call = native._backward_kernel_call
+
+        def watch(**arguments):
+            calls.append(arguments)
+            kernel_call(**arguments)
+
+        monkeypatch.setattr(native, "_backward_kernel_call", watch)
+        return calls
+
+    def test_loss_on_h_n_only(self, received):
+        (layer,) = twin_layers(["native"])
+        _, h_n = layer(torch.randn(2, 7, 3))
+        h_n.square().sum().backward()
+        assert len(received) == 1
+        assert received[0]["grad_states"] == 0
+        assert received[0]["grad_last"] != 0
+
+    def test_loss_on_outputs_only_and_on_both(self, received):
+        (layer,) = twin_layers(["native"])
+        outputs, _ = layer(torch.randn(2, 7, 3))
+        outputs.sum().backward()
+        outputs, h_n = layer(torch.randn(2, 7, 3))
+        (outputs.sum() + h_n.sum()).backward()
+        assert [call["grad_states"] != 0 for call in received] == [True, True]
+        assert [call["grad_last"] != 0 for call in received] == [False, True]
+
+    def test_native_states_and_last_output(self):
+        problem = make_problem(16, 8, 3, 9, dtype=torch.float64)
+        leaves = differentiable(problem)
+        states, last = native.hadamard_recurrence_native(
+            leaves["inputs"], leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], 8,
+            output="states_and_last",
+        )
+        assert torch.equal(last, states[:, -1])
+        empty = make_problem(8, 8, 3, 0)
+        states, last = native.hadamard_recurrence_native(
+            empty["inputs"], empty["h0"], empty["signs"], empty["weight_ih"], empty["bias"], 8, output="states_and_last"
+        )
+        assert states.shape == (3, 0, 8) and torch.equal(last, empty["h0"])
+
+
+# ------------------------------------------------------------------------------------------------
+# The reversible and checkpointed backward of the linear recurrence
+# ------------------------------------------------------------------------------------------------
+
+#: Bounds on the relative error in norm of the reversible and checkpointed gradients against the
+#: stored-state ones, at T <= 100 (docs/performance.md measures the drift up to T = 100,000): the
+#: recomputation adds rounding errors that grow like the square root of the steps walked back.
+REVERSIBLE_RTOL = {torch.float32: 2e-5, torch.float64: 1e-13}
+MEMORY_MODES = (("reversible", None), ("checkpointed", 7), ("checkpointed", 1))
+
+
+def run_with_memory(problem, output, memory, interval, dtype):
+    leaves = differentiable(problem, dtype, output)
+    readout = {"readout_weight": leaves["readout_weight"], "readout_bias": leaves["readout_bias"]} if output == "logits" else {}
+    function = native.hadamard_recurrence_tokens_native if problem["kind"] == "tokens" else native.hadamard_recurrence_native
+    result = function(
+        leaves["inputs"], leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"], problem["block_size"],
+        "linear", output=output, memory=memory, checkpoint_interval=interval, **readout,
+    )
+    return result, leaves
+
+
+@requires_extension
+class TestReversibleBackward:
+    @pytest.mark.parametrize("memory, interval", MEMORY_MODES)
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+    @pytest.mark.parametrize("output", ["last", "logits"])
+    @pytest.mark.parametrize("kind", KINDS)
+    @pytest.mark.parametrize("shape", [(64, 64, 3, 60), (64, 8, 2, 33), (96, 96, 2, 40), (96, 24, 3, 25)],
+                             ids=lambda s: "n{}-m{}-B{}-T{}".format(*s))
+    def test_gradients_equal_the_stored_state_gradients(self, shape, kind, output, dtype, memory, interval):
+        n, m, batch, steps = shape
+        problem = make_problem(n, m, batch, steps, kind, seed=n + steps, dtype=dtype)
+        stored, stored_leaves = run_with_memory(problem, output, "stored", None, dtype)
+        result, leaves = run_with_memory(problem, output, memory, interval, dtype)
+        # The forward is the same computation: the outputs are bit-identical.
+        assert torch.equal(result, stored)
+        grad_output = torch.randn(stored.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        expected = gradients(stored, stored_leaves, grad_output)
+        actual = gradients(result, leaves, grad_output)
+        assert actual.keys() == expected.keys()
+        for name in expected:
+            assert_relative_close(actual[name], expected[name], REVERSIBLE_RTOL[dtype], f"gradient of {name}")
+
+    @pytest.mark.parametrize("output", ["last", "logits"])
+    @pytest.mark.parametrize("interval", [None, 3])
+    def test_native_equals_the_pure_torch_reversible_reference(self, output, interval):
+        """The kernels run the algorithm of hadamard_recurrence_reversible_reference."""
+        problem = make_problem(96, 24, 3, 13, dtype=torch.float64)
+        memory = "reversible" if interval is None else "checkpointed"
+        result, leaves = run_with_memory(problem, output, memory, interval, torch.float64)
+        reference_leaves = differentiable(problem, torch.float64, output)
+        readout = {}
+        if output == "logits":
+            readout = {"readout_weight": reference_leaves["readout_weight"], "readout_bias": reference_leaves["readout_bias"]}
+        expected = hadamard_recurrence_reversible_reference(
+            reference_leaves["inputs"], reference_leaves["h0"], reference_leaves["signs"], reference_leaves["weight_ih"],
+            reference_leaves["bias"], 24, output=output, checkpoint_interval=interval, **readout,
+        )
+        assert_relative_close(result, expected, FLOAT64_RTOL, output)
+        grad_output = torch.randn(expected.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        actual, wanted = gradients(result, leaves, grad_output), gradients(expected, reference_leaves, grad_output)
+        for name in wanted:
+            assert_relative_close(actual[name], wanted[name], FLOAT64_RTOL, f"gradient of {name}")
+
+    @pytest.mark.parametrize("output", ["last", "logits"])
+    @pytest.mark.parametrize("memory", ["reversible", "checkpointed"])
+    def test_gradcheck(self, memory, output):
+        problem = make_problem(8, 4, 2, 6, dtype=torch.float64)
+        leaves = differentiable(problem, output=output)
+        names = [name for name, leaf in leaves.items() if leaf is not None and leaf.requires_grad]
+
+        def recurrence_of(*values):
+            arguments = dict(leaves, **dict(zip(names, values)))
+            readout = {}
+            if output == "logits":
+                readout = {"readout_weight": arguments["readout_weight"], "readout_bias": arguments["readout_bias"]}
+            return native.hadamard_recurrence_native(
+                arguments["inputs"], arguments["h0"], arguments["signs"], arguments["weight_ih"], arguments["bias"], 4,
+                output=output, memory=memory, checkpoint_interval=2 if memory == "checkpointed" else None, **readout,
+            )
+
+        assert torch.autograd.gradcheck(recurrence_of, [leaves[name] for name in names])
+
+    def test_a_wrong_inverse_would_fail(self):
+        """The bound can fail: the gradients of a recurrence run with other signs in the
+        recomputation (a wrong W^{-1}) are far from the stored ones."""
+        problem = make_problem(64, 64, 2, 30, dtype=torch.float64)
+        stored, stored_leaves = run_with_memory(problem, "last", "stored", None, torch.float64)
+        expected = gradients(stored, stored_leaves, torch.ones(stored.shape, dtype=torch.float64))
+        # h_T of a sequence with other inputs, so the walk back starts from a wrong state.
+        shifted = dict(problem, inputs=problem["inputs"] + 0.01)
+        result, leaves = run_with_memory(shifted, "last", "reversible", None, torch.float64)
+        actual = gradients(result, leaves, torch.ones(result.shape, dtype=torch.float64))
+        assert relative_error(actual["signs"], expected["signs"]) > REVERSIBLE_RTOL[torch.float64]
+
+    def test_relu_and_state_outputs_are_refused(self):
+        p = make_problem(8, 8, 2, 3)
+        args = (p["inputs"], p["h0"], p["signs"], p["weight_ih"], p["bias"], 8)
+        with pytest.raises(HadamRNNError, match="needs the linear recurrence.*ReLU step cannot be inverted"):
+            native.hadamard_recurrence_native(*args, "relu", output="last", memory="reversible")
+        with pytest.raises(HadamRNNError, match="goes with output='last' or 'logits', got output='states'"):
+            native.hadamard_recurrence_native(*args, "linear", memory="checkpointed")
+        with pytest.raises(HadamRNNError, match="memory must be one of"):
+            native.hadamard_recurrence_native(*args, "linear", output="last", memory="none")
+        with pytest.raises(HadamRNNError, match="checkpoint_interval must be a positive integer, got 0"):
+            native.hadamard_recurrence_native(*args, "linear", output="last", memory="checkpointed", checkpoint_interval=0)
+        with pytest.raises(HadamRNNError, match="ReLU step cannot be inverted"):
+            HadamRNN(3, 8, recurrence="relu", memory="reversible")
+
+    def test_sequences_without_steps(self):
+        problem = make_problem(8, 8, 3, 0)
+        last, _ = run_with_memory(problem, "last", "reversible", None, torch.float32)
+        assert torch.equal(last, problem["h0"])
+
+
+class TestLayerMemory:
+    """``HadamRNN(memory=...)``: ``last_state`` and ``readout`` on every mode equal the stored ones."""
+
+    def test_auto_picks_checkpointed_for_linear_native_and_stored_otherwise(self):
+        linear = HadamRNN(3, 8, backend="native" if native.is_available() else "reference")
+        relu = HadamRNN(3, 8, recurrence="relu")
+        if native.is_available():
+            assert linear._memory_for("native", "last") == "checkpointed"
+        assert linear._memory_for("reference", "last") == "stored"
+        assert linear._memory_for("native", "states_and_last") == "stored"
+        assert relu._memory_for("native", "last") == "stored"
+
+    @pytest.mark.parametrize("memory", ["reversible", "checkpointed", "auto"])
+    @pytest.mark.parametrize("backend", ["reference", pytest.param("native", marks=requires_extension)])
+    def test_last_state_and_readout(self, backend, memory):
+        torch.manual_seed(0)
+        layer = HadamRNN(3, 96, block_size=24, backend=backend, memory=memory).double()
+        stored = HadamRNN(3, 96, block_size=24, backend=backend, memory="stored").double()
+        stored.load_state_dict(layer.state_dict())
+        x = torch.randn(2, 17, 3, dtype=torch.float64)
+        weight = torch.randn(4, 96, dtype=torch.float64)
+        for run in (lambda rnn: rnn.last_state(x).square().sum(), lambda rnn: rnn.readout(x, weight).sin().sum()):
+            layer.zero_grad(), stored.zero_grad()
+            run(layer).backward()
+            run(stored).backward()
+            for (name, parameter), expected in zip(layer.named_parameters(), stored.parameters()):
+                assert_relative_close(parameter.grad, expected.grad, REVERSIBLE_RTOL[torch.float64], name)
+
+
+@requires_extension
+def test_checkpointed_float32_error_stays_near_the_stored_float32_error():
+    """Over T = 2000 steps (eight re-anchorings at the default interval), the float32 checkpointed
+    gradients are as close to the float64 stored ones as the float32 stored gradients are, within
+    a factor 1.5 (measured at n = 512: 1.44 at T = 1000, 1.04 at T = 10,000); the purely reversible
+    ones, walked back 2000 steps, within a factor 4 (measured about 3 at n = 512, every T)."""
+    problem = make_problem(64, 64, 2, 2000, "features", width=1, seed=4)
+    problem["bias"] = problem["bias"] * 0.1
+    exact, exact_leaves = run_with_memory(problem, "last", "stored", None, torch.float64)
+    grad_output = torch.randn(exact.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    expected = gradients(exact, exact_leaves, grad_output)
+
+    def worst_error(memory):
+        result, leaves = run_with_memory(problem, "last", memory, None, torch.float32)
+        actual = gradients(result, leaves, grad_output)
+        return max(relative_error(actual[name], expected[name]) for name in ("signs", "weight_ih", "bias", "h0"))
+
+    stored = worst_error("stored")
+    assert worst_error("checkpointed") <= 1.5 * stored
+    assert worst_error("reversible") <= 4 * stored

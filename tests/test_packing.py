@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from hadamrnn import core
 from hadamrnn.packing import (
     WORD_BITS,
     PackedBinaryHadamard,
@@ -469,10 +470,10 @@ class TestBlockTernary:
     @pytest.mark.parametrize(
         "n, m, message",
         [
-            (12, 3, r"block_size must be a power of two dividing hidden_size=12 \(1, 2, 4\), got 3"),
-            (12, 8, r"block_size must be a power of two dividing hidden_size=12 \(1, 2, 4\), got 8"),
+            (12, 3, r"block_size must be a supported Hadamard order dividing hidden_size=12 \(1, 2, 4, 12\), got 3"),
+            (12, 8, r"block_size must be a supported Hadamard order dividing hidden_size=12 \(1, 2, 4, 12\), got 8"),
             (4, 0, "block_size must be >= 1, got 0"),
-            (64, 128, r"block_size must be a power of two dividing hidden_size=64 \(1, 2, 4, ..., 64\), got 128"),
+            (64, 128, r"block_size must be a supported Hadamard order dividing hidden_size=64 \(1, 2, 4, 8, 16, 32, 64\), got 128"),
         ],
     )
     def test_bad_block_size(self, n, m, message):
@@ -506,9 +507,17 @@ class TestBinaryHadamard:
         assert np.count_nonzero(packed.to_dense_int()) == n * n
         assert packed.nbytes == -(-n // 64) * 8
 
-    def test_not_power_of_two(self):
-        with pytest.raises(PackingError, match=r"n must be a power of two \(.*\), got 12"):
-            PackedBinaryHadamard.from_signs(np.ones(12))
+    def test_unsupported_order(self):
+        with pytest.raises(PackingError, match=r"n must be a supported Hadamard order .*, got 100"):
+            PackedBinaryHadamard.from_signs(np.ones(100))
+
+    @pytest.mark.parametrize(("n", "m"), [(12, 12), (96, 96), (48, 24), (96, 12)])
+    def test_base_orders_are_the_core_matrices(self, n, m):
+        u = random_signs(np.random.default_rng(n + m), (n,))
+        cls = PackedBinaryHadamard if m == n else PackedBlockTernary
+        packed = cls.from_signs(u, m)
+        assert np.array_equal(packed.to_dense_int(), np.diag(u.astype(np.int64)) @ core.block_hadamard(n, m))
+        assert np.count_nonzero(packed.to_dense_int()) == n * m
 
     def test_block_size_other_than_n(self):
         with pytest.raises(PackingError, match="block_size = n, got block_size 2 and n 4"):

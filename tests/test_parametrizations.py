@@ -96,8 +96,8 @@ class TestRegistrar:
     def test_registrar_errors(self):
         with pytest.raises(ShapeError, match=r"square matrix, got shape \(8, 16\)"):
             binary_hadamard_(nn.Linear(16, 8))
-        with pytest.raises(HiddenSizeError, match="got 12"):
-            binary_hadamard_(nn.Linear(12, 12))
+        with pytest.raises(HiddenSizeError, match="got 100"):
+            binary_hadamard_(nn.Linear(100, 100))
         with pytest.raises(BlockSizeError, match="got 3"):
             block_hadamard_(nn.Linear(16, 16), block_size=3)
         with pytest.raises(ValueError, match="no tensor attribute 'kernel'"):

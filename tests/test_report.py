@@ -332,3 +332,15 @@ def test_readme_report_command_keeps_every_row_of_the_results_page(runs, tmp_pat
     assert re.search(r"Runs: (\d+)\.", page).group(1) == str(len(existing) + 1)
     details = previous_run_names((checkout / "docs" / "results_details.md").read_text(encoding="utf-8"))
     assert set(details) == set(names)
+
+
+def test_a_run_that_kept_its_best_epoch_shows_both_test_figures(tmp_path):
+    from hadamrnn.report import results_table
+    from hadamrnn.runs import load_run
+
+    run = make_run(tmp_path, "pm-best", {"task": {"name": "pmnist"}}, {"loss": 0.2, "accuracy": 0.9393}, 24_096)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["best"] = {"epoch": 49, "metric": "accuracy", "validation": {"accuracy": 0.9551}, "test": {"loss": 0.15, "accuracy": 0.9512}}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    cells = rows_by_run(results_table([load_run(run)]))["pm-best"]
+    assert cells[3] == "93.93 % accuracy; best validation epoch 49: 95.12 %"

@@ -182,3 +182,111 @@ def test_kill_and_resume_gives_identical_weights(tmp_path):
     assert [resume["command"] for resume in metrics["resumes"]] == [f"python -m hadamrnn {resumed}"]
     assert metrics["resumes"][0]["commit"] == metrics["commit"]
     assert json.loads((tmp_path / "straight" / "metrics.json").read_text())["resumes"] == []
+
+
+SIGN_RECIPES = {
+    "bop": {"sign_optimizer": "bop", "bop_gamma": 0.5, "bop_threshold": 1e-4, "bop_threshold_decay": 2.0, "max_flips": 3},
+    "radial_free": {"sign_lr": 0.05, "sign_gradient": "radial_free"},
+    "frozen": {"sign_optimizer": "frozen"},
+}
+
+
+def _with_train(**options):
+    return {**TINY, "train": {**TINY["train"], **options}}
+
+
+@pytest.mark.parametrize("recipe", sorted(SIGN_RECIPES))
+def test_sign_recipes_resume_bit_identically(tmp_path, recipe):
+    data = _with_train(**SIGN_RECIPES[recipe])
+    straight = make_trainer(tmp_path / "a", data)
+    straight.fit()
+    make_trainer(tmp_path / "b", _with_train(**SIGN_RECIPES[recipe], epochs=1)).fit()
+    lengthened = make_trainer(tmp_path / "b", data)
+    lengthened.resume()
+    lengthened.fit()
+    assert_same_weights(straight.model, lengthened.model)
+    assert straight.history == lengthened.history
+    assert [entry["epoch"] for entry in straight.history["sign_statistics"]] == [1, 2]
+
+
+def test_frozen_signs_never_change_and_the_rest_learns(tmp_path):
+    trainer = make_trainer(tmp_path, _with_train(sign_optimizer="frozen"))
+    initial = trainer.model.rnn.signs().detach().clone()
+    weights = trainer.model.readout.weight.detach().clone()
+    trainer.fit()
+    assert torch.equal(trainer.model.rnn.signs(), initial)
+    assert not torch.equal(trainer.model.readout.weight, weights)
+    assert sum(trainer.history["sign_flips"]) == 0
+    assert all(entry["flips"] == 0 for entry in trainer.history["sign_statistics"])
+
+
+def test_bop_flips_within_its_budget_and_keeps_w_hadamard(tmp_path):
+    trainer = make_trainer(tmp_path, _with_train(sign_optimizer="bop", bop_gamma=1.0, bop_threshold=0.0, max_flips=1))
+    trainer.fit()
+    assert 0 < sum(trainer.history["sign_flips"]) and max(trainer.history["sign_flips"]) == 1
+    latent = trainer.model.rnn.latent_signs.detach()
+    assert set(latent.tolist()) <= {-1.0, 1.0}
+    assert torch.equal(trainer.model.rnn.signs(), latent)
+
+
+def test_bop_threshold_decays_once_per_epoch(tmp_path):
+    trainer = make_trainer(tmp_path, _with_train(sign_optimizer="bop", bop_threshold=1e-3, bop_threshold_decay=10.0))
+    trainer.fit()
+    assert trainer.sign_optimizer.param_groups[0]["threshold"] == pytest.approx(1e-3 * 10.0**2, rel=1e-12)
+
+
+def test_radial_free_removes_the_radial_part_before_the_step(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, _with_train(sign_gradient="radial_free", sign_lr=0.01))
+    seen = []
+    step = trainer.optimizer.step
+
+    def recording_step(*args, **kwargs):
+        latent = trainer.model.rnn.latent_signs
+        u = torch.where(latent.detach() >= 0, 1.0, -1.0)
+        seen.append(abs(float(latent.grad @ u)) / float(latent.grad.norm()))
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer.optimizer, "step", recording_step)
+    trainer.fit()
+    assert seen and max(seen) < 1e-5
+    assert all(entry["radial"] > 0 for entry in trainer.history["sign_statistics"])
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [({"sign_optimizer": "bop", "sign_lr": 0.1}, "sign_lr applies only to sign_optimizer='adam'"),
+     ({"max_flips": 2}, "max_flips applies only to sign_optimizer='bop'"),
+     ({"sign_optimizer": "sgd"}, "sign_optimizer")],
+)
+def test_sign_options_that_do_not_apply_are_refused(options, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(_with_train(**options))
+
+
+def test_keep_best_keeps_the_best_validation_epoch_and_reports_its_test(tmp_path):
+    from hadamrnn.training import BEST_DIR, evaluate_model, monitored_metric
+    from hadamrnn.workflows import load_trained_model
+
+    data = _with_train(keep_best=True, epochs=3)
+    trainer = make_trainer(tmp_path, data)
+    result = trainer.fit()
+    losses = [row["loss"] for row in trainer.history["validation"]]  # the copy task reports no "accuracy"
+    best_epoch = 1 + min(range(len(losses)), key=losses.__getitem__)
+    assert trainer.history["best"]["epoch"] == best_epoch == result.metrics["best"]["epoch"]
+    assert result.metrics["best"]["validation"]["loss"] == min(losses)
+    # the kept weights are the best epoch's: re-evaluating them gives the recorded test metrics
+    kept = load_trained_model(tmp_path / BEST_DIR)
+    assert int(kept.checkpoint.meta["step"]) == trainer.history["best"]["step"]
+    retested = evaluate_model(kept.model, trainer.task, "test", trainer.config.train.eval_batch_size)
+    assert retested == result.metrics["best"]["test"]
+    # and the trainer's own model is still the last epoch's
+    assert result.metrics["test"] == trainer.evaluate("test")
+    assert monitored_metric({"loss": 0.5, "accuracy": 0.9}) == ("accuracy", 0.9)
+    assert monitored_metric({"loss": 0.5}) == ("loss", -0.5)
+
+
+def test_without_keep_best_nothing_is_kept(tmp_path):
+    trainer = make_trainer(tmp_path)
+    result = trainer.fit()
+    assert "best" not in result.metrics and "best" not in trainer.history
+    assert not (tmp_path / "best").exists()

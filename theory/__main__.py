@@ -1,4 +1,4 @@
-"""``python -m theory``: see :mod:`theory.cli`."""
+"""``python -m hadamrnn_theory``: see :mod:`theory.cli`."""
 
 from .cli import main
 

@@ -2,8 +2,10 @@
 
 Each check takes the claim's range limit, raises :class:`~theory.errors.ClaimFailed` (through
 :func:`~theory.errors.require`) on the first counterexample, and returns a short detail for the
-table. Its docstring names its claim id. The symbolic checks are in :mod:`theory.symbolic` and the
-cross-checks with the PyTorch library in :mod:`theory.crosscheck`.
+table. Its docstring names its claim id. The symbolic checks are in :mod:`theory.symbolic`, the
+checks of the constructions beyond Sylvester and Paley and of the registry in
+:mod:`theory.construction_checks`, and the cross-checks with the PyTorch library in
+:mod:`theory.crosscheck`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from itertools import product
 from math import isqrt
 from typing import Any
 
+from .classification import (
+    CLASS_COUNTS,
+    count_by_classification,
+    four_profile,
+    group_order,
+    hadamard_classes,
+)
 from .enumeration import (
     all_hadamard_matrices,
     block_hadamrnn_family,
@@ -31,7 +40,7 @@ from .equivalence import (
     permute_columns,
     permute_rows,
 )
-from .errors import HadamardOrderError, require
+from .errors import require
 from .families import block_hadamrnn_matrix, sign_vectors
 from .finite_field import GaloisField, prime_power
 from .fwht import butterfly_factors
@@ -40,7 +49,7 @@ from .matrices import Matrix, determinant, identity, matmul, scalar_matrix, trac
 from .paley import jacobsthal, paley_i, paley_ii
 from .predicates import is_binary_orthogonal, is_hadamard, is_weighing
 from .reference import HADAMARD_COUNTS_A206712, WEIGHING_COUNTS
-from .registry import SMALLEST_OPEN_ORDER, build, hadamard, orders_below
+from .registry import hadamard, orders_below
 from .sylvester import powers_of_two, sylvester, sylvester_entry
 
 SEED = 20250201
@@ -168,46 +177,6 @@ def _random_signs(rng: random.Random, n: int) -> tuple[int, ...]:
     return tuple(rng.choice((1, -1)) for _ in range(n))
 
 
-def check_registry_orders(limit: int) -> str:
-    """Claim: ``registry.orders``."""
-    left_out = []
-    for n, construction in orders_below(limit):
-        if construction is None:
-            left_out.append(n)
-            continue
-        h = build(construction)
-        require(len(h) == n and is_hadamard(h), f"{construction} is not Hadamard of order {n}")
-    built = len(orders_below(limit)) - len(left_out)
-    return f"{built} orders built; left out: {', '.join(map(str, left_out)) or 'none'}"
-
-
-def check_registry_errors(limit: int) -> str:
-    """Claim: ``registry.errors``."""
-    open_order = SMALLEST_OPEN_ORDER
-    expected_reasons = {
-        6: "n must be 1, 2 or a multiple of 4, got 6",
-        0: "n must be a positive integer, got 0",
-        open_order: f"{open_order} is the smallest order for which existence is open",
-    }
-    unreached = [n for n, construction in orders_below(limit) if construction is None]
-    expected_reasons.update(
-        {n: f"no construction known to this library for n={n}" for n in unreached}
-    )
-    for n, reason in expected_reasons.items():
-        message = _hadamard_error(n)
-        require(message is not None, f"hadamard({n}) did not raise")
-        require(reason in message, f"hadamard({n}) said {message!r}, which lacks {reason!r}")
-    return f"{len(expected_reasons)} orders refused with their reason"
-
-
-def _hadamard_error(n: int) -> str | None:
-    try:
-        hadamard(n)
-    except HadamardOrderError as error:
-        return str(error)
-    return None
-
-
 def check_order_condition(limit: int) -> str:
     """Claim: ``hadamard.order_condition``."""
     orders = [n for n in range(3, limit + 1) if n % 4]
@@ -252,6 +221,35 @@ def _require_count(n: int) -> str:
     expected = HADAMARD_COUNTS_A206712[n]
     require(count == expected, f"counted {count:,} of order {n}, OEIS A206712 has {expected:,}")
     return f"{count:,}"
+
+
+def check_count_16(limit: int) -> str:
+    """Claim: ``count.hadamard.16``."""
+    classes = hadamard_classes(16)
+    require(len(classes) == CLASS_COUNTS[16], f"{len(classes)} classes, expected {CLASS_COUNTS[16]}")
+    invariants = {cls.invariant for cls in classes}
+    require(len(invariants) == len(classes), "two representatives share their pair profile")
+    for cls in classes:
+        require(is_hadamard(cls.representative), f"the representative {cls.found_as} is not Hadamard")
+        require(group_order(16) % cls.automorphisms == 0, f"|Aut| = {cls.automorphisms} ∤ |G|")
+    count = count_hadamard(16)
+    expected = HADAMARD_COUNTS_A206712[16]
+    require(count == expected, f"counted {count:,} of order 16, OEIS A206712 has {expected:,}")
+    orders = ", ".join(f"{cls.automorphisms:,}" for cls in sorted(classes, key=lambda c: -c.automorphisms))
+    return f"{count:,}; |Aut| of the five classes: {orders}"
+
+
+def check_classification(limit: int) -> str:
+    """Claim: ``count.hadamard.classification``."""
+    orders = [n for n in (4, 8, 12) if n <= limit]
+    for n in orders:
+        by_classes = count_by_classification(n)
+        by_search = count_hadamard(n)
+        require(by_classes == by_search, f"n={n}: {by_classes} from the classes, {by_search} by search")
+    # The pair profile refines the 4-profile, which cannot tell the two transposed classes apart.
+    profiles = {four_profile(cls.representative) for cls in hadamard_classes(16)}
+    require(len(profiles) == 4, f"the 4-profile takes {len(profiles)} values on the classes of order 16")
+    return f"n = {', '.join(map(str, orders))}; the 4-profile alone separates 4 of the 5 classes of order 16"
 
 
 def check_transitivity(limit: int) -> str:

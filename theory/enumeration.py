@@ -26,6 +26,8 @@ from itertools import combinations, product
 from math import factorial
 from typing import Sequence
 
+from .classification import count_by_classification
+from .errors import SizeLimitError, require_int
 from .families import block_hadamrnn_matrix, hadamrnn_matrix, sign_vectors, two_sided_matrix
 from .matrices import Matrix
 from .predicates import is_hadamard
@@ -33,9 +35,15 @@ from .predicates import is_hadamard
 BRUTE_FORCE_MAX_ORDER = 4
 """Brute force visits all 2^{n²} sign matrices: 65,536 at n = 4, 2^25 at n = 5."""
 
-COUNT_MAX_ORDER = 12
-"""The largest multiple of 4 that :func:`count_hadamard` searches: order 16 has far too many
-cliques to enumerate."""
+COUNT_MAX_ORDER = 16
+"""The largest multiple of 4 that :func:`count_hadamard` counts."""
+
+SEARCH_MAX_ORDER = 12
+"""The largest multiple of 4 counted by clique search: order 16 has about 3·10^10 cliques, so it is
+counted from its equivalence classes instead (:mod:`theory.classification`)."""
+
+CLASSIFICATION_ORDERS = (16,)
+"""The orders :func:`count_hadamard` counts from the classification into equivalence classes."""
 
 COUNT_MAX_ZERO_ORDER = 23
 """The largest order not divisible by 4 that :func:`count_hadamard` searches (the count is 0,
@@ -47,6 +55,7 @@ WEIGHING_MAX_ORDER = 8
 
 def all_hadamard_matrices(n: int) -> list[Matrix]:
     """Every Hadamard matrix of order n ≤ 4, by testing all 2^{n²} ±1 matrices."""
+    require_int("n", n)
     if not 1 <= n <= BRUTE_FORCE_MAX_ORDER:
         raise ValueError(f"brute force is limited to 1 <= n <= {BRUTE_FORCE_MAX_ORDER}, got {n}")
     rows = list(product((1, -1), repeat=n))
@@ -89,7 +98,8 @@ def count_normalised_hadamard(n: int, *, use_transitivity: bool = True) -> int:
     number of (k−1)-cliques among the neighbours of v₀. Without it every clique is enumerated;
     the two agree, which is a claim checked in ``verify``.
     """
-    _require_countable(n)
+    require_int("n", n)
+    _require_countable(n, SEARCH_MAX_ORDER)
     rows_needed = n - 1
     if rows_needed == 0:
         return 1  # the matrix [1]
@@ -109,21 +119,50 @@ def count_normalised_hadamard(n: int, *, use_transitivity: bool = True) -> int:
     return factorial(rows_needed) * cliques
 
 
-def _require_countable(n: int) -> None:
-    limit = COUNT_MAX_ORDER if n % 4 == 0 else COUNT_MAX_ZERO_ORDER
+def _require_countable(n: int, multiple_of_4_limit: int) -> None:
+    """Refuse an order outside the counted range before anything is computed."""
+    limit = multiple_of_4_limit if n % 4 == 0 else COUNT_MAX_ZERO_ORDER
     if not 1 <= n <= limit:
-        raise ValueError(
-            f"counting by search is limited to n <= {COUNT_MAX_ORDER} for multiples of 4 and to "
+        error = SizeLimitError if n > limit else ValueError
+        raise error(
+            f"counting is limited to 1 <= n <= {multiple_of_4_limit} for multiples of 4 and to "
             f"n <= {COUNT_MAX_ZERO_ORDER} otherwise, got {n}"
         )
 
 
 def count_hadamard(n: int, *, use_transitivity: bool = True) -> int:
-    """The number of Hadamard matrices of order n (OEIS A206712), by search.
+    """The number of Hadamard matrices of order n (OEIS A206712).
 
-    #H(n) = 2^{2n−1} · #normalised(n); see the module docstring for the factor.
+    For n ≤ 12, and every n ≤ 23 that is not a multiple of 4, by clique search:
+    #H(n) = 2^{2n−1} · #normalised(n), see the module docstring. For n = 16 from the five
+    equivalence classes and their automorphism groups (:mod:`theory.classification`).
+    :func:`counting_method` says which. Raises ``TypeError`` unless n is an int (a bool or a
+    float is refused) and ``ValueError`` outside the range, before anything is computed.
     """
+    require_int("n", n)
+    _require_countable(n, COUNT_MAX_ORDER)
+    if n in CLASSIFICATION_ORDERS:
+        return count_by_classification(n)
     return 2 ** (2 * n - 1) * count_normalised_hadamard(n, use_transitivity=use_transitivity)
+
+
+def counting_method(n: int) -> str:
+    """How :func:`count_hadamard` counts order n, in words."""
+    require_int("n", n)
+    _require_countable(n, COUNT_MAX_ORDER)
+    if n in CLASSIFICATION_ORDERS:
+        return (
+            f"classification into the 5 equivalence classes of order {n} (Hall 1961): the sum of "
+            f"(2^{n}·{n}!)²/|Aut(H)| over one matrix of each class; the classes are found by a "
+            "seeded search and told apart by their pair profile, and each |Aut(H)| is computed by "
+            "a stabiliser-chain search"
+        )
+    if n % 2 and n > 1:
+        return "parity: a ±1 row of odd length is never orthogonal to the all-ones row"
+    return (
+        "clique search: 2^(2n−1)·(n−1)!·(the number of (n−1)-cliques of mutually orthogonal "
+        "normalised rows)"
+    )
 
 
 def _orthogonal_rows(mask: int, candidates: Sequence[int], n: int) -> list[int]:
@@ -148,7 +187,10 @@ def count_weighing(n: int, weight: int) -> int:
     For w ≥ 1 the rows are distinct (two equal non-zero rows have inner product w ≠ 0), so a
     W(n, w) is an ordered n-tuple of mutually orthogonal rows of weight w. Each row is ± a row
     whose first non-zero entry is +1, so #W(n, w) = n! · 2^n · #{n-cliques of those rows}.
+    Raises ``TypeError`` unless n and w are ints (bools and floats are refused).
     """
+    require_int("n", n)
+    require_int("weight", weight)
     if not 1 <= n <= WEIGHING_MAX_ORDER:
         raise ValueError(
             f"counting weighing matrices is limited to 1 <= n <= {WEIGHING_MAX_ORDER}, got {n}"

@@ -1,10 +1,13 @@
-"""Reference values that the computed counts are checked against.
+"""Reference values that the computed counts and constructions are checked against.
 
-These come from the literature or from hand derivations written out below; nothing here was
-obtained by running this package.
+These come from the literature or from hand derivations written out below, and the list of orders
+below 1000 from ``theory/data/orders_below_1000.txt``; nothing here was obtained by running this
+package.
 """
 
 from __future__ import annotations
+
+from .tables import table_lines
 
 HADAMARD_COUNTS_A206712: dict[int, int] = {
     1: 2,
@@ -12,9 +15,27 @@ HADAMARD_COUNTS_A206712: dict[int, int] = {
     4: 768,
     8: 4_954_521_600,
     12: 20_251_509_535_014_912_000,
+    16: 88_526_812_916_367_202_104_587_059_200_000,
 }
 """The number of n×n Hadamard matrices, OEIS A206712 (https://oeis.org/A206712); 0 for the
 orders 3, 5, 6, 7, … that are not 1, 2 or a multiple of 4."""
+
+ORDERS_TABLE = "orders_below_1000.txt"
+OPEN = "open"
+"""The word ``theory/data/orders_below_1000.txt`` writes for an order with no known matrix."""
+
+
+def expected_orders() -> dict[int, str]:
+    """Order → the construction the registry is expected to use (its ``str``), or ``"open"``, for
+    every order below 1000 for which a Hadamard matrix may exist; read from
+    ``theory/data/orders_below_1000.txt``, which was written independently of the registry."""
+    expected: dict[int, str] = {}
+    for line, fields in table_lines(ORDERS_TABLE):
+        order, description = int(fields[0]), " ".join(fields[1:])
+        if order in expected or not description:
+            raise ValueError(f"{ORDERS_TABLE}:{line}: malformed or repeated order {order}")
+        expected[order] = description
+    return expected
 
 WEIGHING_COUNTS: dict[int, tuple[int, ...]] = {
     1: (1, 2),

@@ -2,14 +2,14 @@
 
 It ties the theory chapter to the machine checks of ``theory/``:
 
-* the role ``{claim}`claim.id``` cites a claim of ``python -m theory verify``: it renders the id,
+* the role ``{claim}`claim.id``` cites a claim of ``python -m hadamrnn_theory verify``: it renders the id,
   links it to the claim's row in the verification table, and warns (an error under ``-W``) when
   the id is not in :data:`theory.claims.CLAIMS`;
 * the role ``{check}`path/test_file.py::test_name``` names a pytest test that checks a theorem
   which has no ``theory/`` claim; it warns when the file or the test does not exist;
 * the directive ``{verification-table}`` renders the claims with their statement, method and
   range, a link to each theorem that cites the claim, and the result of
-  ``python -m theory verify --quick``. That command starts in the background when the build
+  ``python -m hadamrnn_theory verify --quick``. That command starts in the background when the build
   starts and is waited for when the table is written, so it runs while Sphinx reads the pages;
 * every claim must be cited by at least one theorem of ``docs/theory/``, and every theorem must
   carry a ``:label:`` and cite a claim or a test: the build warns otherwise.
@@ -59,7 +59,7 @@ ROOT = DOCS.parent
 GENERATED = DOCS / "_generated"
 THEORY_DIR = "theory"
 THEOREM_KINDS = ("theorem", "lemma", "proposition", "corollary")
-VERIFY_COMMAND = ("-m", "theory", "verify", "--quick")
+VERIFY_COMMAND = ("-m", "hadamrnn_theory", "verify", "--quick")
 VERIFY_JSON_ENV = "HADAMRNN_DOCS_VERIFY_JSON"
 VERIFICATION_DOC = "theory/verification"
 CLAIM_XREF = "hadamrnn-claim"
@@ -91,8 +91,8 @@ def theorem_label(claim_id: str) -> str:
 
 
 def claim_registry() -> dict[str, Any]:
-    """The claims of ``python -m theory verify``, by id, in registry order."""
-    from theory.claims import CLAIMS
+    """The claims of ``python -m hadamrnn_theory verify``, by id, in registry order."""
+    from hadamrnn_theory.claims import CLAIMS
 
     return {claim.id: claim for claim in CLAIMS}
 
@@ -268,7 +268,7 @@ def check_role(name, rawtext, text, lineno, inliner, options=None, content=None)
 
 
 class VerificationRun:
-    """``python -m theory verify --quick --json PATH``, started once per build."""
+    """``python -m hadamrnn_theory verify --quick --json PATH``, started once per build."""
 
     current: "VerificationRun | None" = None
     """The run of the build in progress (set when the builder is initialised)."""
@@ -296,13 +296,13 @@ class VerificationRun:
         if not self.json_path.is_file():
             tail = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.is_file() else ""
             logger.warning(
-                "`python -m theory verify --quick` wrote no results (exit status %s):\n%s", status, tail
+                "`python -m hadamrnn_theory verify --quick` wrote no results (exit status %s):\n%s", status, tail
             )
             return None
         self.results = json.loads(self.json_path.read_text(encoding="utf-8"))
         if self.results.get("failed"):
             failed = [c["id"] for c in self.results["claims"] if c["result"] == "FAIL"]
-            logger.warning("`python -m theory verify --quick` FAILED for: %s", ", ".join(failed))
+            logger.warning("`python -m hadamrnn_theory verify --quick` FAILED for: %s", ", ".join(failed))
         return self.results
 
 
@@ -341,7 +341,7 @@ class VerificationTable(SphinxDirective):
 
     The claim, theorem, statement, method and range columns are written when the page is read; the
     result column and the summary line are filled in by :class:`FillVerificationResults` when the
-    page is written, once ``python -m theory verify --quick`` has finished.
+    page is written, once ``python -m hadamrnn_theory verify --quick`` has finished.
     """
 
     has_content = False
@@ -395,7 +395,7 @@ class VerificationTable(SphinxDirective):
 
 
 class FillVerificationResults(SphinxPostTransform):
-    """Write the results of ``python -m theory verify --quick`` into the verification table."""
+    """Write the results of ``python -m hadamrnn_theory verify --quick`` into the verification table."""
 
     default_priority = 5
 
@@ -425,7 +425,7 @@ class FillVerificationResults(SphinxPostTransform):
                 children += [nodes.Text(" "), nodes.inline("", f"({claim['detail']})", classes=["claim-detail"])]
             node.replace_self(nodes.inline("", "", *children))
         for node in summaries:
-            command = nodes.literal("", "python -m theory verify --quick")
+            command = nodes.literal("", "python -m hadamrnn_theory verify --quick")
             if results is None:
                 node.replace_self(nodes.inline("", "", command, nodes.Text(" produced no results in this build.")))
                 continue
@@ -565,7 +565,7 @@ class CommandHelp(SphinxDirective):
 
 
 def start_verification(app: Sphinx) -> None:
-    """Start ``python -m theory verify --quick`` and check the theorem ↔ claim citations."""
+    """Start ``python -m hadamrnn_theory verify --quick`` and check the theorem ↔ claim citations."""
     configured = os.environ.get(VERIFY_JSON_ENV)
     if configured:
         json_path, reuse = Path(configured), True
@@ -592,7 +592,7 @@ def check_citations(srcdir: Path) -> None:
             logger.warning("%s: %s %r cites no claim ({claim}) and no test ({check})", where, block.kind, block.label)
     uncited = [claim_id for claim_id in registry if claim_id not in citations(blocks)]
     if uncited:
-        logger.warning("claims of python -m theory verify that no theorem cites: %s", ", ".join(uncited))
+        logger.warning("claims of python -m hadamrnn_theory verify that no theorem cites: %s", ", ".join(uncited))
 
 
 def always_reread(app: Sphinx, env, added, changed, removed) -> list[str]:

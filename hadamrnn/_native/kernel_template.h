@@ -29,7 +29,8 @@
  * --------------------------------------------------------------------------------------------- */
 
 /*
- * dst = gain ⊙ ((I_{n/m} ⊗ S_m) src), the readable reference (and the portable path).
+ * dst = gain ⊙ ((I_{n/m} ⊗ S_m) src), m a power of two, the readable reference (and the portable
+ * path). `gain` may be NULL: no multiplication at all.
  *
  * Radix-2 butterflies (a, b) -> (a + b, a - b) at distances half = 1, 2, 4, ..., m/2, in that order
  * and each over the whole row; a block transform is just the first log2(m) stages. The order is
@@ -48,13 +49,123 @@ KERNEL_TARGET static void KERNEL(fwht_row_reference)(const REAL *src, REAL *dst,
                 dst[i] = a + b;
                 dst[i + half] = a - b;
             }
-    for (int64_t i = 0; i < n; i++)
-        dst[i] *= gain[i];
+    if (gain)
+        for (int64_t i = 0; i < n; i++)
+            dst[i] *= gain[i];
 }
 
 #ifndef FWHT_ROW
 #define FWHT_ROW KERNEL(fwht_row_reference)
 #endif
+
+/*
+ * The base product of a block transform, m = r c: dst = gain ⊙ ((I_{n/m} ⊗ H_r ⊗ I_c) src).
+ *
+ * Within each block of m entries, output row a (the c entries a c ... a c + c - 1) is the sum of
+ * the r rows of the block with the signs of row a of H_r: it starts as +row 0 or -row 0 and adds
+ * or subtracts row b for b = 1, 2, ..., r - 1, in that order. Each term is the row times its sign,
+ * ±1.0: that product is exact (a sign flip), so the sum is one rounded addition or subtraction per
+ * term, as for the butterflies, and it vectorises as plainly as they do. Every operation is
+ * element-wise over the c entries of a row, so every build computes the same values (compilers
+ * vectorise such loops, never reorder the additions). The gain multiplies last; NULL means none.
+ * `src` and `dst` must not overlap.
+ *
+ * Four output rows are formed side by side (r > 1 is a multiple of 4: a Hadamard order), so that
+ * each input row is read once for four of them; this changes no operation of any output entry.
+ */
+#define BASE_ROWS_LOOP(OPERATION)                                                                         \
+    for (int64_t i = 0; i < c; i++) {                                                                     \
+        const REAL value = row[i];                                                                        \
+        out0[i] OPERATION sign0 * value;                                                                  \
+        out1[i] OPERATION sign1 * value;                                                                  \
+        out2[i] OPERATION sign2 * value;                                                                  \
+        out3[i] OPERATION sign3 * value;                                                                  \
+    }
+
+KERNEL_TARGET static void KERNEL(base_product)(const REAL *restrict src, REAL *restrict dst, int64_t n,
+                                               int64_t block_size, int64_t base_order, const int8_t *restrict base,
+                                               const REAL *restrict gain)
+{
+    const int64_t r = base_order, c = block_size / base_order;
+    for (int64_t block = 0; block < n; block += block_size)
+        for (int64_t a = 0; a < r; a += 4) {
+            const int8_t *signs = base + a * r; /* rows a, a + 1, a + 2, a + 3 of H_r */
+            REAL *restrict out0 = dst + block + a * c, *restrict out1 = out0 + c;
+            REAL *restrict out2 = out1 + c, *restrict out3 = out2 + c;
+            for (int64_t b = 0; b < r; b++) {
+                const REAL *restrict row = src + block + b * c;
+                const REAL sign0 = signs[b] > 0 ? 1 : -1, sign1 = signs[r + b] > 0 ? 1 : -1;
+                const REAL sign2 = signs[2 * r + b] > 0 ? 1 : -1, sign3 = signs[3 * r + b] > 0 ? 1 : -1;
+                if (b == 0)
+                    BASE_ROWS_LOOP(=)
+                else
+                    BASE_ROWS_LOOP(+=)
+            }
+            if (gain) {
+                const REAL *row_gain = gain + block + a * c;
+                for (int64_t i = 0; i < 4 * c; i++)
+                    out0[i] *= row_gain[i];
+            }
+        }
+}
+
+/*
+ * The same base product for rows of c < 8 entries, too short to vectorise (m = 24 = 12 · 2, say),
+ * through a transposed layout: entry j of block k moves to position j q + k (q = n/m blocks), so
+ * that row b of every block forms one row of c q contiguous entries. base_product on those r rows
+ * then performs, for every output entry, the very additions of base_product in the same order, so
+ * the result is the same, bit for bit; it moves back times the gain. `src` (the butterflies'
+ * output, scratch) is overwritten; `work` is n more values of scratch.
+ */
+#define SHORT_ROW 8 /* rows shorter than this take base_product_transposed */
+
+KERNEL_TARGET static void KERNEL(base_product_transposed)(REAL *src, REAL *dst, REAL *work, int64_t n,
+                                                          int64_t block_size, int64_t base_order, const int8_t *base,
+                                                          const REAL *gain)
+{
+    const int64_t blocks = n / block_size;
+    for (int64_t k = 0; k < blocks; k++)
+        for (int64_t j = 0; j < block_size; j++)
+            work[j * blocks + k] = src[k * block_size + j];
+    KERNEL(base_product)(work, src, n, n, base_order, base, NULL); /* one block of r rows of n/r */
+    for (int64_t k = 0; k < blocks; k++)
+        for (int64_t j = 0; j < block_size; j++) {
+            const REAL value = src[j * blocks + k];
+            dst[k * block_size + j] = gain ? value * gain[k * block_size + j] : value;
+        }
+}
+
+/*
+ * dst = gain ⊙ ((I_{n/m} ⊗ H_r ⊗ S_c) src), m = r c: the row transform of every kernel. For r = 1
+ * it is FWHT_ROW itself; otherwise the butterflies of S_c go into `scratch` (2n values) and the base
+ * product from there into dst. `base` is the r x r matrix applied (H_r, or its transpose for the
+ * transposed transform). `src` may equal `dst`.
+ */
+KERNEL_TARGET static inline void KERNEL(transform_row)(const REAL *src, REAL *dst, REAL *scratch, int64_t n,
+                                                       int64_t block_size, int64_t base_order, const int8_t *base,
+                                                       const REAL *gain)
+{
+    if (base_order == 1) {
+        FWHT_ROW(src, dst, n, block_size, gain);
+        return;
+    }
+    FWHT_ROW(src, scratch, n, block_size / base_order, NULL);
+    if (block_size / base_order < SHORT_ROW && block_size < n)
+        KERNEL(base_product_transposed)(scratch, dst, scratch + n, n, block_size, base_order, base, gain);
+    else
+        KERNEL(base_product)(scratch, dst, n, block_size, base_order, base, gain);
+}
+
+/* The transpose of an r x r matrix of signs, or NULL when out of memory. */
+static int8_t *KERNEL(new_transpose)(const int8_t *matrix, int64_t order)
+{
+    int8_t *transposed = malloc((size_t)(order * order));
+    if (transposed)
+        for (int64_t a = 0; a < order; a++)
+            for (int64_t b = 0; b < order; b++)
+                transposed[b * order + a] = matrix[a * order + b];
+    return transposed;
+}
 
 /* gain_i = u_i · scale (u_i = 1 without signs): with u = ±1 the product is exact, so scaling by
  * the gain once equals flipping the sign and scaling separately. Returns NULL when out of memory. */
@@ -74,27 +185,37 @@ static REAL *KERNEL(new_gain)(const REAL *signs, int64_t n, double scale)
 typedef struct {
     const REAL *src;
     REAL *dst;
-    int64_t n, block_size;
+    int64_t n, block_size, base_order;
+    const int8_t *base; /* the r x r matrix applied (H_r or its transpose) */
     const REAL *gain;
+    REAL *scratch; /* 2n values per worker when base_order > 1, else NULL */
 } KERNEL(fwht_job);
 
 KERNEL_TARGET static void KERNEL(fwht_rows_range)(void *context, int64_t begin, int64_t end, int worker)
 {
     const KERNEL(fwht_job) *job = context;
-    (void)worker;
+    REAL *scratch = job->scratch ? job->scratch + (int64_t)worker * 2 * job->n : NULL;
     for (int64_t row = begin; row < end; row++)
-        FWHT_ROW(job->src + row * job->n, job->dst + row * job->n, job->n, job->block_size, job->gain);
+        KERNEL(transform_row)(job->src + row * job->n, job->dst + row * job->n, scratch, job->n, job->block_size,
+                              job->base_order, job->base, job->gain);
 }
 
 static int KERNEL(fwht_rows)(const void *src, void *dst, int64_t rows, int64_t n, int64_t block_size,
-                             const void *signs, double scale, int threads)
+                             int64_t base_order, const int8_t *base, const void *signs, double scale, int threads)
 {
     REAL *gain = KERNEL(new_gain)(signs, n, scale);
     if (!gain)
         return KERNEL_OUT_OF_MEMORY;
-    KERNEL(fwht_job) job = {src, dst, n, block_size, gain};
     const int64_t rows_per_worker = (MIN_ELEMENTS_PER_WORKER + n - 1) / n;
-    parallel_for(rows, parallel_workers(rows, threads, rows_per_worker), KERNEL(fwht_rows_range), &job);
+    const int workers = parallel_workers(rows, threads, rows_per_worker);
+    REAL *scratch = NULL;
+    if (base_order > 1 && !(scratch = malloc((size_t)(workers * 2 * n) * sizeof(REAL)))) {
+        free(gain);
+        return KERNEL_OUT_OF_MEMORY;
+    }
+    KERNEL(fwht_job) job = {src, dst, n, block_size, base_order, base, gain, scratch};
+    parallel_for(rows, workers, KERNEL(fwht_rows_range), &job);
+    free(scratch);
     free(gain);
     return KERNEL_OK;
 }
@@ -110,12 +231,18 @@ static int KERNEL(fwht_rows)(const void *src, void *dst, int64_t rows, int64_t n
 /* The problem with typed pointers, plus what the kernels derive from it. */
 typedef struct {
     int64_t batch, steps, n, block_size, width;
+    int64_t base_order;           /* r: each block is H_r ⊗ S_c, m = r c */
+    const int8_t *base;           /* H_r (NULL for r = 1): W h = signed_gain ⊙ (H h) */
+    int8_t *base_transposed;      /* H_rᵀ (NULL for r = 1): Wᵀ δ = plain_gain ⊙ Hᵀ(u ⊙ δ) */
     input_kind kind;
     int relu;
     const REAL *features;   /* INPUT_FEATURES: (B, T, d); INPUT_PROJECTED: (B, T, n) */
     const int64_t *tokens;  /* INPUT_TOKENS: (B, T) */
     const REAL *h0, *signs, *columns, *bias;
     REAL *states;
+    int64_t checkpoint_interval;  /* 0: every state stored; k > 0: see recurrence_problem */
+    int64_t checkpoints;          /* slots per sequence with k > 0: ceil(T/k) */
+    REAL *inverse_signs;          /* 1/u, with k > 0: W^{-1} x = plain_gain ⊙ Hᵀ(x / u) */
     int64_t readout_size;                 /* k, 0 without a fused read-out */
     const REAL *readout_weight, *readout_bias;
     REAL *logits;
@@ -123,8 +250,8 @@ typedef struct {
     REAL *grad_inputs, *grad_h0;
 
     REAL *token_drives; /* INPUT_TOKENS: (width, n), row v = U[:, v] + b */
-    REAL *signed_gain;  /* u / sqrt(m):  W h = signed_gain ⊙ (S h) */
-    REAL *plain_gain;   /* 1 / sqrt(m):  Wᵀ δ = plain_gain ⊙ S(u ⊙ δ) */
+    REAL *signed_gain;  /* u / sqrt(m):  W h = signed_gain ⊙ (H h) */
+    REAL *plain_gain;   /* 1 / sqrt(m):  Wᵀ δ = plain_gain ⊙ Hᵀ(u ⊙ δ) */
 
     /* Backward: each sequence's own share of the batch reductions (NULL when not needed), so that
      * sums over the batch are formed in batch order whatever the number of threads. */
@@ -195,8 +322,11 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
     return scratch;
 }
 
-#define FORWARD_SCRATCH 2
-#define BACKWARD_SCRATCH 5
+/* Rows of n values of per-worker scratch. Forward: the drive, ReLU(h_t), two for the transform
+ * (base orders r > 1), two for h_t and h_{t-1} when only checkpoints are stored. Backward: see
+ * backward_sequences. */
+#define FORWARD_SCRATCH 6
+#define BACKWARD_SCRATCH 11
 
 /*
  * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
@@ -236,19 +366,32 @@ KERNEL_TARGET static inline void KERNEL(readout)(const KERNEL(recurrence) *r, co
                     + (r->readout_bias ? r->readout_bias[k] : 0);
 }
 
+/* With a checkpoint interval k: the slot of the checkpoint array that holds h_{t+1} (t counted from
+ * 0 as in the loops), or -1 when that state is not stored. */
+static inline int64_t KERNEL(checkpoint_slot)(const KERNEL(recurrence) *r, int64_t t)
+{
+    const int64_t k = r->checkpoint_interval;
+    if (t % k == k - 1)
+        return t / k;
+    return t == r->steps - 1 ? r->checkpoints - 1 : -1;
+}
+
 KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin, int64_t end, int worker)
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n;
     REAL *scratch = r->scratch + (int64_t)worker * FORWARD_SCRATCH * n;
     REAL *rectified = scratch + n;
+    REAL *transform_scratch = scratch + 2 * n;
+    REAL *ring = scratch + 4 * n; /* with checkpoints: two rows, h_t and h_{t-1} */
     for (int64_t b = begin; b < end; b++) {
         const REAL *previous = r->h0 + b * n;
         for (int64_t t = 0; t < r->steps; t++) {
             const int64_t step = KERNEL(step_index)(r, b, t);
-            REAL *state = r->states + step * n;
+            REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
             const REAL *drive = KERNEL(drive)(r, scratch, step);
-            FWHT_ROW(previous, state, n, r->block_size, r->signed_gain); /* W h_{t-1} */
+            KERNEL(transform_row)(previous, state, transform_scratch, n, r->block_size, r->base_order, r->base,
+                                  r->signed_gain); /* W h_{t-1} */
             for (int64_t i = 0; i < n; i++)
                 state[i] += drive[i];
             if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
@@ -256,6 +399,11 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
                     state[i] = state[i] < 0 ? 0 : state[i];
             if (r->readout_size)
                 KERNEL(readout)(r, state, rectified, r->logits + step * r->readout_size);
+            if (r->checkpoint_interval) {
+                const int64_t slot = KERNEL(checkpoint_slot)(r, t);
+                if (slot >= 0)
+                    memcpy(r->states + (b * r->checkpoints + slot) * n, state, (size_t)n * sizeof(REAL));
+            }
             previous = state;
         }
     }
@@ -331,8 +479,13 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *delta = r->scratch + (int64_t)worker * BACKWARD_SCRATCH * n;
     REAL *signed_delta = delta + n;             /* u ⊙ δ_t */
     REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
-    REAL *transformed_previous = delta + 3 * n; /* S h_{t-1} / sqrt(m) */
+    REAL *transformed_previous = delta + 3 * n; /* H h_{t-1} / sqrt(m) */
     REAL *outside = delta + 4 * n;              /* g_t */
+    REAL *transform_scratch = delta + 5 * n;    /* two rows */
+    REAL *ring = delta + 7 * n;                 /* with checkpoints: two rows of recomputed states */
+    REAL *drive_scratch = delta + 9 * n;
+    REAL *difference = delta + 10 * n;          /* (h_t - drive_t) / u */
+    const int64_t interval = r->checkpoint_interval;
 
     for (int64_t b = begin; b < end; b++) {
         REAL *partial_signs = r->partial_signs ? r->partial_signs + b * n : NULL;
@@ -341,14 +494,38 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
         REAL *partial_readout_weight = r->partial_readout_weight ? r->partial_readout_weight + b * outputs * n : NULL;
         REAL *partial_readout_bias = r->partial_readout_bias ? r->partial_readout_bias + b * outputs : NULL;
         memset(carry, 0, (size_t)n * sizeof(REAL));
+        /* With checkpoints, the state of the step (h_T first: the last slot). */
+        const REAL *recomputed = interval ? r->states + (b * r->checkpoints + r->checkpoints - 1) * n : NULL;
 
         for (int64_t t = r->steps - 1; t >= 0; t--) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             const REAL *grad = r->grad_states ? r->grad_states + step * n : NULL;
             const REAL *last = t == r->steps - 1 && r->grad_last ? r->grad_last + b * n : NULL;
-            const REAL *state = r->states + step * n;
-            const REAL *previous = t > 0 ? state - n : r->h0 + b * n;
-            if (t >= PREFETCH_STEPS_AHEAD + 1) {
+            const REAL *state, *previous;
+            if (!interval) {
+                state = r->states + step * n;
+                previous = t > 0 ? state - n : r->h0 + b * n;
+            } else {
+                state = recomputed;
+                const int64_t slot = t > 0 ? KERNEL(checkpoint_slot)(r, t - 1) : -1;
+                if (t == 0) {
+                    previous = r->h0 + b * n;
+                } else if (slot >= 0) { /* re-anchor on the stored state */
+                    previous = r->states + (b * r->checkpoints + slot) * n;
+                } else {
+                    /* h_{t-1} = W^{-1}(h_t - drive_t) = Hᵀ((h_t - drive_t) / u) / sqrt(m), into the
+                     * ring row that does not hold h_t. */
+                    REAL *target = state == ring ? ring + n : ring;
+                    const REAL *drive = KERNEL(drive)(r, drive_scratch, step);
+                    for (int64_t i = 0; i < n; i++)
+                        difference[i] = (state[i] - drive[i]) * r->inverse_signs[i];
+                    KERNEL(transform_row)(difference, target, transform_scratch, n, r->block_size, r->base_order,
+                                          r->base_transposed, r->plain_gain);
+                    previous = target;
+                }
+                recomputed = previous;
+            }
+            if (!interval && t >= PREFETCH_STEPS_AHEAD + 1) {
                 if (grad)
                     KERNEL(prefetch_row)(grad - PREFETCH_STEPS_AHEAD * n, n);
                 KERNEL(prefetch_row)(previous - PREFETCH_STEPS_AHEAD * n, n);
@@ -382,7 +559,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
             }
 
             if (partial_signs) {
-                FWHT_ROW(previous, transformed_previous, n, r->block_size, r->plain_gain);
+                KERNEL(transform_row)(previous, transformed_previous, transform_scratch, n, r->block_size,
+                                      r->base_order, r->base, r->plain_gain);
                 for (int64_t i = 0; i < n; i++)
                     partial_signs[i] += delta[i] * transformed_previous[i];
             }
@@ -415,7 +593,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
             }
 
             if (t > 0 || r->grad_h0)
-                FWHT_ROW(signed_delta, carry, n, r->block_size, r->plain_gain); /* Wᵀ δ_t */
+                KERNEL(transform_row)(signed_delta, carry, transform_scratch, n, r->block_size, r->base_order,
+                                      r->base_transposed, r->plain_gain); /* Wᵀ δ_t */
         }
         if (r->grad_h0)
             memcpy(r->grad_h0 + b * n, carry, (size_t)n * sizeof(REAL));
@@ -452,7 +631,10 @@ static void KERNEL(sum_over_batch)(const REAL *partial, REAL *total, int64_t bat
     parallel_for(length, workers, KERNEL(batch_sum_range), &s);
 }
 
-/* Typed view of `problem`, with the gains allocated; KERNEL_OUT_OF_MEMORY leaves nothing allocated. */
+static void KERNEL(release)(KERNEL(recurrence) *r);
+
+/* Typed view of `problem`, with the gains (and H_rᵀ) allocated; KERNEL_OUT_OF_MEMORY leaves nothing
+ * allocated. */
 static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence) *r)
 {
     const double scale = problem->scale;
@@ -461,6 +643,8 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .steps = problem->steps,
         .n = problem->hidden,
         .block_size = problem->block_size,
+        .base_order = problem->base_order,
+        .base = problem->base,
         .width = problem->input_width,
         .kind = problem->kind,
         .relu = problem->relu,
@@ -471,6 +655,10 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .columns = problem->columns,
         .bias = problem->bias,
         .states = problem->states,
+        .checkpoint_interval = problem->checkpoint_interval,
+        .checkpoints = problem->checkpoint_interval
+                           ? (problem->steps + problem->checkpoint_interval - 1) / problem->checkpoint_interval
+                           : 0,
         .readout_size = problem->readout_size,
         .readout_weight = problem->readout_weight,
         .readout_bias = problem->readout_bias,
@@ -483,9 +671,18 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
     };
     r->signed_gain = KERNEL(new_gain)(r->signs, r->n, scale);
     r->plain_gain = KERNEL(new_gain)(NULL, r->n, scale);
-    if (!r->signed_gain || !r->plain_gain) {
-        free(r->signed_gain);
-        free(r->plain_gain);
+    const int64_t order = r->base_order;
+    if (order > 1)
+        r->base_transposed = KERNEL(new_transpose)(r->base, order);
+    if (r->checkpoint_interval) {
+        r->inverse_signs = malloc((size_t)r->n * sizeof(REAL));
+        if (r->inverse_signs)
+            for (int64_t i = 0; i < r->n; i++) /* exact for u = ±1; any nonzero u inverts */
+                r->inverse_signs[i] = 1 / r->signs[i];
+    }
+    if (!r->signed_gain || !r->plain_gain || (order > 1 && !r->base_transposed)
+        || (r->checkpoint_interval && !r->inverse_signs)) {
+        KERNEL(release)(r); /* everything else is still NULL */
         return KERNEL_OUT_OF_MEMORY;
     }
     return KERNEL_OK;
@@ -508,9 +705,11 @@ static int KERNEL(prepare_token_drives)(KERNEL(recurrence) *r)
 
 static void KERNEL(release)(KERNEL(recurrence) *r)
 {
+    free(r->base_transposed);
     free(r->token_drives);
     free(r->signed_gain);
     free(r->plain_gain);
+    free(r->inverse_signs);
     free(r->partial_signs);
     free(r->partial_bias);
     free(r->partial_columns);
@@ -562,7 +761,9 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
     r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH * n) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
-        || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch) {
+        || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch
+        /* recomputing states from checkpoints forms the drives again */
+        || (r.checkpoint_interval && KERNEL(prepare_token_drives)(&r) != KERNEL_OK)) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }

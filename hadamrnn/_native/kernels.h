@@ -3,10 +3,17 @@
  * Hadamard recurrence, forward and backward, on raw row-major buffers.
  *
  * Notation (the same as hadamrnn/functional.py):
- *   S_m       the Sylvester Hadamard matrix of order m (symmetric, S_m S_m = m I);
- *   block FWHT with block size m: y = (I_{n/m} ⊗ S_m) x, the first log2(m) butterfly stages of
- *             the full transform (m = 1 is the identity);
- *   W         diag(u) (I_{n/m} ⊗ S_m) / sqrt(m), with u the sign vector;
+ *   S_c       the Sylvester Hadamard matrix of order c = 2^j (symmetric, S_c S_c = c I);
+ *   H_r       a base Hadamard matrix of order r (hadamrnn.core.base_matrices; H_1 = [1]), given
+ *             as r x r signed bytes (+1 or -1), row-major; not symmetric in general;
+ *   H_m       H_r ⊗ S_c, the Hadamard matrix of a block of order m = r c;
+ *   block FWHT with block size c: y = (I_{n/c} ⊗ S_c) x, the first log2(c) butterfly stages of
+ *             the full transform (c = 1 is the identity);
+ *   block transform: y = (I_{n/m} ⊗ H_m) x, the block FWHT with block size c followed, for r > 1,
+ *             by the base product: within each block, output row a (c consecutive entries) is
+ *             sum_b H_r[a][b] · row b, each term an exact sign flip, added in the order
+ *             b = 0, 1, ..., r - 1;
+ *   W         diag(u) (I_{n/m} ⊗ H_m) / sqrt(m), with u the sign vector;
  *   recurrence h_t = W h_{t-1} + U x_t + b            ("linear")
  *              h_t = ReLU(W h_{t-1} + U x_t + b)      ("relu").
  *
@@ -49,8 +56,11 @@ typedef enum {
 typedef struct {
     int64_t batch;        /* B */
     int64_t steps;        /* T */
-    int64_t hidden;       /* n, a power of two */
-    int64_t block_size;   /* m, a power of two dividing n */
+    int64_t hidden;       /* n, a multiple of m */
+    int64_t block_size;   /* m = r c, c a power of two */
+    int64_t base_order;   /* r, 1 for Sylvester blocks */
+    const int8_t *base;   /* H_r, (r, r) row-major, entries +1 or -1; NULL when r = 1. The
+                             backward applies its transpose. */
     double scale;         /* 1/sqrt(m), as hadamrnn.core.hadamard_scale computes it */
     int64_t input_width;  /* d for features, the vocabulary size for tokens, n for projected */
     input_kind kind;
@@ -61,7 +71,15 @@ typedef struct {
     const void *columns;  /* real (input_width, n): row j is column j of U (U transposed);
                              unused for INPUT_PROJECTED */
     const void *bias;     /* real (n), or NULL */
-    void *states;         /* real (B, T, n), written by the forward: h_1 ... h_T */
+    void *states;         /* real (B, T, n), written by the forward: h_1 ... h_T; or, with a
+                             checkpoint interval, only the checkpoints (see below) */
+    /* 0: `states` holds every state, and the backward reads them back. k > 0 (linear recurrence
+     * only): `states` is (B, ceil(T/k), n) and holds h_t only for t = k, 2k, ... and t = T (slot
+     * ceil(t/k) - 1, counting t from 1); the backward recomputes every other state from the next
+     * one by inverting the step, h_{t-1} = W^{-1}(h_t - U x_t - b), and re-anchors on each
+     * checkpoint. Memory O(B n T / k) instead of O(B n T). k >= T is the purely reversible
+     * backward: only h_T is stored. */
+    int64_t checkpoint_interval;
 
     /* The fused read-out o_t = V ReLU(h_t) + c (readout_size = k > 0), or none (k = 0). Fusing it
      * spares the caller the (B, T, n) tensors of ReLU(h) and of its gradient. */
@@ -89,11 +107,14 @@ typedef struct {
 enum { KERNEL_OK = 0, KERNEL_OUT_OF_MEMORY = 1 };
 
 /*
- * y = u ⊙ ((I_{n/m} ⊗ S_m) x) · scale for each of `rows` rows of length n; `signs` (u) may be NULL,
- * meaning all ones. `src` may equal `dst` (in place); otherwise they must not overlap.
+ * y = u ⊙ ((I_{n/m} ⊗ H_r ⊗ S_c) x) · scale for each of `rows` rows of length n, m = r c;
+ * `signs` (u) may be NULL, meaning all ones; `base` is H_r (NULL when r = 1; pass the transpose of
+ * H_r for the transposed transform). `src` may equal `dst` (in place); otherwise they must not
+ * overlap.
  */
 typedef int (*fwht_rows_fn)(const void *src, void *dst, int64_t rows, int64_t n, int64_t block_size,
-                            const void *signs, double scale, int threads);
+                            int64_t base_order, const int8_t *base, const void *signs, double scale,
+                            int threads);
 typedef int (*recurrence_fn)(const recurrence_problem *problem, int threads);
 
 /* The kernels of one build (one precision and instruction set). */

@@ -129,7 +129,7 @@ radix_pass(float *x, int64_t n, int64_t half, const int stages, const float *gai
 KERNEL_TARGET static void fwht_row_avx2(const float *src, float *dst, int64_t n, int64_t block_size,
                                         const float *gain)
 {
-    if (n < 8) { /* shorter than one register */
+    if (n % 8) { /* shorter than one register, or not whole registers (n = 12, 20, ...: base orders) */
         fwht_row_reference_f32_avx2(src, dst, n, block_size, gain);
         return;
     }

@@ -99,15 +99,20 @@ static const kernel_table *kernels_for(const char *dtype)
 /*
  * The sizes reach this module after hadamrnn.core has checked them (hadamrnn/native.py calls its
  * checks, which carry the messages for users); a wrong size here would make a kernel read or write
- * out of bounds, so it is refused again, without restating the rules.
+ * out of bounds, so it is refused again, without restating the rules: n = q m, m = r c with c a
+ * power of two, r <= 256 (the kernels keep a column of r values on the stack), and the r x r base
+ * matrix present when r > 1. (Whether the base matrix is a Hadamard
+ * matrix is the core's business: any signs are safe to read.)
  */
-static int check_sizes(long long n, long long block_size, long long threads)
+static int check_sizes(long long n, long long block_size, long long base_order, unsigned long long base,
+                       long long threads)
 {
-    if (!is_power_of_two(n) || !is_power_of_two(block_size) || block_size > n || threads < 1) {
+    if (n < 1 || block_size < 1 || n % block_size || base_order < 1 || base_order > 256 || block_size % base_order
+        || !is_power_of_two(block_size / base_order) || (base_order > 1 && base == 0) || threads < 1) {
         PyErr_Format(PyExc_ValueError,
                      "hadamrnn._kernels got sizes that hadamrnn.core does not allow: n=%lld, block_size=%lld, "
-                     "threads=%lld (call the kernels through hadamrnn.native)",
-                     n, block_size, threads);
+                     "base_order=%lld, base=%s, threads=%lld (call the kernels through hadamrnn.native)",
+                     n, block_size, base_order, base ? "given" : "0", threads);
         return -1;
     }
     return 0;
@@ -171,16 +176,17 @@ static PyObject *status_to_result(int status)
 static PyObject *py_fwht(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    static char *keywords[] = {"dtype", "src", "dst", "rows", "n", "block_size", "signs", "scale", "threads", NULL};
+    static char *keywords[] = {"dtype", "src", "dst", "rows", "n", "block_size", "signs", "scale", "threads",
+                               "base_order", "base", NULL};
     const char *dtype;
-    unsigned long long src, dst, signs;
-    long long rows, n, block_size, threads;
+    unsigned long long src, dst, signs, base = 0;
+    long long rows, n, block_size, threads, base_order = 1;
     double scale;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sKKLLLKdL:fwht", keywords, &dtype, &src, &dst, &rows, &n,
-                                     &block_size, &signs, &scale, &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sKKLLLKdL|$LK:fwht", keywords, &dtype, &src, &dst, &rows, &n,
+                                     &block_size, &signs, &scale, &threads, &base_order, &base))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
-    if (!kernels || check_sizes(n, block_size, threads) || check_count("rows", rows))
+    if (!kernels || check_sizes(n, block_size, base_order, base, threads) || check_count("rows", rows))
         return NULL;
     if (rows == 0)
         Py_RETURN_NONE;
@@ -191,8 +197,8 @@ static PyObject *py_fwht(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_BEGIN_ALLOW_THREADS
     if (dst != src)
         advise_huge_pages(ADDRESS(dst), rows * n, dtype);
-    status = kernels->fwht_rows(ADDRESS(src), ADDRESS(dst), rows, n, block_size, ADDRESS(signs), scale,
-                                (int)threads);
+    status = kernels->fwht_rows(ADDRESS(src), ADDRESS(dst), rows, n, block_size, base_order, ADDRESS(base),
+                                ADDRESS(signs), scale, (int)threads);
     Py_END_ALLOW_THREADS
     return status_to_result(status);
 }
@@ -216,13 +222,14 @@ static int parse_input_kind(const char *name, input_kind *kind)
 
 /* Checks shared by the forward and the backward; fills the sizes and the forward's buffers. */
 static int fill_problem(recurrence_problem *problem, const char *kind_name, int relu, long long batch,
-                        long long steps, long long hidden, long long block_size, double scale, long long input_width,
+                        long long steps, long long hidden, long long block_size, long long base_order,
+                        unsigned long long base, double scale, long long input_width,
                         unsigned long long inputs, unsigned long long h0, unsigned long long signs,
                         unsigned long long columns, unsigned long long bias, unsigned long long states,
                         long long threads)
 {
     input_kind kind;
-    if (parse_input_kind(kind_name, &kind) || check_sizes(hidden, block_size, threads)
+    if (parse_input_kind(kind_name, &kind) || check_sizes(hidden, block_size, base_order, base, threads)
         || check_count("batch", batch) || check_count("steps", steps))
         return -1;
     if (kind == INPUT_PROJECTED ? input_width != hidden : input_width < 1) {
@@ -240,6 +247,8 @@ static int fill_problem(recurrence_problem *problem, const char *kind_name, int 
         .steps = steps,
         .hidden = hidden,
         .block_size = block_size,
+        .base_order = base_order,
+        .base = ADDRESS(base),
         .scale = scale,
         .input_width = input_width,
         .kind = kind,
@@ -251,6 +260,22 @@ static int fill_problem(recurrence_problem *problem, const char *kind_name, int 
         .bias = ADDRESS(bias),
         .states = ADDRESS(states),
     };
+    return 0;
+}
+
+/* A checkpoint interval is 0 (every state stored) or positive, and only for the linear recurrence:
+ * the ReLU step cannot be inverted. */
+static int check_checkpoint_interval(long long interval, int relu)
+{
+    if (interval < 0) {
+        PyErr_Format(PyExc_ValueError, "checkpoint_interval must be at least 0, got %lld", interval);
+        return -1;
+    }
+    if (interval > 0 && relu) {
+        PyErr_SetString(PyExc_ValueError,
+                        "checkpoint_interval needs the linear recurrence: the ReLU step cannot be inverted");
+        return -1;
+    }
     return 0;
 }
 
@@ -273,33 +298,40 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
     (void)module;
     static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "scale",
                                "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "threads",
-                               "readout_size", "readout_weight", "readout_bias", "logits", NULL};
+                               "readout_size", "readout_weight", "readout_bias", "logits", "base_order", "base",
+                               "checkpoint_interval", NULL};
     const char *dtype, *kind;
     int relu;
-    long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0;
+    long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
     double scale;
-    unsigned long long inputs, h0, signs, columns, bias, states;
+    unsigned long long inputs, h0, signs, columns, bias, states, base = 0;
     unsigned long long readout_weight = 0, readout_bias = 0, logits = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKK:recurrence_forward", keywords, &dtype,
+    long long checkpoint_interval = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKL:recurrence_forward", keywords, &dtype,
                                      &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
-                                     &readout_weight, &readout_bias, &logits))
+                                     &readout_weight, &readout_bias, &logits, &base_order, &base,
+                                     &checkpoint_interval))
+        return NULL;
+    if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
-    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, scale, input_width, inputs, h0,
-                                 signs, columns, bias, states, threads)
+    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, base_order, base, scale,
+                                 input_width, inputs, h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
     if (readout_size > 0 && batch > 0 && steps > 0 && check_address("logits", logits))
         return NULL;
     problem.logits = ADDRESS(logits);
+    problem.checkpoint_interval = checkpoint_interval;
     if (batch == 0 || steps == 0)
         Py_RETURN_NONE;
 
     int status;
     Py_BEGIN_ALLOW_THREADS
-    advise_huge_pages(problem.states, batch * steps * hidden, dtype);
+    if (!checkpoint_interval)
+        advise_huge_pages(problem.states, batch * steps * hidden, dtype);
     status = kernels->recurrence_forward(&problem, (int)threads);
     Py_END_ALLOW_THREADS
     return status_to_result(status);
@@ -312,26 +344,31 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "grad_states",
                                "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
-                               "grad_readout_weight", "grad_readout_bias", NULL};
+                               "grad_readout_weight", "grad_readout_bias", "base_order", "base",
+                               "checkpoint_interval", NULL};
     const char *dtype, *kind;
     int relu;
-    long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0;
+    long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
     double scale;
-    unsigned long long inputs, h0, signs, columns, bias, states;
+    unsigned long long inputs, h0, signs, columns, bias, states, base = 0;
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKK:recurrence_backward", keywords,
+    long long checkpoint_interval = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKL:recurrence_backward", keywords,
                                      &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs,
                                      &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &grad_last, &grad_logits,
-                                     &grad_readout_weight, &grad_readout_bias))
+                                     &grad_readout_weight, &grad_readout_bias, &base_order, &base,
+                                     &checkpoint_interval))
+        return NULL;
+    if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
-    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, scale, input_width, inputs,
-                                 h0, signs, columns, bias, states, threads)
+    if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, base_order, base, scale,
+                                 input_width, inputs, h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
     if (problem.kind == INPUT_TOKENS && grad_inputs) {
@@ -348,6 +385,7 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     problem.grad_signs = ADDRESS(grad_signs);
     problem.grad_columns = ADDRESS(grad_columns);
     problem.grad_bias = ADDRESS(grad_bias);
+    problem.checkpoint_interval = checkpoint_interval;
 
     int status;
     Py_BEGIN_ALLOW_THREADS
@@ -364,19 +402,20 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
 
 static PyMethodDef methods[] = {
     {"fwht", (PyCFunction)(void (*)(void))py_fwht, METH_VARARGS | METH_KEYWORDS,
-     "fwht(*, dtype, src, dst, rows, n, block_size, signs, scale, threads)\n\n"
-     "dst = u * ((I_{n/m} kron S_m) src) * scale for each of `rows` rows (u = 1 when signs is 0)."},
+     "fwht(*, dtype, src, dst, rows, n, block_size, signs, scale, threads, base_order=1, base=0)\n\n"
+     "dst = u * ((I_{n/m} kron H_r kron S_c) src) * scale for each of `rows` rows, m = r c (u = 1 when\n"
+     "signs is 0; base: the address of H_r, r x r int8, row-major, when base_order r > 1)."},
     {"recurrence_forward", (PyCFunction)(void (*)(void))py_recurrence_forward, METH_VARARGS | METH_KEYWORDS,
      "recurrence_forward(*, dtype, kind, relu, batch, steps, hidden, block_size, scale, input_width, inputs,\n"
      "                   h0, signs, columns, bias, states, threads, readout_size=0, readout_weight=0,\n"
-     "                   readout_bias=0, logits=0)\n\n"
+     "                   readout_bias=0, logits=0, base_order=1, base=0)\n\n"
      "states[b, t] = h_{t+1} of h_t = W h_{t-1} + U x_t + b (ReLU'd if relu) for every sequence b,\n"
-     "with W = diag(signs) (I kron S_m) * scale and scale = 1/sqrt(block_size);\n"
+     "with W = diag(signs) (I kron H_m) * scale, H_m = H_r kron S_c, and scale = 1/sqrt(block_size);\n"
      "with readout_size = k > 0, also logits[b, t] = V ReLU(states[b, t]) + c."},
     {"recurrence_backward", (PyCFunction)(void (*)(void))py_recurrence_backward, METH_VARARGS | METH_KEYWORDS,
      "recurrence_backward(*, ..., grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias,\n"
      "                    threads, readout_size=0, readout_weight=0, readout_bias=0, grad_last=0,\n"
-     "                    grad_logits=0, grad_readout_weight=0, grad_readout_bias=0)\n\n"
+     "                    grad_logits=0, grad_readout_weight=0, grad_readout_bias=0, base_order=1, base=0)\n\n"
      "The gradients of the recurrence from dL/dstates, dL/dh_T and dL/dlogits (an incoming gradient\n"
      "whose address is 0 is zero); an outgoing gradient whose address is 0 is skipped."},
     {"instruction_set", py_instruction_set, METH_NOARGS,

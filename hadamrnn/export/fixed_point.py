@@ -48,10 +48,11 @@ one step is::
     h_q'  = max(h_q', 0)                                             # recurrence = "relu" only
     y     = V_q max(h_q', 0) + c_q                                   # logits in units s_V s_h
 
-``(M_rec, s_rec)`` represents ``1/sqrt(m)``: it is ``(1, k/2)``, an exact shift, when ``k = log2 m``
-is even, and the 31-bit multiplier ``round(2**s_rec / sqrt(m))`` (computed with integer square
-roots, so identical on every platform) when ``k`` is odd. ``(M_in, s_in)`` represents
-``s_U s_x sqrt(m) / s_h``.
+``(M_rec, s_rec)`` represents ``1/sqrt(m)`` (:func:`hadamrnn.core.scale.hadamard_scale_fixed_point`):
+it is ``(1, e)``, an exact shift, when ``m = 4**e`` is a power of four, and otherwise (``m = 2**k``
+with ``k`` odd, or any order ``r * 2**j`` with a base order ``r > 1``, such as 96) the 31-bit
+multiplier ``round(2**s_rec / sqrt(m))``, computed with integer square roots, so identical on every
+platform. ``(M_in, s_in)`` represents ``s_U s_x sqrt(m) / s_h``.
 
 The clip of ``z`` to ``Z = m * 2**b_h`` cannot change any result: ``|a| <= A = m H``, and
 ``rescale(Z - A) >= H`` (checked by :func:`check_input_term_limit`), so whenever ``|z| >= Z`` the
@@ -62,8 +63,8 @@ Accumulator bounds (why int32 suffices)
 Every sum of the step is int32 and provably cannot overflow; :func:`accumulator_bounds` computes the
 worst cases and :func:`check_accumulator_bounds` rejects a model for which one reaches ``2**31``:
 
-* FWHT: ``|a| <= m H`` (each output is a sum of ``m`` terms ``±h``: one transform grows
-  values by at most the factor ``m``);
+* FWHT: ``|a| <= m H`` (each output is a sum of ``m`` terms ``±h``, for ``m = r * 2**j`` too: one
+  transform grows values by at most the factor ``m``);
 * recurrent accumulator: ``|a + z| <= m H + Z < 1.5 m 2**b_h``, so int32 holds whenever
   ``log2 m + b_h <= 30`` (``m <= 2**14`` at ``b_h = 16``, ``m <= 2**22`` at ``b_h = 8``);
 * input projection: ``|U_q x_q + b_in| <= d 2**(p_U-1) X + max|b_in|``;
@@ -235,13 +236,13 @@ def rescale_for(real: float) -> Rescale:
 
 
 def inverse_sqrt_rescale(block_size: int) -> Rescale:
-    """``1/sqrt(m)`` for ``m = 2**k``: ``(1, k/2)`` for even ``k``; for odd ``k`` the 31-bit
+    """``1/sqrt(m)`` for a supported order ``m``: ``(1, e)`` for ``m = 4**e``; otherwise the 31-bit
     ``M = round(2**s / sqrt(m))``, computed with :func:`math.isqrt` so that it is the same integer
     on every platform (no float square root involved). The pair is
     :func:`hadamrnn.core.scale.hadamard_scale_fixed_point`.
 
     Raises:
-        BlockSizeError: ``block_size`` is not a power of two (a :class:`ValueError`).
+        BlockSizeError: ``block_size`` is not a supported order (a :class:`ValueError`).
     """
     return Rescale(*hadamard_scale_fixed_point(block_size))
 

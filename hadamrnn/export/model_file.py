@@ -1,4 +1,4 @@
-r"""The integer model and its packed file format, ``.hrnn`` (version 1). Numpy-only.
+r"""The integer model and its packed file format, ``.hrnn`` (versions 1 and 2). Numpy-only.
 
 A :class:`QuantizedModel` holds everything the integer step of :mod:`hadamrnn.export.fixed_point`
 needs: the sign vector ``u``, the p-bit codes of ``U`` and ``V``, the integer biases, the input
@@ -11,17 +11,25 @@ File layout
 All integers are little-endian; floats are IEEE-754 binary32, little-endian. The file is an
 88-byte header followed by the payload; there is no padding anywhere.
 
+Two versions share this layout. **Version 1** holds the models whose hidden size is a power of two
+(every block a Sylvester matrix); **version 2** holds the other supported sizes ``n = r · 2^k``
+(:mod:`hadamrnn.core.orders`), and adds the base order at offset 46 (reserved, 0, in version 1) and
+the base matrix ``H_r`` to the payload, so that a file keeps its meaning whatever the library's
+canonical matrices. The writer uses version 1 whenever it can, so a power-of-two model is written
+byte for byte as before and older readers still read it; the reader takes both versions.
+
 ======  ====  ======================  ===========================================================
 offset  type  field                   meaning and bound checked by the loader
 ======  ====  ======================  ===========================================================
 0       8s    magic                   ``89 48 52 4E 4E 0D 0A 1A`` (``\x89HRNN\r\n\x1a``)
-8       u16   version                 1
+8       u16   version                 1 (``n`` a power of two) or 2 (any other ``n``)
 10      u16   header_size             88
 12      u32   flags                   bit 0: ReLU recurrence; bit 1: read-out at every step
                                       (tagger) instead of the last step only; bit 2: an
                                       embedding section is present; other bits 0
-16      u32   hidden_size             ``n``, a power of two, 1 .. 2**20
-20      u32   block_size              ``m``, a power of two dividing ``n`` (``m = n``: full W)
+16      u32   hidden_size             ``n``, 1 .. 2**20: a power of two (version 1), or any other
+                                      supported order ``r · 2^k`` (version 2)
+20      u32   block_size              ``m``, a supported order dividing ``n`` (``m = n``: full W)
 24      u32   input_size              ``d``, 1 .. 2**20 (the embedding width with an embedding)
 28      u32   output_size             ``o``, 1 .. 2**20
 32      u32   vocab_size              embedding rows, 1 .. 2**24 with flag bit 2, else 0
@@ -32,7 +40,8 @@ offset  type  field                   meaning and bound checked by the loader
 40      u32   input_multiplier        ``M_in``, 1 .. 2**31 - 1
 44      u8    input_shift             ``s_in``, 0 .. 62
 45      u8    calibration_method      0: max; 1: percentile
-46      u16   reserved                0
+46      u16   base_order              version 1: 0 (reserved). Version 2: ``r``, the base order of
+                                      ``m`` (``m = r · 2^j``, :func:`~hadamrnn.core.orders.split_order`)
 48      f32   input_scale             ``s_x``, finite and > 0 (real input = ``s_x`` * code)
 52      f32   hidden_scale            ``s_h``, finite and > 0
 56      f32   input_weight_scale      ``s_U``, finite and > 0
@@ -48,26 +57,31 @@ The payload is, in this order and with these exact sizes (so it needs no table o
 
 1. ``u``: ``ceil(n/8)`` bytes, the sign vector in the bit convention of :mod:`hadamrnn.packing`
    (bit ``i`` of the LSB-first stream is element ``i``, a set bit means −1, padding bits 0);
-2. ``U`` codes: ``ceil(n*d*p_U/8)`` bytes, :func:`hadamrnn.packing.pack_int` of the ``(n, d)``
+2. version 2 with ``r > 1`` only, ``H_r``: ``ceil(r*r/8)`` bytes, the ``(r, r)`` base matrix of
+   every block in the same bit convention, row-major (entry ``(a, b)`` is stream bit ``a r + b``);
+   it must satisfy ``H_r H_rᵀ = r I`` exactly. Each block of ``W`` is ``H_r ⊗ S_{2^j}``;
+3. ``U`` codes: ``ceil(n*d*p_U/8)`` bytes, :func:`hadamrnn.packing.pack_int` of the ``(n, d)``
    matrix in row-major order (p-bit two's complement, LSB-first, padding bits 0);
-3. ``b_in``: ``n`` int32, the input bias in units of ``s_U s_x``;
-4. ``V`` codes: ``ceil(o*n*p_V/8)`` bytes, ``pack_int`` of the ``(o, n)`` matrix;
-5. ``c_q``: ``o`` int32, the output bias in units of ``s_V s_h``;
-6. with flag bit 2 only, the embedding: ``ceil(vocab*d*b_x/8)`` bytes, ``pack_int`` of the
+4. ``b_in``: ``n`` int32, the input bias in units of ``s_U s_x``;
+5. ``V`` codes: ``ceil(o*n*p_V/8)`` bytes, ``pack_int`` of the ``(o, n)`` matrix;
+6. ``c_q``: ``o`` int32, the output bias in units of ``s_V s_h``;
+7. with flag bit 2 only, the embedding: ``ceil(vocab*d*b_x/8)`` bytes, ``pack_int`` of the
    ``(vocab, d)`` matrix of input codes (each in ``[-(2**(b_x-1) - 1), 2**(b_x-1) - 1]``).
 
 The recurrent rescale ``1/sqrt(m)`` and the input-term clip ``Z`` are not stored: they follow from
-``m`` and ``b_h`` (:func:`~hadamrnn.export.fixed_point.inverse_sqrt_rescale`).
+``m`` and ``b_h`` (:func:`~hadamrnn.export.fixed_point.inverse_sqrt_rescale`; not a pure shift
+unless ``m`` is a power of four).
 
 Loading
 -------
 :meth:`QuantizedModel.from_bytes` never unpickles and checks, in this order, before it allocates
 anything sized by the file: the length of the header, the magic, the version, the header size, the
-header CRC, every field against the bounds above, the payload size implied by the fields against
-both ``payload_size`` and the bytes actually present, and the payload CRC. Then it unpacks the
-sections (the packers reject set padding bits) and checks every value: weight codes are in range by
-construction, embedding codes must lie in the symmetric ``b_x`` range, and the biases must keep
-every int32 accumulator of the step from overflowing
+header CRC, every field against the bounds above (those of the file's version), the payload size
+implied by the fields against both ``payload_size`` and the bytes actually present, and the payload
+CRC. Then it unpacks the sections (the packers reject set padding bits) and checks every value:
+weight codes are in range by construction, the base matrix must be a Hadamard matrix, embedding
+codes must lie in the symmetric ``b_x`` range, and the biases must keep every int32 accumulator of
+the step from overflowing
 (:func:`~hadamrnn.export.fixed_point.check_accumulator_bounds`). Any failure is a
 :class:`~hadamrnn.export.errors.ModelFileError` that says what was expected and what was received.
 """
@@ -75,6 +89,7 @@ every int32 accumulator of the step from overflowing
 from __future__ import annotations
 
 import math
+import os
 import struct
 import zlib
 from dataclasses import dataclass, fields
@@ -84,6 +99,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write_bytes
+from ..core import check_block_size, check_hidden_size, is_power_of_two, split_order
 from ..packing import PackingError, pack_int, pack_signs, unpack_int, unpack_signs
 from . import fixed_point
 from .errors import ExportError, ModelFileError
@@ -91,6 +107,7 @@ from .errors import ExportError, ModelFileError
 __all__ = [
     "MAGIC",
     "FORMAT_VERSION",
+    "READABLE_VERSIONS",
     "HEADER_SIZE",
     "HEADER_FIELDS",
     "FLAG_RELU",
@@ -107,7 +124,10 @@ __all__ = [
 ]
 
 MAGIC = b"\x89HRNN\r\n\x1a"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest version: the reader takes every version in :data:`READABLE_VERSIONS`, and the writer
+uses version 1 for power-of-two hidden sizes (the module docstring)."""
+READABLE_VERSIONS = (1, 2)
 
 HEADER_FIELDS: tuple[tuple[str, str], ...] = (
     ("magic", "8s"),
@@ -126,7 +146,7 @@ HEADER_FIELDS: tuple[tuple[str, str], ...] = (
     ("input_multiplier", "I"),
     ("input_shift", "B"),
     ("calibration_method", "B"),
-    ("reserved", "H"),
+    ("base_order", "H"),
     ("input_scale", "f"),
     ("hidden_scale", "f"),
     ("input_weight_scale", "f"),
@@ -187,7 +207,9 @@ class QuantizedModel:
     """The integer model: codes, integer biases, rescales and bit-widths (see the module docstring).
 
     Arrays are numpy; shapes: ``signs (n,)`` ±1, ``input_weight (n, d)``, ``input_bias (n,)``,
-    ``output_weight (o, n)``, ``output_bias (o,)``, ``embedding (vocab, d)`` or None.
+    ``output_weight (o, n)``, ``output_bias (o,)``, ``embedding (vocab, d)`` or None, and
+    ``base_matrix (r, r)`` ±1 for a block size ``m = r · 2^j`` with ``r > 1`` (None for ``r = 1``):
+    the ``H_r`` of every block, :func:`hadamrnn.core.base_matrix` for a model of this library.
     Construct it with :func:`hadamrnn.export.quantize_model` or :meth:`from_bytes`; call
     :meth:`validate` after building one by hand.
     """
@@ -216,8 +238,19 @@ class QuantizedModel:
     calibration_method: str = "max"
     calibration_percentile: float = 100.0
     calibration_sequences: int = 0
+    base_matrix: np.ndarray | None = None
 
     # ------------------------------------------------------------------ derived quantities
+
+    @property
+    def base_order(self) -> int:
+        """``r``, the base order of the block size ``m = r · 2^j`` (1 for Sylvester blocks)."""
+        return split_order(self.block_size, "block_size")[0]
+
+    @property
+    def format_version(self) -> int:
+        """The ``.hrnn`` version this model is written as: 1 for a power-of-two ``n``, else 2."""
+        return 1 if is_power_of_two(self.hidden_size) else 2
 
     @property
     def vocab_size(self) -> int:
@@ -263,6 +296,8 @@ class QuantizedModel:
             "V (p_V o n)": self.output_weight_bits * o * n,
             "c (32 o)": 32 * o,
         }
+        if self.base_order > 1:
+            bits["H_r base matrix (r^2)"] = self.base_order**2
         if self.embedding is not None:
             bits["embedding (b_x vocab d)"] = self.input_bits * self.vocab_size * d
         return bits
@@ -295,6 +330,7 @@ class QuantizedModel:
         _check_array("signs", self.signs, (n,), error)
         if not np.all((self.signs == 1) | (self.signs == -1)):
             raise error(f"signs must be ±1, got values {sorted(set(np.unique(self.signs).tolist()))}")
+        _check_base_matrix(self.base_matrix, self.base_order, m, error)
         _check_array("input_weight", self.input_weight, (n, d), error)
         _check_codes("input_weight", self.input_weight, -(1 << (self.input_weight_bits - 1)), (1 << (self.input_weight_bits - 1)) - 1, error)
         _check_array("output_weight", self.output_weight, (o, n), error)
@@ -321,9 +357,10 @@ class QuantizedModel:
             | (FLAG_MANY_TO_MANY if self.many_to_many else 0)
             | (FLAG_EMBEDDING if self.embedding is not None else 0)
         )
+        version = self.format_version
         values = {
             "magic": MAGIC,
-            "version": FORMAT_VERSION,
+            "version": version,
             "header_size": HEADER_SIZE,
             "flags": flags,
             "hidden_size": self.hidden_size,
@@ -338,7 +375,7 @@ class QuantizedModel:
             "input_multiplier": self.input_rescale.multiplier,
             "input_shift": self.input_rescale.shift,
             "calibration_method": CALIBRATION_METHODS.index(self.calibration_method),
-            "reserved": 0,
+            "base_order": 0 if version == 1 else self.base_order,
             "input_scale": self.input_scale,
             "hidden_scale": self.hidden_scale,
             "input_weight_scale": self.input_weight_scale,
@@ -354,9 +391,10 @@ class QuantizedModel:
         return bytes(header) + payload
 
     def _payload_sections(self) -> list[bytes]:
-        sign_bytes = pack_signs(self.signs).astype("<u8").tobytes()[: -(-self.hidden_size // 8)]
-        sections = [
-            sign_bytes,
+        sections = [_sign_bytes(self.signs)]
+        if self.base_matrix is not None:
+            sections.append(_sign_bytes(self.base_matrix.reshape(-1)))
+        sections += [
             pack_int(self.input_weight, self.input_weight_bits).tobytes(),
             self.input_bias.astype("<i4").tobytes(),
             pack_int(self.output_weight, self.output_weight_bits).tobytes(),
@@ -371,42 +409,13 @@ class QuantizedModel:
         """Parse and validate a ``.hrnn`` file; raises :class:`ModelFileError` on any problem."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise ModelFileError(f"a model file must be given as bytes, got {type(data).__name__}")
-        data = bytes(data)
-        if len(data) < HEADER_SIZE:
-            raise ModelFileError(
-                f"truncated model file: expected a {HEADER_SIZE}-byte header, got {len(data)} bytes in all"
-            )
-        header = dict(zip((name for name, _ in HEADER_FIELDS), _HEADER.unpack_from(data)))
-        if header["magic"] != MAGIC:
-            raise ModelFileError(f"not a .hrnn model file: expected the magic bytes {MAGIC!r}, got {header['magic']!r}")
-        if header["version"] != FORMAT_VERSION:
-            raise ModelFileError(
-                f"unsupported .hrnn version: expected {FORMAT_VERSION}, got {header['version']}"
-            )
-        if header["header_size"] != HEADER_SIZE:
-            raise ModelFileError(f"header_size must be {HEADER_SIZE}, got {header['header_size']}")
-        header_crc = zlib.crc32(data[:_HEADER_CRC_OFFSET])
-        if header["header_crc32"] != header_crc:
-            raise ModelFileError(
-                f"corrupted header: expected the CRC-32 it records, {header['header_crc32']:#010x}, "
-                f"got {header_crc:#010x} for header bytes 0..{_HEADER_CRC_OFFSET - 1}"
-            )
-        _check_header_fields(header)
-        layout = _payload_layout(header)
-        expected_payload = sum(size for _, size in layout)
-        if header["payload_size"] != expected_payload:
-            raise ModelFileError(
-                f"payload_size must be {expected_payload} bytes for the shapes and bit-widths in the "
-                f"header, got {header['payload_size']}"
-            )
-        actual_payload = len(data) - HEADER_SIZE
-        if actual_payload != expected_payload:
-            state = "truncated" if actual_payload < expected_payload else "has trailing bytes"
-            raise ModelFileError(
-                f"model file {state}: expected {expected_payload} payload bytes after the header, "
-                f"got {actual_payload}"
-            )
-        payload = data[HEADER_SIZE:]
+        view = memoryview(data).cast("B")  # no copy: the payload is read in place
+        header, layout = _parse_header(view[:HEADER_SIZE], len(view))
+        return cls._from_payload(header, layout, view[HEADER_SIZE:])
+
+    @classmethod
+    def _from_payload(cls, header: dict[str, Any], layout: list[tuple[str, int]], payload) -> QuantizedModel:
+        """The model of a checked header and its payload (checked here against the payload CRC)."""
         payload_crc = zlib.crc32(payload)
         if header["payload_crc32"] != payload_crc:
             raise ModelFileError(
@@ -432,9 +441,16 @@ class QuantizedModel:
                     f"fields, got: {error}"
                 ) from None
 
-        sign_bytes = np.zeros(-(-n // 64) * 8, dtype=np.uint8)
-        sign_bytes[: sections["signs"].size] = sections["signs"]
-        signs = unpack("signs", unpack_signs, sign_bytes.view("<u8").astype(np.uint64), n)
+        def unpack_sign_bits(section: str, count: int) -> np.ndarray:
+            words = np.zeros(-(-count // 64) * 8, dtype=np.uint8)
+            words[: sections[section].size] = sections[section]
+            return unpack(section, unpack_signs, words.view("<u8").astype(np.uint64), count)
+
+        signs = unpack_sign_bits("signs", n)
+        base_matrix = None
+        if "base_matrix" in sections:
+            r = header["base_order"]
+            base_matrix = unpack_sign_bits("base_matrix", r * r).reshape(r, r)
         input_weight = unpack("input_weight", unpack_int, sections["input_weight"], header["input_weight_bits"], n * d)
         output_weight = unpack("output_weight", unpack_int, sections["output_weight"], header["output_weight_bits"], o * n)
         embedding = None
@@ -466,6 +482,7 @@ class QuantizedModel:
             calibration_method=CALIBRATION_METHODS[header["calibration_method"]],
             calibration_percentile=header["calibration_percentile"],
             calibration_sequences=header["calibration_sequences"],
+            base_matrix=base_matrix,
         )
 
     # ------------------------------------------------------------------ comparison
@@ -502,11 +519,9 @@ def _check_scale(name: str, value: Any, error: type[Exception]) -> None:
 
 def _check_dimensions(n: int, m: int, d: int, o: int, vocab: int, has_embedding: bool, error: type[Exception]) -> None:
     _check_range("hidden_size", n, 1, MAX_DIMENSION, error)
-    if n & (n - 1):
-        raise error(f"hidden_size must be a power of two, got {n}")
+    check_hidden_size(n, "hidden_size", error=error)
     _check_range("block_size", m, 1, n, error)
-    if m & (m - 1) or n % m:
-        raise error(f"block_size must be a power of two dividing hidden_size={n}, got {m}")
+    check_block_size(n, m, error=error)
     _check_range("input_size", d, 1, MAX_DIMENSION, error)
     _check_range("output_size", o, 1, MAX_DIMENSION, error)
     if has_embedding:
@@ -529,6 +544,32 @@ def _check_codes(name: str, array: np.ndarray, low: int, high: int, error: type[
         raise error(f"{name} must hold integers in [{low}, {high}], got {bad}")
 
 
+def _sign_bytes(values: np.ndarray) -> bytes:
+    """A ±1 vector as LSB-first sign bits (a set bit means -1), ``ceil(len/8)`` bytes."""
+    return pack_signs(values).astype("<u8").tobytes()[: -(-values.shape[0] // 8)]
+
+
+def _check_base_matrix(base: Any, r: int, m: int, error: type[Exception]) -> None:
+    """``base`` is None for ``r = 1``, else an ``(r, r)`` Hadamard matrix (``H Hᵀ = r I`` exactly)."""
+    if r == 1:
+        if base is not None:
+            raise error(
+                f"base_matrix must be None for block_size={m} (Sylvester blocks), got an array of shape {np.shape(base)}"
+            )
+        return
+    if base is None:
+        raise error(
+            f"base_matrix is required for block_size={m} = {r} * {m // r}: expected the ({r}, {r}) base matrix "
+            "(hadamrnn.core.base_matrix), got None"
+        )
+    _check_array("base_matrix", base, (r, r), error)
+    entries = base.astype(np.int64)
+    if not np.array_equal(entries @ entries.T, r * np.eye(r, dtype=np.int64)) or not np.isin(entries, (1, -1)).all():
+        raise error(
+            f"base_matrix must be a Hadamard matrix of order {r} (entries ±1, H Hᵀ = {r} I exactly), got one that is not"
+        )
+
+
 def _check_header_fields(header: dict[str, Any]) -> None:
     """Every header field against its documented bound (before anything is sized by it)."""
     error = ModelFileError
@@ -536,10 +577,20 @@ def _check_header_fields(header: dict[str, Any]) -> None:
     if unknown:
         raise error(f"flags has unknown bits set: expected only bits 0-2 ({_KNOWN_FLAGS:#x}), got {header['flags']:#x}")
     has_embedding = bool(header["flags"] & FLAG_EMBEDDING)
+    n, version = header["hidden_size"], header["version"]
+    _check_range("hidden_size", n, 1, MAX_DIMENSION, error)
+    if version == 1 and not is_power_of_two(n):
+        raise error(f"hidden_size must be a power of two in a version 1 file, got {n}")
+    if version == 2 and is_power_of_two(n):
+        raise error(f"hidden_size must not be a power of two in a version 2 file (version 1 holds those), got {n}")
     _check_dimensions(
-        header["hidden_size"], header["block_size"], header["input_size"], header["output_size"],
+        n, header["block_size"], header["input_size"], header["output_size"],
         header["vocab_size"], has_embedding, error,
     )
+    expected_base_order = 0 if version == 1 else split_order(header["block_size"], "block_size")[0]
+    if header["base_order"] != expected_base_order:
+        what = "reserved in version 1" if version == 1 else f"the base order of block_size={header['block_size']}"
+        raise error(f"base_order ({what}) must be {expected_base_order}, got {header['base_order']}")
     _check_range("input_bits", header["input_bits"], *_INPUT_BITS, error)
     _check_range("hidden_bits", header["hidden_bits"], *_HIDDEN_BITS, error)
     _check_range("input_weight_bits", header["input_weight_bits"], *_WEIGHT_BITS, error)
@@ -547,8 +598,6 @@ def _check_header_fields(header: dict[str, Any]) -> None:
     _check_range("input_multiplier", header["input_multiplier"], 1, fixed_point.MAX_MULTIPLIER, error)
     _check_range("input_shift", header["input_shift"], 0, fixed_point.MAX_SHIFT, error)
     _check_range("calibration_method", header["calibration_method"], 0, len(CALIBRATION_METHODS) - 1, error)
-    if header["reserved"] != 0:
-        raise error(f"reserved header bytes must be 0, got {header['reserved']}")
     for name in ("input_scale", "hidden_scale", "input_weight_scale", "output_weight_scale"):
         _check_scale(name, header[name], error)
     percentile = header["calibration_percentile"]
@@ -556,11 +605,53 @@ def _check_header_fields(header: dict[str, Any]) -> None:
         raise error(f"calibration_percentile must be in (0, 100], got {percentile!r}")
 
 
+def _parse_header(header_bytes, file_size: int) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """The checked header fields and the payload layout, from the first bytes of a file of
+    ``file_size`` bytes: everything the loader checks before it reads (or allocates) the payload."""
+    if len(header_bytes) < HEADER_SIZE:
+        raise ModelFileError(
+            f"truncated model file: expected a {HEADER_SIZE}-byte header, got {file_size} bytes in all"
+        )
+    header = dict(zip((name for name, _ in HEADER_FIELDS), _HEADER.unpack_from(header_bytes)))
+    if header["magic"] != MAGIC:
+        raise ModelFileError(f"not a .hrnn model file: expected the magic bytes {MAGIC!r}, got {header['magic']!r}")
+    if header["version"] not in READABLE_VERSIONS:
+        raise ModelFileError(
+            f"unsupported .hrnn version: expected one of {READABLE_VERSIONS}, got {header['version']}"
+        )
+    if header["header_size"] != HEADER_SIZE:
+        raise ModelFileError(f"header_size must be {HEADER_SIZE}, got {header['header_size']}")
+    header_crc = zlib.crc32(header_bytes[:_HEADER_CRC_OFFSET])
+    if header["header_crc32"] != header_crc:
+        raise ModelFileError(
+            f"corrupted header: expected the CRC-32 it records, {header['header_crc32']:#010x}, "
+            f"got {header_crc:#010x} for header bytes 0..{_HEADER_CRC_OFFSET - 1}"
+        )
+    _check_header_fields(header)
+    layout = _payload_layout(header)
+    expected_payload = sum(size for _, size in layout)
+    if header["payload_size"] != expected_payload:
+        raise ModelFileError(
+            f"payload_size must be {expected_payload} bytes for the shapes and bit-widths in the "
+            f"header, got {header['payload_size']}"
+        )
+    actual_payload = file_size - HEADER_SIZE
+    if actual_payload != expected_payload:
+        state = "truncated" if actual_payload < expected_payload else "has trailing bytes"
+        raise ModelFileError(
+            f"model file {state}: expected {expected_payload} payload bytes after the header, "
+            f"got {actual_payload}"
+        )
+    return header, layout
+
+
 def _payload_layout(header: dict[str, Any]) -> list[tuple[str, int]]:
     """``(section, bytes)`` in file order, computed with Python integers (no overflow)."""
     n, d, o = header["hidden_size"], header["input_size"], header["output_size"]
-    layout = [
-        ("signs", -(-n // 8)),
+    layout = [("signs", -(-n // 8))]
+    if header["base_order"] > 1:
+        layout.append(("base_matrix", -(-header["base_order"] ** 2 // 8)))
+    layout += [
         ("input_weight", _packed_int_bytes(n * d, header["input_weight_bits"])),
         ("input_bias", 4 * n),
         ("output_weight", _packed_int_bytes(o * n, header["output_weight_bits"])),
@@ -586,7 +677,14 @@ def read_model(path: str | Path) -> QuantizedModel:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: expected a .hrnn file at {str(path)!r}")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(f"model file too large: expected at most {MAX_FILE_BYTES} bytes, got {size}")
-    return QuantizedModel.from_bytes(path.read_bytes())
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(f"model file too large: expected at most {MAX_FILE_BYTES} bytes, got {size}")
+        # The header is read and checked first: a file that is not a .hrnn model, or whose sizes
+        # do not add up, is refused after 88 bytes, before its payload is read.
+        header, layout = _parse_header(handle.read(HEADER_SIZE), size)
+        payload = bytearray(size - HEADER_SIZE)
+        if handle.readinto(payload) != len(payload) or handle.read(1):
+            raise ModelFileError(f"model file {str(path)!r} changed while it was read: expected {size} bytes")
+    return QuantizedModel._from_payload(header, layout, payload)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core import hadamard_norm
+from ..core import base_matrix, hadamard_norm, split_order
 from ..layers import HadamRNN, QuantizedLinear
 from ..models import SequenceTagger
 from ..quantizers import quantize_to_int
@@ -218,6 +218,7 @@ def quantize_model(
             )
 
     n, m = rnn.hidden_size, rnn.recurrent.block_size
+    base_order = split_order(m, "block_size")[0]
     input_limit = fixed_point.activation_limit(input_bits)
     hidden_limit = fixed_point.activation_limit(hidden_bits)
     input_scale = _float32(calibration.input_range / input_limit)
@@ -269,6 +270,8 @@ def quantize_model(
         calibration_method=calibration.method,
         calibration_percentile=_float32(calibration.percentile),
         calibration_sequences=min(calibration.sequences, 2**32 - 1),
+        # the canonical H_r the float model was trained with, written into the file
+        base_matrix=base_matrix(base_order, np.int8) if base_order > 1 else None,
     )
     try:
         fixed_point.check_input_term_limit(m, hidden_bits)

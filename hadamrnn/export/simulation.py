@@ -1,8 +1,8 @@
 r"""The integer model simulated in PyTorch, bit for bit.
 
 :class:`IntegerSimulation` runs a :class:`~hadamrnn.export.model_file.QuantizedModel` with int64
-torch tensors: the FWHT as the integer butterflies of :func:`hadamrnn.core.transform.fwht_int`
-(the very function of the numpy runtime), the sign flips, the rescales, rounding and saturation of
+torch tensors: the FWHT as the integer butterflies (and base product) of
+:func:`hadamrnn.core.transform.fwht_int` (the very function of the numpy runtime), the sign flips, the rescales, rounding and saturation of
 :mod:`hadamrnn.export.fixed_point` (the same functions, applied to tensors). No float enters the
 step; floats appear only at the edges, to quantize float inputs (with the numpy rule the runtimes
 share) and to turn integer logits into real ones. It therefore returns exactly
@@ -110,7 +110,7 @@ class IntegerSimulation(nn.Module):
         state = torch.zeros(batch, q.hidden_size, dtype=torch.int64, device=codes.device)
         outputs = []
         for t in range(steps):
-            recurrent = fwht_int(state, q.block_size) * self.signs
+            recurrent = fwht_int(state, q.block_size, base=q.base_matrix) * self.signs
             state = fixed_point.saturate(
                 fixed_point.rescale(recurrent + input_terms[:, t], recurrent_rescale.multiplier, recurrent_rescale.shift),
                 q.hidden_bits,

@@ -1,8 +1,12 @@
-"""Block-HadamRNN: ``W(u) = diag(u) (I_q ⊗ S_m) / √m``, a sparse ternary orthogonal matrix.
+"""Block-HadamRNN: ``W(u) = diag(u) (I_q ⊗ H_m) / √m``, a sparse ternary orthogonal matrix.
 
-Only the latent sign vector ``ũ`` (shape ``(n,)``) is stored; ``u = ste_sign(ũ)``. The entries of
+Only the latent sign vector ``ũ`` (shape ``(n,)``) is stored; ``u = ste_sign(ũ)``. The pattern
+``I_q ⊗ S_m`` and ``W`` itself are built only when asked for (``n²`` entries each), never kept: a
+layer costs ``O(n)`` memory, and the recurrence applies ``W`` matrix-free. The entries of
 ``W`` lie in ``{0, ±1/√m}``, each row and column has ``m`` non-zeros (density ``m/n``), and ``W`` is
-orthogonal for every ``u`` because ``(I_q ⊗ S_m)(I_q ⊗ S_m)ᵀ = m I``.
+orthogonal for every ``u`` because ``(I_q ⊗ H_m)(I_q ⊗ H_m)ᵀ = m I``. ``H_m`` is the Hadamard
+matrix of the core (:func:`hadamrnn.core.matrices.hadamard`): the Sylvester ``S_m`` for ``m = 2^j``,
+``H_r ⊗ S_{2^j}`` with a Paley base matrix ``H_r`` for ``m = r · 2^j`` (``24 = 12 · 2``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ..errors import ShapeError
-from ..core import check_block_size, check_hidden_size, hadamard_scale
-from ..hadamard import block_sylvester
+from ..core import base_construction, check_block_size, check_hidden_size, hadamard_scale, split_order
+from ..hadamard import block_hadamard
 from ..quantizers import ste_sign
 
 __all__ = ["BlockHadamard", "block_hadamard_"]
@@ -27,11 +31,12 @@ def orthogonality_tolerance(n: int, dtype: torch.dtype) -> float:
 
 
 class BlockHadamard(nn.Module):
-    """Parametrization ``ũ ↦ diag(ste_sign(ũ)) (I_{n/m} ⊗ S_m) / √m``.
+    """Parametrization ``ũ ↦ diag(ste_sign(ũ)) (I_{n/m} ⊗ H_m) / √m``.
 
     Args:
-        n: hidden size, a power of two.
-        block_size: ``m``, the size of each Sylvester block, a power of two dividing ``n``.
+        n: hidden size, a supported order ``r · 2^k`` (:func:`hadamrnn.core.orders.check_hidden_size`).
+        block_size: ``m``, the size of each Hadamard block, a supported order dividing ``n``
+            (:func:`hadamrnn.core.orders.check_block_size`); None means ``m = n``.
         clip: optional clip of the sign's straight-through gradient.
 
     Shapes:
@@ -45,17 +50,28 @@ class BlockHadamard(nn.Module):
         self.block_size = check_block_size(n, block_size)
         self.clip = clip
         self.scale = hadamard_scale(self.block_size)
-        # int8 so that ``module.double()`` cannot round the pattern; it is cast per call.
-        self.register_buffer(
-            "pattern", block_sylvester(n, self.block_size, dtype=torch.int8), persistent=False
-        )
+        # r and 2^j of m = r · 2^j: each block is H_r ⊗ S_{2^j} (r = 1: Sylvester alone).
+        self.base_order, self.sylvester_order = split_order(self.block_size, "block_size")
+
+    def pattern_like(self, reference: torch.Tensor) -> torch.Tensor:
+        """``I_{n/m} ⊗ H_m`` (entries 0, ±1), ``(n, n)``, in the dtype and on the device of ``reference``.
+
+        Built on each call and not kept: ``n²`` entries are 1 GiB of int32 at ``n = 16384``, and
+        neither training nor inference needs them (they apply ``W`` matrix-free).
+        """
+        return block_hadamard(self.n, self.block_size, dtype=reference.dtype, device=reference.device)
+
+    @property
+    def pattern(self) -> torch.Tensor:
+        """``I_{n/m} ⊗ H_m`` as an int8 ``(n, n)`` tensor on the CPU, built on demand."""
+        return block_hadamard(self.n, self.block_size, dtype=torch.int8)
 
     def signs(self, latent: torch.Tensor) -> torch.Tensor:
         """The ±1 sign vector ``u = ste_sign(ũ)`` (differentiable through the STE)."""
         return ste_sign(latent, self.clip)
 
     def matrix_from_signs(self, u: torch.Tensor) -> torch.Tensor:
-        return u[:, None] * (self.pattern.to(u.dtype) * self.scale)
+        return u[:, None] * (self.pattern_like(u) * self.scale)
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         if latent.shape != (self.n,):
@@ -69,10 +85,15 @@ class BlockHadamard(nn.Module):
         ``argmax_u ⟨W, diag(u) P⟩ = sign(diag(W Pᵀ))`` with ``P`` the block pattern, so this is the
         exact Frobenius projection onto the family, and ``forward(right_inverse(W)) == W`` for
         every ``W`` in it.
+
+        A latent vector of shape ``(n,)`` is returned as it is: that is what
+        :class:`~hadamrnn.layers.HadamRNN` registers, so that no ``(n, n)`` weight is ever allocated.
         """
+        if weight.shape == (self.n,):
+            return weight
         if weight.shape != (self.n, self.n):
             raise ShapeError(f"expected a weight of shape ({self.n}, {self.n}), got {tuple(weight.shape)}")
-        correlation = (weight * self.pattern.to(weight.dtype)).sum(dim=1)
+        correlation = (weight * self.pattern_like(weight)).sum(dim=1)
         return ste_sign(correlation).detach()
 
     @torch.no_grad()
@@ -82,7 +103,7 @@ class BlockHadamard(nn.Module):
         if weight.shape != (self.n, self.n) or not weight.is_floating_point():
             return False
         tol = orthogonality_tolerance(self.n, weight.dtype) if eps is None else eps
-        pattern = self.pattern.to(weight.dtype)
+        pattern = self.pattern_like(weight)
         if not torch.equal(weight == 0, pattern == 0):
             return False
         u = self.right_inverse(weight)
@@ -94,11 +115,20 @@ class BlockHadamard(nn.Module):
     @torch.no_grad()
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """A uniformly random member of the family."""
-        bits = torch.randint(0, 2, (self.n,), generator=generator, device=self.pattern.device)
+        device = generator.device if generator is not None else None
+        bits = torch.randint(0, 2, (self.n,), generator=generator, device=device)
         return self.matrix_from_signs((2 * bits - 1).to(torch.get_default_dtype()))
 
+    def base_repr(self) -> str:
+        """``""``, or, for a block of order ``m = r · 2^j`` with ``r > 1``, how the block is built:
+        ``", H_24=H_12 ⊗ S_2 (Paley I, q=11)"``."""
+        if self.base_order == 1:
+            return ""
+        name, q = base_construction(self.base_order)
+        return f", H_{self.block_size}=H_{self.base_order} ⊗ S_{self.sylvester_order} ({name}, q={q})"
+
     def extra_repr(self) -> str:
-        return f"n={self.n}, block_size={self.block_size}, clip={self.clip}"
+        return f"n={self.n}, block_size={self.block_size}{self.base_repr()}, clip={self.clip}"
 
 
 def _register(

@@ -12,13 +12,13 @@ with ``(seed, split, epoch)``; validation and test are read in their stored orde
 from __future__ import annotations
 
 import abc
-
 import gzip
 import io
 import math
 import os
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -65,11 +65,22 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where derived arrays are cached: ``cache_dir``, else ``$HADAMRNN_CACHE``, else ``~/.cache/hadamrnn``."""
+    """Where derived arrays are cached: ``cache_dir``, else ``$HADAMRNN_CACHE``, else ``~/.cache/hadamrnn``.
+
+    Raises :class:`DataError` when that path exists and is not a folder.
+    """
     if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "hadamrnn"
+        path, origin = Path(cache_dir).expanduser(), "cache_dir"
+    elif os.environ.get(CACHE_ENV):
+        path, origin = Path(os.environ[CACHE_ENV]).expanduser(), f"${CACHE_ENV}"
+    else:
+        path, origin = Path.home() / ".cache" / "hadamrnn", "the default"
+    if path.exists() and not path.is_dir():
+        raise DataError(
+            f"cache folder {str(path)!r} (from {origin}): expected a folder, found a file; point {CACHE_ENV} "
+            "at a folder, or turn the cache off (task.cache = false)"
+        )
+    return path
 
 
 def require_files(paths: Sequence[Path], dataset: str, obtain: str) -> None:
@@ -83,15 +94,78 @@ def require_files(paths: Sequence[Path], dataset: str, obtain: str) -> None:
         )
 
 
-def read_gzip(path: Path) -> bytes:
-    """The decompressed bytes of a ``.gz`` file; a truncated or corrupt archive is a :class:`DataError`."""
+#: The most bytes :func:`read_gzip` decompresses unless told otherwise: every data file of the
+#: tasks is far smaller, and a "gzip bomb" (a small archive of gigabytes) stops here.
+MAX_DECOMPRESSED_BYTES = 1 << 30
+
+
+def _gzip_error(path: Path, error: BaseException) -> DataError:
+    return DataError(f"{path}: expected a complete gzip archive, got a truncated or corrupt one ({error})")
+
+
+@contextmanager
+def open_gzip(path: Path) -> Iterator[gzip.GzipFile]:
+    """``path`` opened for decompressed reading; a truncated or corrupt archive is a :class:`DataError`."""
     try:
         with gzip.open(path, "rb") as handle:
-            return handle.read()
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise DataError(f"{path}: expected a complete gzip archive, got a truncated or corrupt one ({error})") from None
+            yield handle
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise _gzip_error(path, error) from None
+
+
+class _BoundedStream(io.RawIOBase):
+    """The decompressed bytes of ``source``, refusing to go past ``limit`` of them."""
+
+    def __init__(self, source, limit: int, path: Path):
+        super().__init__()
+        self._source, self._limit, self._path, self._count = source, limit, path, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._source.read(min(len(buffer), self._limit - self._count + 1))
+        self._count += len(data)
+        if self._count > self._limit:
+            raise DataError(
+                f"{self._path}: expected at most {self._limit} bytes once decompressed, got more "
+                "(a damaged or foreign archive)"
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def bounded_reader(handle, path: Path, limit: int | None = None) -> io.BufferedReader:
+    """A buffered reader over the decompressing ``handle`` that stops with a :class:`DataError`
+    after ``limit`` bytes (default :data:`MAX_DECOMPRESSED_BYTES`): a reader that parses as it
+    decompresses (a pickle, JSON lines) never decompresses a gzip bomb whole."""
+    return io.BufferedReader(_BoundedStream(handle, MAX_DECOMPRESSED_BYTES if limit is None else limit, path))
+
+
+def read_up_to(handle, count: int) -> bytes:
+    """Up to ``count`` decompressed bytes from ``handle`` (fewer at the end of the stream), read in
+    chunks of at most 16 MiB so that nothing beyond ``count`` is ever decompressed."""
+    chunks, remaining = [], count
+    while remaining:
+        chunk = handle.read(min(remaining, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_gzip(path: Path, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """The decompressed bytes of a ``.gz`` file, at most ``max_bytes`` of them.
+
+    A truncated or corrupt archive, or one that decompresses to more than ``max_bytes``, is a
+    :class:`DataError`; decompression stops at ``max_bytes + 1`` bytes.
+    """
+    with open_gzip(path) as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataError(f"{path}: expected at most {max_bytes} bytes once decompressed, got more (a damaged or foreign archive)")
+    return data
 
 
 def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:

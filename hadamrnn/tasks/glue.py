@@ -80,16 +80,31 @@ def glue_tokenize(text: str) -> list[str]:
     return _WORDS.findall(text.lower())
 
 
+def _rows(reader, path: Path):
+    """The rows of a csv reader, with a malformed row (a field over the csv limit) as a DataError."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise DataError(
+                f"{path}, line {reader.line_num}: expected tab-separated fields of at most "
+                f"{csv.field_size_limit()} characters, got a malformed row ({error})"
+            ) from None
+        yield row
+
+
 def _read_tsv(path: Path, header: tuple[str, ...]) -> list[list[str]]:
     """The rows of a GLUE TSV file after checking its header and the number of fields of every row."""
     try:
         with open(path, encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            found = next(reader, None)
+            found = next(_rows(reader, path), None)
             if found is None or tuple(found) != header:
                 raise DataError(f"{path}: expected the header {'<TAB>'.join(header)!r}, got {'<TAB>'.join(found or [])!r}")
             rows = []
-            for row in reader:
+            for row in _rows(reader, path):
                 if len(row) != len(header):
                     raise DataError(
                         f"{path}, line {reader.line_num}: expected {len(header)} tab-separated fields ({', '.join(header)}), "

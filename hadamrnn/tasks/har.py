@@ -33,7 +33,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import importlib.metadata
-import io
 import pickle
 import zlib
 from pathlib import Path
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DataNotFoundError, HadamRNNError
-from .data import ArrayClassificationTask, limit, require_files, resolve_data_dir
+from .data import ArrayClassificationTask, bounded_reader, limit, require_files, resolve_data_dir
 
 __all__ = [
     "HARTask",
@@ -210,7 +209,7 @@ def load_hapt_recordings(path: Path) -> dict[int, list[dict[str, np.ndarray]]]:
     """Subject id -> recordings, each a dict of ``HAPT_CHANNELS`` and ``label`` columns, from ``HAPT.pkl.gz``."""
     try:
         with gzip.open(path, "rb") as handle:
-            raw = RestrictedUnpickler(io.BufferedReader(handle)).load()
+            raw = RestrictedUnpickler(bounded_reader(handle, path)).load()
     except (EOFError, gzip.BadGzipFile, zlib.error, pickle.UnpicklingError) as error:
         raise DataError(f"{path}: expected a complete gzip-compressed pickle, got a truncated or corrupt file ({error})") from None
     if not isinstance(raw, dict) or not all(isinstance(key, int) and isinstance(value, list) for key, value in raw.items()):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import re
 import zlib
@@ -42,7 +43,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DataNotFoundError, HadamRNNError
-from .data import ArrayClassificationTask, limit, load_npz_checked, resolve_cache_dir, resolve_data_dir, save_npz_atomic
+from .data import ArrayClassificationTask, bounded_reader, limit, load_npz_checked, resolve_cache_dir, resolve_data_dir, save_npz_atomic
 
 __all__ = ["IMDBTask", "tokenize", "build_vocabulary", "encode", "IMDB_TEST_ORDER_SEED"]
 
@@ -87,7 +88,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, int, str]]:
     """``(label, id, text)`` rows of one ``.jsonl.gz`` file."""
     rows = []
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
+        with gzip.open(path, "rb") as compressed, io.TextIOWrapper(bounded_reader(compressed, path), encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 try:
                     record = json.loads(line)

@@ -14,15 +14,16 @@ pMNIST reads the pixels in the order ``numpy.random.RandomState(92916).permutati
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import DataError, HadamRNNError
-from .data import ArrayClassificationTask, limit, read_gzip, require_files, resolve_data_dir
+from .data import ArrayClassificationTask, limit, open_gzip, read_up_to, require_files, resolve_data_dir
 
-__all__ = ["MNISTTask", "MNIST_FILES", "PMNIST_SEED", "pmnist_permutation", "read_idx"]
+__all__ = ["MNISTTask", "MNIST_FILES", "PMNIST_SEED", "MAX_IDX_BYTES", "pmnist_permutation", "read_idx"]
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -40,28 +41,46 @@ def pmnist_permutation() -> np.ndarray:
     return np.random.RandomState(PMNIST_SEED).permutation(784)
 
 
-def read_idx(path: Path, ndim: int) -> np.ndarray:
-    """An unsigned-byte IDX array of rank ``ndim`` from a ``.gz`` file, with its header checked."""
-    data = read_gzip(path)
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path}: expected an IDX file with a {header}-byte header, got {len(data)} bytes")
-    magic = int.from_bytes(data[:4], "big")
-    expected_magic = (_IDX_UBYTE << 8) | ndim
-    if magic != expected_magic:
-        raise DataError(
-            f"{path}: expected IDX magic number 0x{expected_magic:08x} (unsigned bytes, {ndim} dimensions), got 0x{magic:08x}"
-        )
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    size = int(np.prod(shape))
-    if len(data) - header != size:
-        raise DataError(f"{path}: header declares shape {shape} ({size} bytes of data), got {len(data) - header} bytes")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+#: The largest IDX data a file may declare (MNIST's training images are 47 MB).
+MAX_IDX_BYTES = 1 << 30
+
+
+def read_idx(path: Path, ndim: int, expected_shape: tuple[int, ...] | None = None, expected: str = "") -> np.ndarray:
+    """An unsigned-byte IDX array of rank ``ndim`` from a ``.gz`` file, with its header checked.
+
+    The header (magic number and dimensions) is decompressed and checked first, against
+    ``expected_shape`` when given (``expected`` describes it in the message) and against
+    :data:`MAX_IDX_BYTES` in any case; only then is the
+    data read, exactly as many bytes as the header declares. A file that declares an absurd size,
+    or decompresses to more than it declares, is refused without being decompressed whole.
+    """
+    header_size = 4 + 4 * ndim
+    with open_gzip(path) as handle:
+        header = handle.read(header_size)
+        if len(header) < header_size:
+            raise DataError(f"{path}: expected an IDX file with a {header_size}-byte header, got {len(header)} bytes")
+        magic = int.from_bytes(header[:4], "big")
+        expected_magic = (_IDX_UBYTE << 8) | ndim
+        if magic != expected_magic:
+            raise DataError(
+                f"{path}: expected IDX magic number 0x{expected_magic:08x} (unsigned bytes, {ndim} dimensions), got 0x{magic:08x}"
+            )
+        shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+        if expected_shape is not None and shape != tuple(expected_shape):
+            raise DataError(f"{path}: expected {expected or f'an IDX array of shape {tuple(expected_shape)}'}, got shape {shape}")
+        size = math.prod(shape)  # Python integers: four 32-bit dimensions cannot overflow it
+        if size > MAX_IDX_BYTES:
+            raise DataError(f"{path}: expected at most {MAX_IDX_BYTES} bytes of IDX data, the header declares shape {shape} ({size} bytes)")
+        data = read_up_to(handle, size + 1)  # one byte more than declared tells a longer file
+    if len(data) != size:
+        got = f"{len(data)} bytes" if len(data) < size else "more bytes"
+        raise DataError(f"{path}: header declares shape {shape} ({size} bytes of data), got {got}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def _read_pair(images_path: Path, labels_path: Path, count: int) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(images_path, 3)
-    labels = read_idx(labels_path, 1)
+    images = read_idx(images_path, 3, (count, 28, 28), f"{count} images of 28x28")
+    labels = read_idx(labels_path, 1, (count,), f"{count} labels")
     if images.shape != (count, 28, 28):
         raise DataError(f"{images_path}: expected {count} images of 28x28, got shape {images.shape}")
     if labels.shape != (count,):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from theory.claims import CLAIMS, CROSS_CHECK, ENUMERATION, EXACT, SYMBOLIC
+from hadamrnn_theory.claims import CLAIMS, CROSS_CHECK, ENUMERATION, EXACT, SYMBOLIC
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 

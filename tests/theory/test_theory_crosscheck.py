@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from theory.claims import CLAIMS
-from theory.verify import PASS, SKIPPED, exit_status, run_claim
+from hadamrnn_theory.claims import CLAIMS
+from hadamrnn_theory.verify import PASS, SKIPPED, exit_status, run_claim
 
 CROSS_CHECKS = [claim for claim in CLAIMS if claim.id.startswith("crosscheck.")]
 

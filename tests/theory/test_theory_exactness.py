@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sympy
 
-import theory
-from theory.checks import _inverse_square_root
+import hadamrnn_theory as theory
+from hadamrnn_theory.checks import _inverse_square_root
 
 THEORY_DIR = Path(theory.__file__).resolve().parent
 
@@ -61,6 +61,14 @@ RETURNED = {
     "fwht": lambda: [theory.fwht([1, 2, 3, 4]), theory.butterfly_factors(8)],
     "field": lambda: [theory.GaloisField(27).mul(5, 7), theory.GaloisField(9).modulus],
     "scale": lambda: [_inverse_square_root(n) for n in (1, 2, 3, 4)],
+    "williamson": lambda: [theory.williamson_hadamard(3), theory.williamson_table()[5]],
+    "t_sequences": lambda: [theory.t_sequences(7), theory.t_sequence_hadamard(3)],
+    "goethals_seidel": lambda: theory.goethals_seidel_array(((1,),), ((1,),), ((1,),), ((-1,),)),
+    "baumert_hall": lambda: [theory.baumert_hall_units(3), theory.baumert_hall_hadamard(3, 3)],
+    "miyamoto": lambda: theory.miyamoto(5, theory.hadamard(4)),
+    "difference_sets": lambda: [theory.difference_set_hadamard(67), sorted(theory.difference_family_table()[67].sets[0])],
+    "classes": lambda: [(c.automorphisms, c.representative) for c in theory.hadamard_classes(8)],
+    "new_orders": lambda: [theory.hadamard(n) for n in (92, 188, 268, 292, 324)],
 }
 
 
@@ -103,7 +111,7 @@ def test_no_floating_point_in_source(path):
 
 
 def test_import_needs_neither_torch_nor_sympy():
-    code = "import sys, theory; print([m for m in ('torch', 'sympy', 'hadamrnn') if m in sys.modules])"
+    code = "import sys, hadamrnn_theory; print([m for m in ('torch', 'sympy', 'hadamrnn') if m in sys.modules])"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=THEORY_DIR.parent, capture_output=True, text=True
     )

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory import FieldOrderError, GaloisField, prime_power
-from theory.finite_field import find_irreducible, is_prime
+from hadamrnn_theory import FieldOrderError, GaloisField, prime_power
+from hadamrnn_theory.finite_field import find_irreducible, is_prime
 
 SMALL_FIELDS = [2, 3, 4, 5, 7, 8, 9, 16, 27]
 

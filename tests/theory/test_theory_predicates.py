@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 import sympy
 
-from theory import (
+from hadamrnn_theory import (
     determinant,
     is_binary_orthogonal,
     is_hadamard,
@@ -16,7 +16,7 @@ from theory import (
     sylvester,
     trace,
 )
-from theory.matrices import sign_mask
+from hadamrnn_theory.matrices import sign_mask
 
 S2 = ((1, 1), (1, -1))
 # A conference matrix W(4, 3), written out from its normal form (see theory.reference).

@@ -9,10 +9,10 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory import block_sylvester, butterfly_factors, fwht, matmul, sylvester
-from theory.errors import ClaimFailed
-from theory.matrices import identity
-from theory.symbolic import (
+from hadamrnn_theory import block_sylvester, butterfly_factors, fwht, matmul, sylvester
+from hadamrnn_theory.errors import ClaimFailed
+from hadamrnn_theory.matrices import identity
+from hadamrnn_theory.symbolic import (
     AdditionOnly,
     check_block_hadamrnn_orthogonal,
     check_fwht_operation_count,
@@ -110,7 +110,7 @@ class TestFWHT:
 
 def test_claim_failed_is_raised_on_a_wrong_identity(monkeypatch):
     # If S_n were replaced by a non-Hadamard matrix, the symbolic check must fail, not pass.
-    import theory.symbolic as symbolic
+    import hadamrnn_theory.symbolic as symbolic
 
     signed_block_is_orthogonal.cache_clear()
     monkeypatch.setattr(symbolic, "block_sylvester", lambda n, m: tuple((1,) * n for _ in range(n)))
