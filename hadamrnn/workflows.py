@@ -268,7 +268,9 @@ def _train_on_this_rank(
 
     finished = False
     try:
-        outcome = _train_in_claimed_run(config, overrides, resume, out, runs_dir, data_dir, progress, tell, distributed, claim)
+        outcome = _train_in_claimed_run(
+            config, overrides, resume, out, runs_dir, data_dir, progress, tell, distributed, claim, device
+        )
         finished = True
         return outcome
     finally:
@@ -293,6 +295,7 @@ def _train_in_claimed_run(
     tell: Callable[[str], None],
     distributed: DistributedContext,
     claim: Callable[[Callable[[], RunDirectoryClaim]], Path],
+    device: torch.device = torch.device("cpu"),
 ) -> TrainingOutcome | None:
     if resume:
         def claim_for_resume() -> RunDirectoryClaim:

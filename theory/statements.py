@@ -1,7 +1,7 @@
 """The claims' statements as the documentation renders them: prose with ``$…$`` LaTeX formulas.
 
 :data:`theory.claims.CLAIMS` states each claim in plain Unicode, for the terminal report of
-``python -m theory verify``; the verification table of the documentation shows the same statement
+``python -m hadamrnn_theory verify``; the verification table of the documentation shows the same statement
 with its formulas typeset. Keep the two in step when a statement changes: the documentation tests
 require one entry here per claim id. The macros ``\\diag``, ``\\popcount``, ``\\GF`` and ``\\tr``
 are defined by the documentation's MathJax configuration.
@@ -27,10 +27,10 @@ STATEMENTS_TEX: dict[str, str] = {
     r"$B$, so $A \otimes B$ is Hadamard of order $ab$ whenever $A$ and $B$ are Hadamard of orders $a$ and $b$.",
     "equivalence.invariance": r"Row and column permutations and negations map Hadamard matrices to Hadamard matrices, "
     r"and the normal form (first row and column $+1$) does not depend on the signs.",
-    "registry.orders": r"`theory.hadamard(n)` builds and exactly verifies a Hadamard matrix for every order that "
-    r"Sylvester, Paley I, Paley II and Kronecker products reach.",
+    "registry.orders": r"`theory.hadamard(n)` builds and exactly verifies a Hadamard matrix for every order of the "
+    r"reference list by its listed construction.",
     "registry.errors": r"`theory.hadamard(n)` refuses every other order with the reason: not $1$, $2$ or a multiple "
-    r"of $4$; no construction known to this library; $668$ is the smallest open order.",
+    r"of $4$; an open order ($668$, $716$, $892$ below $1000$); beyond the bound it builds.",
     "hadamard.order_condition": r"No Hadamard matrix has an order $n > 2$ that is not a multiple of $4$.",
     "count.hadamard.small": r"Brute force over all $2^{n^2}$ sign matrices finds $2$, $8$, $0$ and $768$ Hadamard "
     r"matrices of orders $1$ to $4$ (OEIS A206712), each equivalent to $S_n$.",
@@ -69,4 +69,25 @@ STATEMENTS_TEX: dict[str, str] = {
     "crosscheck.hadamrnn_weight": r"$\sqrt n$ times `weight_hh` of `hadamrnn.HadamRNN` ($\sqrt m$ times `weight_hh` "
     r"with `block_size=m`) equals $\diag(u)\, S_n$ (respectively $\diag(u)\,(I_q \otimes S_m)$) exactly for random "
     r"latent signs $u$.",
+    "williamson.hadamard": r"Every quadruple of the Williamson table is four symmetric circulant $\pm 1$ matrices with "
+    r"$A^2 + B^2 + C^2 + D^2 = 4mI$, and its Williamson array is a Hadamard matrix of order $4m$.",
+    "goethals_seidel.t_sequences": r"The base sequences and Turyn-type sequences of the tables are complementary, "
+    r"they give T-sequences of length $t$, and the Goethals–Seidel array of the four circulant $\pm 1$ matrices built "
+    r"from them is a Hadamard matrix of order $4t$.",
+    "baumert_hall.hadamard": r"T-sequences of length $t$ give Baumert–Hall units $E_1, \dots, E_4$ "
+    r"($E_k E_k^\top = tI$, $E_k E_l^\top + E_l E_k^\top = 0$, disjoint supports covering every entry), and "
+    r"$\sum_k E_k \otimes W_k$ with Williamson matrices $W_k$ of order $w$ is a Hadamard matrix of order $4tw$.",
+    "miyamoto.hadamard": r"For a prime power $q \equiv 1 \pmod 4$ and a Hadamard matrix $K$ of order $q - 1$, "
+    r"Miyamoto's construction is a Hadamard matrix of order $4q$, whatever the order of the squares and non-squares "
+    r"of $\GF(q)$ and whichever $K$ is used.",
+    "difference_sets.hadamard": r"Every family of the table is $4$-$\{v; k_1, \dots, k_4; \lambda\}$ supplementary "
+    r"difference sets with $\sum_i k_i = v + \lambda$, and its Goethals–Seidel array is a Hadamard matrix of order $4v$.",
+    "registry.coverage": r"The registry builds every order below $1000$ for which a Hadamard matrix is known (every "
+    r"multiple of $4$ but $668$, $716$ and $892$), each with the construction that the reference list "
+    r"`theory/data/orders_below_1000.txt` names, and reports $668$, $716$ and $892$ as open.",
+    "count.hadamard.16": r"There are $88{,}526{,}812{,}916{,}367{,}202{,}104{,}587{,}059{,}200{,}000$ Hadamard matrices "
+    r"of order $16$: the sum of $(2^{16}\,16!)^2/|\mathrm{Aut}(H)|$ over one matrix of each of Hall's five classes, "
+    r"with $|\mathrm{Aut}(H)|$ computed by search.",
+    "count.hadamard.classification": r"Counting by classes, $\sum_H (2^n n!)^2/|\mathrm{Aut}(H)|$, agrees with the "
+    r"clique count at $n = 4$, $8$ and $12$ (one class each).",
 }
