@@ -27,7 +27,9 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -177,12 +179,16 @@ def _child(spec: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+#: Where ``memory`` keeps the long step's gradients for ``long_step_error`` (the system's temporary folder).
+LONG_STEP_FILE = Path(tempfile.gettempdir()) / "hadamrnn_reversible_long_step.pt"
+
+
 def memory(long_steps: int = 100_000) -> list[dict]:
     rows = []
     for mode in ("stored", "reversible", "checkpointed", "auto"):
         rows.append(_child({"memory": mode, "batch": 100, "steps": 784}))
         print(json.dumps(rows[-1]), flush=True)
-    save = "/tmp/hadamrnn_reversible_long_step.pt"
+    save = str(LONG_STEP_FILE)
     rows.append(_child({"memory": "auto", "batch": 32, "steps": long_steps, "save": save}))
     print(json.dumps(rows[-1]), flush=True)
     rows[-1]["gradient_error"] = _long_step_error(save)
@@ -213,7 +219,7 @@ def _stored_gradients_in_parts(dtype, x, labels) -> dict:
 def _long_step_error(saved: str) -> float:
     """The long step's gradients against the float64 stored ones, beside the float32 stored ones'."""
     torch.set_num_threads(1)
-    data = torch.load(saved)
+    data = torch.load(saved, weights_only=True)  # tensors only: never unpickle
     x, labels = data["x"], data["labels"]
     exact = _stored_gradients_in_parts(torch.float64, x, labels)
     single = _stored_gradients_in_parts(torch.float32, x, labels)
@@ -239,4 +245,4 @@ if __name__ == "__main__":
     elif what == "memory":
         memory()
     elif what == "long_step_error":  # the comparison alone, on the saved step of `memory`
-        _long_step_error("/tmp/hadamrnn_reversible_long_step.pt")
+        _long_step_error(str(LONG_STEP_FILE))
