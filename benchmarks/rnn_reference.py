@@ -1,0 +1,172 @@
+"""The training steps of the heads against ``torch.nn.RNN``, the neutral dense reference.
+
+The reference is ``torch.nn.RNN(nonlinearity="relu")`` with an ``nn.Linear`` read-out, in the same
+shape, on the same thread count, with the same loss and Adam: a well-known dense implementation
+that anyone can rerun. Every figure is a median of per-repeat ratios, the variants interleaved
+repeat by repeat in one process (wall clock: with two threads the thread's CPU time would miss the
+second one).
+
+    python -m benchmarks.rnn_reference                       # every shape, 1 and 2 threads
+    python -m benchmarks.rnn_reference --shapes pmnist --threads 1 --repeats 5
+
+Shapes and what is timed:
+
+pmnist  B = 100, T = 784, n = 512, d = 1, 10 classes, cross-entropy on the last state:
+        - ``head``: ``SequenceClassifier`` (4-bit U and V), native backend, default memory;
+        - ``layer call``: the same model called as one calls ``nn.RNN``,
+          ``out, h_n = model.rnn(x)`` and the classifier on ``h_n``;
+        - ``nn.RNN``: the reference.
+copy    B = 128, T = 1000, n = 128, one-hot d = 10, 9 classes, cross-entropy at every step:
+        - ``head``: ``SequenceTagger`` (4-bit U and V), native backend, the copy task's loss;
+        - ``nn.RNN``: the reference with ``nn.Linear`` on every output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from hadamrnn import SequenceClassifier, SequenceTagger
+from hadamrnn.tasks import CopyTask
+
+SHAPES = ("pmnist", "copy")
+
+
+class ReferenceClassifier(torch.nn.Module):
+    """``nn.RNN`` (ReLU) and ``nn.Linear`` on the last state."""
+
+    def __init__(self, input_size: int, hidden_size: int, classes: int) -> None:
+        super().__init__()
+        self.rnn = torch.nn.RNN(input_size, hidden_size, nonlinearity="relu", batch_first=True)
+        self.readout = torch.nn.Linear(hidden_size, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, h_n = self.rnn(x)
+        return self.readout(h_n[-1])
+
+
+class ReferenceTagger(torch.nn.Module):
+    """``nn.RNN`` (ReLU) and ``nn.Linear`` on every state."""
+
+    def __init__(self, input_size: int, hidden_size: int, classes: int) -> None:
+        super().__init__()
+        self.rnn = torch.nn.RNN(input_size, hidden_size, nonlinearity="relu", batch_first=True)
+        self.readout = torch.nn.Linear(hidden_size, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.rnn(x)
+        return self.readout(outputs)
+
+
+class LayerCallClassifier(torch.nn.Module):
+    """A ``SequenceClassifier``'s parameters used as a user of ``nn.RNN`` would: the layer called
+    for ``(out, h_n)``, the read-out on ``h_n``."""
+
+    def __init__(self, head: SequenceClassifier) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, h_n = self.head.rnn(x)
+        return self.head.readout(torch.relu(h_n[-1]))
+
+
+def training_step(model: torch.nn.Module, inputs: torch.Tensor, loss_of: Callable, lr: float = 1e-3) -> Callable[[], None]:
+    """One step: forward, loss, backward, Adam."""
+    optimizer = torch.optim.Adam(model.parameters(), lr)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_of(model(inputs)).backward()
+        optimizer.step()
+
+    return step
+
+
+def pmnist_steps() -> dict[str, Callable[[], None]]:
+    torch.manual_seed(0)
+    batch, steps, n = 100, 784, 512
+    pixels = torch.rand(batch, steps, 1)
+    labels = torch.randint(0, 10, (batch,))
+
+    def loss_of(logits: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    head = SequenceClassifier(1, n, 10, input_bits=4, output_bits=4, backend="native")
+    layer_call = SequenceClassifier(1, n, 10, input_bits=4, output_bits=4, backend="native")
+    layer_call.load_state_dict(head.state_dict())
+    return {
+        "nn.RNN": training_step(ReferenceClassifier(1, n, 10), pixels, loss_of),
+        "head": training_step(head, pixels, loss_of),
+        "layer call": training_step(LayerCallClassifier(layer_call), pixels, loss_of),
+    }
+
+
+def copy_steps() -> dict[str, Callable[[], None]]:
+    torch.manual_seed(0)
+    task = CopyTask(seq_len=1000)
+    batch = task.batch("train", 0, 128)
+
+    def loss_of(outputs: torch.Tensor) -> torch.Tensor:
+        return task.loss(outputs, batch.targets)
+
+    head = SequenceTagger(10, 128, 9, input_bits=4, output_bits=4, backend="native")
+    return {
+        "nn.RNN": training_step(ReferenceTagger(10, 128, 9), batch.inputs, loss_of, lr=1e-4),
+        "head": training_step(head, batch.inputs, loss_of, lr=1e-4),
+    }
+
+
+def interleaved(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
+    """Wall-clock seconds of each step, ``repeats`` times, alternating, after one warm-up each."""
+    for step in steps.values():
+        step()
+    seconds: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def ratios(seconds: dict[str, list[float]], slow: str, fast: str) -> list[float]:
+    return [s / f for s, f in zip(seconds[slow], seconds[fast])]
+
+
+def measure(shape: str, threads: int, repeats: int) -> dict[str, float]:
+    """Median times (ms) and median ratios of one shape at one thread count."""
+    torch.set_num_threads(threads)
+    steps = pmnist_steps() if shape == "pmnist" else copy_steps()
+    seconds = interleaved(steps, repeats)
+    figures = {f"{name} ms": 1e3 * statistics.median(times) for name, times in seconds.items()}
+    figures["nn.RNN / head"] = statistics.median(ratios(seconds, "nn.RNN", "head"))
+    if "layer call" in seconds:
+        figures["layer call / head"] = statistics.median(ratios(seconds, "layer call", "head"))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated subset of {SHAPES}")
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    shapes = [shape for shape in args.shapes.split(",") if shape]
+    unknown = sorted(set(shapes) - set(SHAPES))
+    if unknown:
+        parser.error(f"unknown shapes {unknown}; expected a subset of {SHAPES}")
+    for shape in shapes:
+        for threads in (int(value) for value in args.threads.split(",")):
+            figures = measure(shape, threads, args.repeats)
+            text = ", ".join(f"{key} {value:.1f}" if "ms" in key else f"{key} {value:.2f}x" for key, value in figures.items())
+            print(f"{shape}, {threads} thread(s), medians of {args.repeats}: {text}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
