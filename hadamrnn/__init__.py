@@ -38,6 +38,7 @@ _EXPORTS = {
     "layers": ("HadamRNN", "QuantizedLinear"),
     "models": ("SequenceClassifier", "SequenceTagger", "build_model"),
     "optim": ("Bop", "sign_parameter_groups", "sign_parameters"),
+    "sign_search": ("search_signs",),
     "parametrizations": ("BinaryHadamard", "BlockHadamard", "binary_hadamard_", "block_hadamard_"),
     "quantizers": ("SignQuantizer", "UniformQuantizer", "flip_ratio", "quantize_to_int", "ste_sign", "uniform_quantize"),
     "size": ("ModelSize", "model_size"),
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .layers import HadamRNN, QuantizedLinear
     from .models import SequenceClassifier, SequenceTagger, build_model
     from .optim import Bop, sign_parameter_groups, sign_parameters
+    from .sign_search import search_signs
     from .parametrizations import BinaryHadamard, BlockHadamard, binary_hadamard_, block_hadamard_
     from .quantizers import SignQuantizer, UniformQuantizer, flip_ratio, quantize_to_int, ste_sign, uniform_quantize
     from .size import ModelSize, model_size
@@ -109,6 +111,7 @@ __all__ = [
     "Bop",
     "sign_parameter_groups",
     "sign_parameters",
+    "search_signs",
     # tasks, training, checkpoints, configs
     "CopyTask",
     "build_task",

@@ -247,6 +247,16 @@ class ModelConfig(_Strict):
         return self
 
 
+#: The defaults of the sign search's options (``train.search_*``).
+SEARCH_DEFAULTS: dict[str, int | float] = {
+    "search_evaluations": 300,
+    "search_flips": 4,
+    "search_fit_sequences": 4000,
+    "search_score_sequences": 2000,
+    "search_ridge": 1e-2,
+}
+
+
 class TrainConfig(_Strict):
     epochs: Annotated[_Int, _at_most(10**6, "a million passes over the training set")] = Field(
         10, ge=1, description="passes over the training set"
@@ -257,10 +267,11 @@ class TrainConfig(_Strict):
     sign_lr: Annotated[_Float, _RATE] | None = Field(
         None, ge=0, description="learning rate of the latent signs; None uses lr (the paper), 0 freezes them"
     )
-    sign_optimizer: Literal["adam", "bop", "frozen"] = Field(
+    sign_optimizer: Literal["adam", "bop", "frozen", "search"] = Field(
         "adam",
         description="how the signs of W learn: adam (the STE, with sign_lr), bop (flips, see hadamrnn.optim.Bop), "
-        "frozen (they keep their initial values)",
+        "frozen (they keep their initial values), search (searched before training, then frozen; see "
+        "hadamrnn.sign_search)",
     )
     sign_gradient: Literal["ste", "radial_free"] = Field(
         "ste", description="what the sign optimizer receives: ste (the straight-through gradient) or radial_free "
@@ -272,6 +283,17 @@ class TrainConfig(_Strict):
         1.0, gt=0, description="bop: factor applied to bop_threshold after every epoch (above 1 flips less and less)"
     )
     max_flips: _Int | None = Field(None, ge=1, description="bop: flip budget per step; omit for none")
+    # The search options are None unless given, like max_flips, so that a stored config of any
+    # other recipe parses again on resume; the trainer reads them through search_options().
+    search_evaluations: _Int | None = Field(None, ge=0, description="search: proposals scored before training (300)")
+    search_flips: _Int | None = Field(None, ge=1, description="search: signs flipped by each proposal (4)")
+    search_fit_sequences: _Int | None = Field(
+        None, ge=1, description="search: training sequences whose features fit the ridge read-out (4000)"
+    )
+    search_score_sequences: _Int | None = Field(
+        None, ge=1, description="search: further training sequences the fitted read-out is scored on (2000)"
+    )
+    search_ridge: _Float | None = Field(None, gt=0, description="search: ridge penalty per fitted sequence (0.01)")
     gamma: _Float = Field(0.98, gt=0, le=1, description="StepLR factor applied every epoch")
     seed: Annotated[_Int, _SEED] = Field(712, ge=0, description="seeds the initialisation and every data stream")
     checkpoint_every: Annotated[_Int, _at_most(2**31 - 1, "optimizer steps are counted in 31 bits")] = Field(
@@ -287,6 +309,13 @@ class TrainConfig(_Strict):
         False, description="also keep the weights of the best validation epoch (RUN/best) and report their test metrics"
     )
 
+    def search_options(self) -> dict[str, int | float]:
+        """The sign search's options, defaults filled in (keys without the ``search_`` prefix)."""
+        return {
+            name.removeprefix("search_"): default if getattr(self, name) is None else getattr(self, name)
+            for name, default in SEARCH_DEFAULTS.items()
+        }
+
     @model_validator(mode="after")
     def _check_sign_options(self) -> "TrainConfig":
         # sign_lr = 0 is how older configs froze the signs; it still says the same with "frozen".
@@ -300,6 +329,12 @@ class TrainConfig(_Strict):
         if self.sign_optimizer != "bop" and self.max_flips is not None:
             raise ValueError(
                 f"train.max_flips applies only to sign_optimizer='bop', got max_flips={self.max_flips!r} "
+                f"with sign_optimizer={self.sign_optimizer!r}"
+            )
+        search_options = sorted(name for name in SEARCH_DEFAULTS if getattr(self, name) is not None)
+        if self.sign_optimizer != "search" and search_options:
+            raise ValueError(
+                f"train.{search_options[0]} applies only to sign_optimizer='search', got it "
                 f"with sign_optimizer={self.sign_optimizer!r}"
             )
         return self

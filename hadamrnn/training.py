@@ -33,6 +33,7 @@ from .devices import resolve_device
 from .distributed import SINGLE_PROCESS, DistributedContext
 from .errors import CheckpointError, ConfigError, TrainingInterrupted
 from .optim import Bop, radial_part, remove_radial_, sign_parameter_groups, sign_parameters
+from .sign_search import check_searchable, search_signs
 from .tasks.base import Task
 
 __all__ = ["Trainer", "TrainResult", "config_difference", "evaluate_model", "progress_bar_fits"]
@@ -308,6 +309,8 @@ class Trainer:
             self.sign_optimizer = Bop(
                 signs["params"], gamma=train.bop_gamma, threshold=train.bop_threshold, max_flips=train.max_flips
             )
+        if train.sign_optimizer == "search":
+            check_searchable(model, task, train.search_options())
         self.optimizer = torch.optim.Adam(groups, lr=train.lr)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=1, gamma=train.gamma)
         self.batches_per_epoch = task.num_batches("train", train.batch_size)
@@ -477,6 +480,8 @@ class Trainer:
         live = self.progress and progress_bar_fits()
         bar = tqdm(total=total_steps, initial=self.step, disable=not live, unit="step", dynamic_ncols=True)
         stops = _StopRequests(announce=self.distributed.is_main) if stop_on_signals else None
+        if train.sign_optimizer == "search" and self.step == 0 and "sign_search" not in self.history:
+            self._search_signs(bar)
         try:
             with stops if stops is not None else _NO_STOPS:
                 while self.epochs_completed < train.epochs:
@@ -528,6 +533,37 @@ class Trainer:
         finally:
             bar.close()
         return TrainResult(self.final_metrics(), self.history)
+
+    def _search_signs(self, bar: tqdm) -> None:
+        """Search the signs on the first training sequences of epoch 0 (hadamrnn.sign_search).
+
+        Every rank runs the same search on the same sequences with the same generator, so the
+        ranks agree without a broadcast.
+        """
+        options = self.config.train.search_options()
+        fit, score = options["fit_sequences"], options["score_sequences"]
+        batch = self.task.batch("train", 0, fit + score, 0)
+        inputs, targets = batch.inputs.to(self.device), batch.targets.to(self.device)
+        generator = torch.Generator().manual_seed(self.config.train.seed)
+        started = time.perf_counter()
+        result = search_signs(
+            self.model, inputs[:fit], targets[:fit], inputs[fit:], targets[fit:],
+            num_classes=self.task.output_size, evaluations=options["evaluations"], flips=options["flips"],
+            ridge=options["ridge"], generator=generator, batch_size=self.config.train.eval_batch_size,
+        )
+        seconds = time.perf_counter() - started
+        # The search is part of what the recipe costs: train_seconds counts it.
+        self.elapsed += seconds
+        self.history["sign_search"] = result.as_dict()
+        if self.distributed.is_main:
+            bar.write(
+                f"sign search: {result.evaluations} proposals of {options['flips']} flips, {result.accepted} kept, "
+                f"{result.changed} of {self.model.rnn.hidden_size} signs changed; ridge read-out on held-back "
+                f"training sequences: MSE {result.initial.mse:.4g} -> {result.final.mse:.4g}, accuracy "
+                f"{result.initial.accuracy:.4g} -> {result.final.accuracy:.4g} "
+                f"({seconds:.1f} s)",
+                file=sys.stdout,
+            )
 
     def _record_sign_statistics(self) -> None:
         """One entry per epoch: sign flips, mean radial/tangential sign-gradient norms, and the
@@ -608,4 +644,6 @@ class Trainer:
             "validation": {k: v for k, v in validation.items() if k not in ("epoch", "step")},
             "test": test,
             "total_sign_flips": sum(self.history["sign_flips"]),
+            **({"sign_search": {key: value for key, value in self.history["sign_search"].items() if key != "mse_history"}}
+               if "sign_search" in self.history else {}),
         }

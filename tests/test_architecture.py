@@ -19,7 +19,7 @@ MATH = ("hadamrnn.core", "hadamrnn.hadamard", "hadamrnn.functional", "hadamrnn.n
         "hadamrnn.quantizers", "hadamrnn.runtime")
 #: The layers and heads.
 LAYERS = ("hadamrnn.layers", "hadamrnn.heads", "hadamrnn.models", "hadamrnn.baselines",
-          "hadamrnn.parametrizations", "hadamrnn.size")
+          "hadamrnn.parametrizations", "hadamrnn.size", "hadamrnn.optim", "hadamrnn.sign_search")
 TRAINER = ("hadamrnn.training",)
 WORKFLOWS = ("hadamrnn.workflows", "hadamrnn.cli", "hadamrnn.__main__")
 
