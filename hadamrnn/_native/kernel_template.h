@@ -246,6 +246,13 @@ typedef struct {
     int64_t readout_size;                 /* k, 0 without a fused read-out */
     const REAL *readout_weight, *readout_bias;
     REAL *logits;
+    loss_kind loss;
+    const int64_t *targets_ids;   /* LOSS_CROSS_ENTROPY: (B, T) */
+    const REAL *targets_real;     /* LOSS_BINARY_CROSS_ENTROPY: (B, T, k) */
+    int has_ignore_index;
+    int64_t ignore_index;
+    REAL loss_gradient;           /* backward: dL/d(Σ ℓ), in the precision of the kernels */
+    double *partial_loss;         /* forward with a loss: (B) Σ_t ℓ_bt per sequence */
     const REAL *grad_states, *grad_last, *grad_logits;
     REAL *grad_inputs, *grad_h0;
 
@@ -260,8 +267,13 @@ typedef struct {
     REAL *partial_columns;  /* (B, width, n) */
     REAL *partial_readout_weight; /* (B, k, n) */
     REAL *partial_readout_bias;   /* (B, k) */
-    REAL *scratch;          /* per worker: FORWARD_SCRATCH n (forward), BACKWARD_SCRATCH n (backward) */
+    REAL *scratch;          /* per worker: FORWARD_SCRATCH n (forward), BACKWARD_SCRATCH n (backward),
+                               then LOSS_SCRATCH k */
 } KERNEL(recurrence);
+
+/* Values of per-worker scratch for the loss, after the rows of n: the logits of a step, the
+ * exponentials, and ∂L/∂o_t. */
+#define LOSS_SCRATCH 3
 
 /* Ask for a row that a step to come will read. The backward walks time downwards, which hardware
  * prefetchers follow poorly, and a step is too short (a fraction of a microsecond at n = 512) to
@@ -354,16 +366,181 @@ KERNEL_TARGET static inline REAL KERNEL(dot_reference)(const REAL *a, const REAL
 #define DOT KERNEL(dot_reference)
 #endif
 
-/* o = V ReLU(h) + c, one dot product per output. `rectified` is scratch of n values. */
+/*
+ * o = V ReLU(h) + c, the readable reference of the read-out (and the portable path). Output j sums
+ * its products in READOUT_LANES = 8 running sums (sum l takes the i ≡ l mod 8, in increasing i),
+ * combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), and adds c_j last. The order is
+ * part of the contract: a fast READOUT (one pass over ReLU(h_t) with the running sums of several
+ * outputs in registers) adds in exactly this order. `rectified` is scratch of n values.
+ */
+#define READOUT_LANES 8
+KERNEL_TARGET static void KERNEL(readout_reference)(const REAL *weight, const REAL *bias, int64_t outputs, int64_t n,
+                                                    const REAL *state, REAL *rectified, REAL *logits)
+{
+    for (int64_t i = 0; i < n; i++) /* as torch.relu: negatives to 0, NaN kept */
+        rectified[i] = state[i] < 0 ? 0 : state[i];
+    for (int64_t j = 0; j < outputs; j++) {
+        const REAL *row = weight + j * n;
+        REAL lane[READOUT_LANES];
+        for (int l = 0; l < READOUT_LANES; l++) /* an initialiser would compile to `rep stos` */
+            lane[l] = 0;
+        for (int64_t i = 0; i < n; i++)
+            lane[i % READOUT_LANES] += row[i] * rectified[i];
+        const REAL sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        logits[j] = sum + (bias ? bias[j] : 0);
+    }
+}
+
+/* A build may bring a faster read-out (READOUT) that adds in exactly this order. */
+#ifndef READOUT
+#define READOUT KERNEL(readout_reference)
+#endif
+
 KERNEL_TARGET static inline void KERNEL(readout)(const KERNEL(recurrence) *r, const REAL *state, REAL *rectified,
                                                  REAL *logits)
 {
-    const int64_t n = r->n;
-    for (int64_t i = 0; i < n; i++) /* as torch.relu: negatives to 0, NaN kept */
-        rectified[i] = state[i] < 0 ? 0 : state[i];
-    for (int64_t k = 0; k < r->readout_size; k++)
-        logits[k] = DOT(r->readout_weight + k * n, rectified, n)
-                    + (r->readout_bias ? r->readout_bias[k] : 0);
+    READOUT(r->readout_weight, r->readout_bias, r->readout_size, r->n, state, rectified, logits);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The fused loss of one step, from its k logits
+ *
+ * Its exponential and logarithms, in float, are polynomials written out here rather than libm's
+ * expf and logf: a library call per logit cost more than the whole read-out, and plain additions
+ * and multiplications (no fused multiply-adds: -ffp-contract=off) give every build the same
+ * values. They are accurate to a few units in the last place. The float64 build calls libm.
+ * --------------------------------------------------------------------------------------------- */
+
+static inline float KERNEL(float_of_bits)(uint32_t bits)
+{
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+static inline uint32_t KERNEL(bits_of_float)(float value)
+{
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
+/*
+ * e^x for x <= 0 (NaN gives NaN). float: x = q ln 2 + s with q = round(x / ln 2) (by adding and
+ * subtracting 1.5 · 2^23, which leaves q in the low bits of the sum) and |s| <= ln(2)/2, then
+ * e^s by its Taylor polynomial of degree 7 (truncation below 6e-9), times 2^q formed from its bits.
+ * x below -87 counts as -87 (e^-87 = 1.6e-38, the smallest power that keeps 2^q normal): only
+ * differences to the largest logit, or -|o|, are exponentiated here, so such a term is negligible
+ * against the 1 of the largest.
+ */
+KERNEL_TARGET static inline REAL KERNEL(exp_nonpositive)(REAL x)
+{
+    if (sizeof(REAL) == sizeof(double))
+        return (REAL)exp((double)x);
+    const float clamped = (float)x < -87.0f ? -87.0f : (float)x; /* NaN stays NaN */
+    const float shifter = 12582912.0f;                           /* 1.5 · 2^23 */
+    const float shifted = clamped * 1.44269504088896341f + shifter;
+    const float q = shifted - shifter;
+    const uint32_t power = (KERNEL(bits_of_float)(shifted) - KERNEL(bits_of_float)(shifter) + 127u) << 23;
+    const float s = (clamped - q * 0.693145751953125f) - q * 1.428606765330187045e-06f; /* ln 2, hi + lo */
+    float p = 1.98412698412698413e-04f;
+    p = p * s + 1.38888888888888894e-03f;
+    p = p * s + 8.33333333333333322e-03f;
+    p = p * s + 4.16666666666666644e-02f;
+    p = p * s + 1.66666666666666657e-01f;
+    p = p * s + 0.5f;
+    p = p * s + 1.0f;
+    p = p * s + 1.0f;
+    return p * KERNEL(float_of_bits)(power);
+}
+
+/* 2 atanh(u) = log((1 + u) / (1 - u)) for |u| <= 1/3, by its series to u^17 (float only). */
+static inline float KERNEL(twice_atanh)(float u)
+{
+    const float u2 = u * u;
+    float p = 1.0f / 17;
+    p = p * u2 + 1.0f / 15;
+    p = p * u2 + 1.0f / 13;
+    p = p * u2 + 1.0f / 11;
+    p = p * u2 + 1.0f / 9;
+    p = p * u2 + 1.0f / 7;
+    p = p * u2 + 1.0f / 5;
+    p = p * u2 + 1.0f / 3;
+    p = p * u2 + 1.0f;
+    return 2 * u * p;
+}
+
+/* log(s) for s >= 1 (a sum of exponentials whose largest term is 1; NaN gives NaN). float:
+ * s = 2^e f with f in [sqrt(1/2), sqrt(2)), log f = 2 atanh((f - 1)/(f + 1)). */
+KERNEL_TARGET static inline REAL KERNEL(log_at_least_one)(REAL s)
+{
+    if (sizeof(REAL) == sizeof(double))
+        return (REAL)log((double)s);
+    const float value = (float)s;
+    const uint32_t bits = KERNEL(bits_of_float)(value);
+    /* the exponent e, taken relative to sqrt(1/2) so that f lands in [sqrt(1/2), sqrt(2)) */
+    const int32_t exponent = (int32_t)((bits - 0x3f3504f3u) >> 23); /* 0x3f3504f3 = sqrt(1/2) */
+    const float f = KERNEL(float_of_bits)(bits - ((uint32_t)exponent << 23));
+    const float e = (float)exponent;
+    const float result = e * 0.693145751953125f + (KERNEL(twice_atanh)((f - 1) / (f + 1)) + e * 1.428606765330187045e-06f);
+    return value == value ? result : value;
+}
+
+/* log(1 + x) for 0 <= x <= 1: 2 atanh(x / (2 + x)), exact in relative terms for small x (float). */
+KERNEL_TARGET static inline REAL KERNEL(log1p_unit)(REAL x)
+{
+    if (sizeof(REAL) == sizeof(double))
+        return (REAL)log1p((double)x);
+    return KERNEL(twice_atanh)((float)x / (2 + (float)x));
+}
+
+/*
+ * The loss of step `step` from its logits o (k values): returned, and, with `grad` non-NULL,
+ * grad_j = gain · ∂ℓ/∂o_j. `work` is k values of scratch. A cross-entropy step whose target is
+ * the ignore index returns 0 and leaves `grad` alone; *counted says whether the step counted.
+ */
+KERNEL_TARGET static inline REAL KERNEL(step_loss)(const KERNEL(recurrence) *r, const REAL *logits, int64_t step,
+                                                  REAL *work, REAL *grad, REAL gain, int *counted)
+{
+    const int64_t k = r->readout_size;
+    if (r->loss == LOSS_CROSS_ENTROPY) {
+        const int64_t target = r->targets_ids[step];
+        if (r->has_ignore_index && target == r->ignore_index) {
+            *counted = 0;
+            return 0;
+        }
+        *counted = 1;
+        REAL largest = logits[0];
+        for (int64_t j = 1; j < k; j++)
+            largest = logits[j] > largest ? logits[j] : largest;
+        for (int64_t j = 0; j < k; j++)
+            work[j] = KERNEL(exp_nonpositive)(logits[j] - largest);
+        REAL sum = 0;
+        for (int64_t j = 0; j < k; j++)
+            sum += work[j];
+        if (grad) {
+            for (int64_t j = 0; j < k; j++)
+                grad[j] = gain * (work[j] / sum);
+            grad[target] = gain * (work[target] / sum - 1);
+        }
+        return (KERNEL(log_at_least_one)(sum) + largest) - logits[target];
+    }
+    /* binary cross-entropy with logits, summed over the k outputs of the step */
+    *counted = 1;
+    const REAL *y = r->targets_real + step * k;
+    REAL total = 0;
+    for (int64_t j = 0; j < k; j++) {
+        const REAL o = logits[j];
+        const REAL e = KERNEL(exp_nonpositive)(o < 0 ? o : -o); /* exp(-|o|) */
+        work[j] = e;
+        total += ((o > 0 ? o : 0) - o * y[j]) + KERNEL(log1p_unit)(e);
+    }
+    if (grad)
+        for (int64_t j = 0; j < k; j++) {
+            const REAL e = work[j], sigmoid = logits[j] >= 0 ? 1 / (1 + e) : e / (1 + e);
+            grad[j] = gain * (sigmoid - y[j]);
+        }
+    return total;
 }
 
 /* With a checkpoint interval k: the slot of the checkpoint array that holds h_{t+1} (t counted from
@@ -380,12 +557,14 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n;
-    REAL *scratch = r->scratch + (int64_t)worker * FORWARD_SCRATCH * n;
+    REAL *scratch = r->scratch + (int64_t)worker * (FORWARD_SCRATCH * n + LOSS_SCRATCH * r->readout_size);
     REAL *rectified = scratch + n;
     REAL *transform_scratch = scratch + 2 * n;
     REAL *ring = scratch + 4 * n; /* with checkpoints: two rows, h_t and h_{t-1} */
+    REAL *step_logits = scratch + FORWARD_SCRATCH * n, *loss_work = step_logits + r->readout_size;
     for (int64_t b = begin; b < end; b++) {
         const REAL *previous = r->h0 + b * n;
+        double sequence_loss = 0;
         for (int64_t t = 0; t < r->steps; t++) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
@@ -397,8 +576,13 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
             if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
                 for (int64_t i = 0; i < n; i++)
                     state[i] = state[i] < 0 ? 0 : state[i];
-            if (r->readout_size)
+            if (r->loss) {
+                int counted;
+                KERNEL(readout)(r, state, rectified, step_logits);
+                sequence_loss += KERNEL(step_loss)(r, step_logits, step, loss_work, NULL, 0, &counted);
+            } else if (r->readout_size) {
                 KERNEL(readout)(r, state, rectified, r->logits + step * r->readout_size);
+            }
             if (r->checkpoint_interval) {
                 const int64_t slot = KERNEL(checkpoint_slot)(r, t);
                 if (slot >= 0)
@@ -406,6 +590,8 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
             }
             previous = state;
         }
+        if (r->loss)
+            r->partial_loss[b] = sequence_loss;
     }
 }
 
@@ -476,7 +662,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n, width = r->width, outputs = r->readout_size;
-    REAL *delta = r->scratch + (int64_t)worker * BACKWARD_SCRATCH * n;
+    REAL *delta = r->scratch + (int64_t)worker * (BACKWARD_SCRATCH * n + LOSS_SCRATCH * r->readout_size);
     REAL *signed_delta = delta + n;             /* u ⊙ δ_t */
     REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
     REAL *transformed_previous = delta + 3 * n; /* H h_{t-1} / sqrt(m) */
@@ -485,6 +671,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *ring = delta + 7 * n;                 /* with checkpoints: two rows of recomputed states */
     REAL *drive_scratch = delta + 9 * n;
     REAL *difference = delta + 10 * n;          /* (h_t - drive_t) / u */
+    REAL *step_logits = delta + BACKWARD_SCRATCH * n; /* with a loss: o_t again, then ∂L/∂o_t */
+    REAL *loss_work = step_logits + outputs, *step_grad = loss_work + outputs;
     const int64_t interval = r->checkpoint_interval;
 
     for (int64_t b = begin; b < end; b++) {
@@ -535,7 +723,14 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
              * copy on the common path); otherwise summed into `outside`, by separate loops, not
              * `grad ? grad[i] : 0`: compilers vectorise that into masked loads from NULL, which
              * are correct but take a microcode assist each. */
-            const int reads_out = outputs && r->grad_logits;
+            const REAL *grad_logits = r->grad_logits ? r->grad_logits + step * outputs : NULL;
+            if (r->loss) { /* ∂L/∂o_t from o_t, formed again from h_t (transform_scratch: free here) */
+                int counted;
+                KERNEL(readout)(r, state, transform_scratch, step_logits);
+                KERNEL(step_loss)(r, step_logits, step, loss_work, step_grad, r->loss_gradient, &counted);
+                grad_logits = counted ? step_grad : NULL; /* an ignored step sends nothing back */
+            }
+            const int reads_out = outputs && grad_logits;
             const REAL *incoming = outside;
             if (grad && !last && !reads_out)
                 incoming = grad;
@@ -547,8 +742,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 for (int64_t i = 0; i < n; i++)
                     outside[i] += last[i];
             if (reads_out)
-                KERNEL(readout_backward)(r, state, r->grad_logits + step * outputs, outside,
-                                         partial_readout_weight, partial_readout_bias);
+                KERNEL(readout_backward)(r, state, grad_logits, outside, partial_readout_weight, partial_readout_bias);
 
             for (int64_t i = 0; i < n; i++) {
                 REAL d = incoming[i] + carry[i];
@@ -663,6 +857,12 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .readout_weight = problem->readout_weight,
         .readout_bias = problem->readout_bias,
         .logits = problem->logits,
+        .loss = problem->readout_size ? problem->loss : LOSS_NONE,
+        .targets_ids = problem->loss == LOSS_CROSS_ENTROPY ? problem->targets : NULL,
+        .targets_real = problem->loss == LOSS_BINARY_CROSS_ENTROPY ? problem->targets : NULL,
+        .has_ignore_index = problem->has_ignore_index,
+        .ignore_index = problem->ignore_index,
+        .loss_gradient = (REAL)problem->loss_gradient,
         .grad_states = problem->grad_states,
         .grad_last = problem->grad_last,
         .grad_logits = problem->grad_logits,
@@ -715,6 +915,7 @@ static void KERNEL(release)(KERNEL(recurrence) *r)
     free(r->partial_columns);
     free(r->partial_readout_weight);
     free(r->partial_readout_bias);
+    free(r->partial_loss);
     free(r->scratch);
 }
 
@@ -725,13 +926,21 @@ static int KERNEL(recurrence_forward)(const recurrence_problem *problem, int thr
         return KERNEL_OUT_OF_MEMORY;
     const int64_t n = r.n;
     const int workers = parallel_workers(r.batch, threads, 1);
-    r.scratch = malloc((size_t)(workers * FORWARD_SCRATCH * n) * sizeof(REAL));
-    if (!r.scratch || KERNEL(prepare_token_drives)(&r) != KERNEL_OK) {
+    r.scratch = malloc((size_t)(workers * (FORWARD_SCRATCH * n + LOSS_SCRATCH * r.readout_size)) * sizeof(REAL));
+    if (r.loss)
+        r.partial_loss = calloc((size_t)r.batch, sizeof(double));
+    if (!r.scratch || (r.loss && !r.partial_loss) || KERNEL(prepare_token_drives)(&r) != KERNEL_OK) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }
 
     parallel_for(r.batch, workers, KERNEL(forward_sequences), &r);
+    if (r.loss) { /* in batch order, whatever the number of threads */
+        double total = 0;
+        for (int64_t b = 0; b < r.batch; b++)
+            total += r.partial_loss[b];
+        *problem->loss_total = total;
+    }
     KERNEL(release)(&r);
     return KERNEL_OK;
 }
@@ -758,7 +967,7 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         r.partial_readout_weight = calloc((size_t)(batch * outputs * n), sizeof(REAL));
     if (wants_readout_bias)
         r.partial_readout_bias = calloc((size_t)(batch * outputs), sizeof(REAL));
-    r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH * n) * sizeof(REAL));
+    r.scratch = malloc((size_t)(workers * (BACKWARD_SCRATCH * n + LOSS_SCRATCH * outputs)) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
         || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch

@@ -20,10 +20,13 @@
 #define KERNEL_TABLE kernels_f32_avx2
 #define FWHT_ROW fwht_row_avx2
 #define DOT dot_avx2
+#define READOUT readout_avx2
 
 KERNEL_TARGET static void fwht_row_avx2(const float *src, float *dst, int64_t n, int64_t block_size,
                                         const float *gain);
 KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64_t n);
+KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, int64_t outputs, int64_t n,
+                                       const float *state, float *rectified, float *logits);
 
 #include "kernel_template.h"
 
@@ -198,5 +201,84 @@ KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64
     half = _mm_add_ps(half, _mm_movehl_ps(half, half));                                    /* width 2 */
     half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));                                /* width 1 */
     return _mm_cvtss_f32(half);
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/*
+ * The read-out of kernel_template.h (readout_reference) in one pass over ReLU(h): the running sums
+ * of `count` outputs sit in `count` registers (lane l of output j's register is its sum l), each
+ * 8-element chunk of ReLU(h) is formed once and multiplied into all of them, so every output adds
+ * the reference's products in the reference's order. The tree ((s0 + s1) + (s2 + s3)) + ((s4 + s5)
+ * + (s6 + s7)) is two rounds of hadd (pairs, then pairs of pairs, for 8 outputs at once: a + b
+ * equals b + a exactly) and one addition of the 128-bit halves. always_inline with a constant
+ * count: each count is its own loop with the sums in registers.
+ */
+#define READOUT_GROUP 12 /* 12 sums, the chunk and a product: 14 of the 16 registers */
+
+KERNEL_TARGET static inline __m256 rectified_chunk(const float *state)
+{
+    /* max(0, x) = (0 > x) ? 0 : x: negatives to 0, NaN kept, as torch.relu */
+    return _mm256_max_ps(_mm256_setzero_ps(), _mm256_loadu_ps(state));
+}
+
+/* Lanes j of the result: the tree of sums[j], for 8 registers of 8 running sums. */
+KERNEL_TARGET static inline __m256 reduce_eight(const __m256 *sums)
+{
+    const __m256 pairs0 = _mm256_hadd_ps(sums[0], sums[1]), pairs1 = _mm256_hadd_ps(sums[2], sums[3]);
+    const __m256 pairs2 = _mm256_hadd_ps(sums[4], sums[5]), pairs3 = _mm256_hadd_ps(sums[6], sums[7]);
+    /* lane j (j < 4) of quads0: (s0 + s1) + (s2 + s3) of output j, lane 4 + j: (s4 + s5) + (s6 + s7) */
+    const __m256 quads0 = _mm256_hadd_ps(pairs0, pairs1), quads1 = _mm256_hadd_ps(pairs2, pairs3);
+    const __m256 low = _mm256_permute2f128_ps(quads0, quads1, 0x20), high = _mm256_permute2f128_ps(quads0, quads1, 0x31);
+    return _mm256_add_ps(low, high);
+}
+
+KERNEL_TARGET __attribute__((always_inline)) static inline void
+readout_group(const float *weight, const float *bias, int64_t n, const float *state, float *logits, const int count)
+{
+    __m256 sums[16];
+    for (int j = 0; j < count; j++)
+        sums[j] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 8) {
+        const __m256 chunk = rectified_chunk(state + i);
+        for (int j = 0; j < count; j++)
+            sums[j] = _mm256_add_ps(sums[j], _mm256_mul_ps(_mm256_loadu_ps(weight + j * n + i), chunk));
+    }
+    for (int j = count; j < 16; j++)
+        sums[j] = _mm256_setzero_ps();
+    for (int j = 0; j < count; j += 8) {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, reduce_eight(sums + j));
+        for (int l = 0; l < 8 && j + l < count; l++) /* c_j last, as the reference (0 without c) */
+            logits[j + l] = lanes[l] + (bias ? bias[j + l] : 0);
+    }
+}
+
+KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, int64_t outputs, int64_t n,
+                                       const float *state, float *rectified, float *logits)
+{
+    if (n % 8) { /* rows that are not whole registers: the reference */
+        readout_reference_f32_avx2(weight, bias, outputs, n, state, rectified, logits);
+        return;
+    }
+    for (int64_t first = 0; first < outputs; first += READOUT_GROUP) {
+        const int64_t left = outputs - first;
+        const float *rows = weight + first * n, *group_bias = bias ? bias + first : NULL;
+        float *out = logits + first;
+        switch (left < READOUT_GROUP ? left : READOUT_GROUP) {
+        case 1: readout_group(rows, group_bias, n, state, out, 1); break;
+        case 2: readout_group(rows, group_bias, n, state, out, 2); break;
+        case 3: readout_group(rows, group_bias, n, state, out, 3); break;
+        case 4: readout_group(rows, group_bias, n, state, out, 4); break;
+        case 5: readout_group(rows, group_bias, n, state, out, 5); break;
+        case 6: readout_group(rows, group_bias, n, state, out, 6); break;
+        case 7: readout_group(rows, group_bias, n, state, out, 7); break;
+        case 8: readout_group(rows, group_bias, n, state, out, 8); break;
+        case 9: readout_group(rows, group_bias, n, state, out, 9); break;
+        case 10: readout_group(rows, group_bias, n, state, out, 10); break;
+        case 11: readout_group(rows, group_bias, n, state, out, 11); break;
+        default: readout_group(rows, group_bias, n, state, out, 12); break;
+        }
+    }
 }
 #endif
