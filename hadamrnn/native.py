@@ -385,15 +385,17 @@ class _RecurrenceFunction(torch.autograd.Function):
         if output == "logits":
             logits = h0.new_empty((batch, steps, readout_weight.shape[0]))
         total = torch.zeros((), dtype=torch.float64) if output == "loss" else None
+        # Cross-entropy: log Σ_j exp(o_tj) of every step, (B, T), for the backward's softmax.
+        normalizers = h0.new_empty((batch, steps)) if output == "loss" and step_loss.kind == "cross_entropy" else None
         ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
         ctx.checkpoint_interval, ctx.step_loss, ctx.count = checkpoint_interval, step_loss, count
         # An unused output's gradient reaches the backward as None, which the kernel reads as zero.
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets)
+        ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers)
         _require_extension().recurrence_forward(
             **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval),
             **_readout(readout_weight, readout_bias),
-            **_loss(step_loss, targets),
+            **_loss(step_loss, targets, normalizers),
             logits=_address(logits),
             loss_total=_address(total),
         )
@@ -413,7 +415,7 @@ class _RecurrenceFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, *grad_outputs):
-        inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets = ctx.saved_tensors
+        inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers = ctx.saved_tensors
         loss_gradient = 0.0
         if ctx.output == "states_and_last":
             incoming = {"grad_states": grad_outputs[0], "grad_last": grad_outputs[1]}
@@ -454,7 +456,7 @@ class _RecurrenceFunction(torch.autograd.Function):
                 ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states, ctx.checkpoint_interval
             ),
             **_readout(readout_weight, readout_bias),
-            **_loss(ctx.step_loss, targets),
+            **_loss(ctx.step_loss, targets, normalizers),
             loss_gradient=loss_gradient,
             **{"grad_states": 0, **{name: _address(grad) for name, grad in incoming.items()}},
             **{name: _address(grad) for name, grad in grads.items()},
@@ -486,7 +488,7 @@ def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
     )
 
 
-def _loss(step_loss, targets: torch.Tensor | None) -> dict:
+def _loss(step_loss, targets: torch.Tensor | None, normalizers: torch.Tensor | None) -> dict:
     """The keyword arguments that describe the fused loss (none when ``step_loss`` is None)."""
     if step_loss is None:
         return dict(loss="none")
@@ -496,6 +498,7 @@ def _loss(step_loss, targets: torch.Tensor | None) -> dict:
         targets=targets.data_ptr(),
         has_ignore_index=ignore is not None,
         ignore_index=0 if ignore is None else ignore,
+        normalizers=_address(normalizers),
     )
 
 

@@ -21,6 +21,15 @@
 #include "kernels.h"
 #include "parallel.h"
 
+/* A reference that a build's faster version may replace entirely. */
+#ifndef MAYBE_UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#define MAYBE_UNUSED __attribute__((unused))
+#else
+#define MAYBE_UNUSED
+#endif
+#endif
+
 /* Below this many elements a thread costs more to start than the work it would take over. */
 #define MIN_ELEMENTS_PER_WORKER ((int64_t)1 << 15)
 
@@ -253,6 +262,7 @@ typedef struct {
     int64_t ignore_index;
     REAL loss_gradient;           /* backward: dL/d(Σ ℓ), in the precision of the kernels */
     double *partial_loss;         /* forward with a loss: (B) Σ_t ℓ_bt per sequence */
+    REAL *normalizers;            /* LOSS_CROSS_ENTROPY: (B, T) log Σ_j exp(o_tj), forward writes, backward reads */
     const REAL *grad_states, *grad_last, *grad_logits;
     REAL *grad_inputs, *grad_h0;
 
@@ -271,9 +281,11 @@ typedef struct {
                                then LOSS_SCRATCH k */
 } KERNEL(recurrence);
 
-/* Values of per-worker scratch for the loss, after the rows of n: the logits of a step, the
- * exponentials, and ∂L/∂o_t. */
-#define LOSS_SCRATCH 3
+/* Per-worker scratch for the loss, after the rows of n: LOSS_SCRATCH k values (the logits of a
+ * step, the exponentials, ∂L/∂o_t, and the logits of LOSS_LANES = 8 steps waiting for their
+ * cross-entropy), then 8 more (their log-normalisers). */
+#define LOSS_SCRATCH 11
+#define LOSS_SCRATCH_VALUES(k) (LOSS_SCRATCH * (k) + 8)
 
 /* Ask for a row that a step to come will read. The backward walks time downwards, which hardware
  * prefetchers follow poorly, and a step is too short (a fraction of a microsecond at n = 512) to
@@ -454,15 +466,31 @@ KERNEL_TARGET static inline REAL KERNEL(exp_nonpositive)(REAL x)
     return p * KERNEL(float_of_bits)(power);
 }
 
-/* 2 atanh(u) = log((1 + u) / (1 - u)) for |u| <= 1/3, by its series to u^17 (float only). */
-static inline float KERNEL(twice_atanh)(float u)
+/* out_j = e^(values_j - shift) for j < count, the readable reference; a build may bring a faster
+ * EXP_ROW that computes exp_nonpositive's operations on several values at once. */
+KERNEL_TARGET static void KERNEL(exp_row_reference)(const REAL *values, int64_t count, REAL shift, REAL *out)
+{
+    for (int64_t j = 0; j < count; j++)
+        out[j] = KERNEL(exp_nonpositive)(values[j] - shift);
+}
+
+#ifndef EXP_ROW
+#define EXP_ROW KERNEL(exp_row_reference)
+#endif
+
+/* 2 atanh(u) = log((1 + u) / (1 - u)) by its series (float only): to u^9 for |u| <= 0.172
+ * (truncation below 3e-9 relative), or to u^17 for |u| <= 1/3 (below 2e-9). */
+static inline float KERNEL(twice_atanh)(float u, const int long_series)
 {
     const float u2 = u * u;
-    float p = 1.0f / 17;
-    p = p * u2 + 1.0f / 15;
-    p = p * u2 + 1.0f / 13;
-    p = p * u2 + 1.0f / 11;
-    p = p * u2 + 1.0f / 9;
+    float p = 1.0f / 9;
+    if (long_series) {
+        p = 1.0f / 17;
+        p = p * u2 + 1.0f / 15;
+        p = p * u2 + 1.0f / 13;
+        p = p * u2 + 1.0f / 11;
+        p = p * u2 + 1.0f / 9;
+    }
     p = p * u2 + 1.0f / 7;
     p = p * u2 + 1.0f / 5;
     p = p * u2 + 1.0f / 3;
@@ -482,7 +510,7 @@ KERNEL_TARGET static inline REAL KERNEL(log_at_least_one)(REAL s)
     const int32_t exponent = (int32_t)((bits - 0x3f3504f3u) >> 23); /* 0x3f3504f3 = sqrt(1/2) */
     const float f = KERNEL(float_of_bits)(bits - ((uint32_t)exponent << 23));
     const float e = (float)exponent;
-    const float result = e * 0.693145751953125f + (KERNEL(twice_atanh)((f - 1) / (f + 1)) + e * 1.428606765330187045e-06f);
+    const float result = e * 0.693145751953125f + (KERNEL(twice_atanh)((f - 1) / (f + 1), 0) + e * 1.428606765330187045e-06f);
     return value == value ? result : value;
 }
 
@@ -491,42 +519,77 @@ KERNEL_TARGET static inline REAL KERNEL(log1p_unit)(REAL x)
 {
     if (sizeof(REAL) == sizeof(double))
         return (REAL)log1p((double)x);
-    return KERNEL(twice_atanh)((float)x / (2 + (float)x));
+    return KERNEL(twice_atanh)((float)x / (2 + (float)x), 1);
 }
 
 /*
- * The loss of step `step` from its logits o (k values): returned, and, with `grad` non-NULL,
- * grad_j = gain · ∂ℓ/∂o_j. `work` is k values of scratch. A cross-entropy step whose target is
- * the ignore index returns 0 and leaves `grad` alone; *counted says whether the step counted.
+ * Cross-entropy, forward: the log-normalisers L = log Σ_j exp(o_j) of `count` <= LOSS_LANES
+ * consecutive steps, whose logits wait in `block` (block[j LOSS_LANES + l] is logit j of the l-th
+ * step), each formed as m + log Σ_j exp(o_j - m) with m = max_j o_j (taken with `>` in j order, the
+ * sum from 0 in j order). This is the readable reference; a build may bring a faster
+ * CROSS_ENTROPY_BLOCK that computes the same operations for all lanes at once.
  */
-KERNEL_TARGET static inline REAL KERNEL(step_loss)(const KERNEL(recurrence) *r, const REAL *logits, int64_t step,
-                                                  REAL *work, REAL *grad, REAL gain, int *counted)
+#define LOSS_LANES 8
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(cross_entropy_block_reference)(const REAL *block, int count, int64_t outputs,
+                                                                REAL *normalizers)
+{
+    for (int l = 0; l < count; l++) {
+        REAL largest = block[l];
+        for (int64_t j = 1; j < outputs; j++)
+            largest = block[j * LOSS_LANES + l] > largest ? block[j * LOSS_LANES + l] : largest;
+        REAL sum = 0;
+        for (int64_t j = 0; j < outputs; j++)
+            sum += KERNEL(exp_nonpositive)(block[j * LOSS_LANES + l] - largest);
+        normalizers[l] = largest + KERNEL(log_at_least_one)(sum);
+    }
+}
+
+#ifndef CROSS_ENTROPY_BLOCK
+#define CROSS_ENTROPY_BLOCK KERNEL(cross_entropy_block_reference)
+#endif
+
+/* Whether step `step` counts: its cross-entropy target is not the ignore index. */
+static inline int KERNEL(counted)(const KERNEL(recurrence) *r, int64_t step)
+{
+    return r->loss != LOSS_CROSS_ENTROPY || !r->has_ignore_index || r->targets_ids[step] != r->ignore_index;
+}
+
+/*
+ * The cross-entropy of the `count` steps in `block`, the first of them `first`: their
+ * log-normalisers go to normalizers[first ...] (the backward's softmax), and the loss
+ * ℓ = L - o_y of each counted step is added to *total in step order.
+ */
+KERNEL_TARGET static inline void KERNEL(cross_entropy_steps)(const KERNEL(recurrence) *r, const REAL *block, int count,
+                                                             int64_t first, REAL *lanes, double *total)
+{
+    CROSS_ENTROPY_BLOCK(block, count, r->readout_size, lanes);
+    for (int l = 0; l < count; l++) {
+        r->normalizers[first + l] = lanes[l];
+        if (KERNEL(counted)(r, first + l))
+            *total += (double)(lanes[l] - block[r->targets_ids[first + l] * LOSS_LANES + l]);
+    }
+}
+
+/* Cross-entropy, backward: grad_j = gain (softmax(o)_j - [j = y]), softmax(o)_j = exp(o_j - L) with
+ * the forward's log-normaliser L of the step. `work` is k values of scratch. */
+KERNEL_TARGET static inline void KERNEL(cross_entropy_gradient)(const KERNEL(recurrence) *r, const REAL *logits,
+                                                                int64_t step, REAL *work, REAL *grad, REAL gain)
+{
+    const int64_t k = r->readout_size, target = r->targets_ids[step];
+    EXP_ROW(logits, k, r->normalizers[step], work);
+    for (int64_t j = 0; j < k; j++)
+        grad[j] = gain * work[j];
+    grad[target] = gain * (work[target] - 1);
+}
+
+/*
+ * Binary cross-entropy with logits of one step, summed over its k outputs, returned; with `grad`
+ * non-NULL also grad_j = gain (sigmoid(o_j) - y_j). `work` is k values of scratch.
+ */
+KERNEL_TARGET static inline REAL KERNEL(binary_cross_entropy_step)(const KERNEL(recurrence) *r, const REAL *logits,
+                                                                   int64_t step, REAL *work, REAL *grad, REAL gain)
 {
     const int64_t k = r->readout_size;
-    if (r->loss == LOSS_CROSS_ENTROPY) {
-        const int64_t target = r->targets_ids[step];
-        if (r->has_ignore_index && target == r->ignore_index) {
-            *counted = 0;
-            return 0;
-        }
-        *counted = 1;
-        REAL largest = logits[0];
-        for (int64_t j = 1; j < k; j++)
-            largest = logits[j] > largest ? logits[j] : largest;
-        for (int64_t j = 0; j < k; j++)
-            work[j] = KERNEL(exp_nonpositive)(logits[j] - largest);
-        REAL sum = 0;
-        for (int64_t j = 0; j < k; j++)
-            sum += work[j];
-        if (grad) {
-            for (int64_t j = 0; j < k; j++)
-                grad[j] = gain * (work[j] / sum);
-            grad[target] = gain * (work[target] / sum - 1);
-        }
-        return (KERNEL(log_at_least_one)(sum) + largest) - logits[target];
-    }
-    /* binary cross-entropy with logits, summed over the k outputs of the step */
-    *counted = 1;
     const REAL *y = r->targets_real + step * k;
     REAL total = 0;
     for (int64_t j = 0; j < k; j++) {
@@ -557,14 +620,17 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n;
-    REAL *scratch = r->scratch + (int64_t)worker * (FORWARD_SCRATCH * n + LOSS_SCRATCH * r->readout_size);
+    REAL *scratch = r->scratch + (int64_t)worker * (FORWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r->readout_size));
     REAL *rectified = scratch + n;
     REAL *transform_scratch = scratch + 2 * n;
     REAL *ring = scratch + 4 * n; /* with checkpoints: two rows, h_t and h_{t-1} */
-    REAL *step_logits = scratch + FORWARD_SCRATCH * n, *loss_work = step_logits + r->readout_size;
+    const int64_t outputs = r->readout_size;
+    REAL *step_logits = scratch + FORWARD_SCRATCH * n, *loss_work = step_logits + outputs;
+    REAL *block = step_logits + 3 * outputs, *lanes = step_logits + LOSS_SCRATCH * outputs;
     for (int64_t b = begin; b < end; b++) {
         const REAL *previous = r->h0 + b * n;
         double sequence_loss = 0;
+        int waiting = 0; /* steps whose logits wait in `block` */
         for (int64_t t = 0; t < r->steps; t++) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
@@ -576,10 +642,17 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
             if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
                 for (int64_t i = 0; i < n; i++)
                     state[i] = state[i] < 0 ? 0 : state[i];
-            if (r->loss) {
-                int counted;
+            if (r->loss == LOSS_CROSS_ENTROPY) { /* scored LOSS_LANES steps at a time, lane by lane */
                 KERNEL(readout)(r, state, rectified, step_logits);
-                sequence_loss += KERNEL(step_loss)(r, step_logits, step, loss_work, NULL, 0, &counted);
+                for (int64_t j = 0; j < outputs; j++)
+                    block[j * LOSS_LANES + waiting] = step_logits[j];
+                if (++waiting == LOSS_LANES || t == r->steps - 1) {
+                    KERNEL(cross_entropy_steps)(r, block, waiting, step - waiting + 1, lanes, &sequence_loss);
+                    waiting = 0;
+                }
+            } else if (r->loss == LOSS_BINARY_CROSS_ENTROPY) {
+                KERNEL(readout)(r, state, rectified, step_logits);
+                sequence_loss += KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, NULL, 0);
             } else if (r->readout_size) {
                 KERNEL(readout)(r, state, rectified, r->logits + step * r->readout_size);
             }
@@ -662,7 +735,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n, width = r->width, outputs = r->readout_size;
-    REAL *delta = r->scratch + (int64_t)worker * (BACKWARD_SCRATCH * n + LOSS_SCRATCH * r->readout_size);
+    REAL *delta = r->scratch + (int64_t)worker * (BACKWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r->readout_size));
     REAL *signed_delta = delta + n;             /* u ⊙ δ_t */
     REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
     REAL *transformed_previous = delta + 3 * n; /* H h_{t-1} / sqrt(m) */
@@ -724,11 +797,15 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
              * `grad ? grad[i] : 0`: compilers vectorise that into masked loads from NULL, which
              * are correct but take a microcode assist each. */
             const REAL *grad_logits = r->grad_logits ? r->grad_logits + step * outputs : NULL;
-            if (r->loss) { /* ∂L/∂o_t from o_t, formed again from h_t (transform_scratch: free here) */
-                int counted;
-                KERNEL(readout)(r, state, transform_scratch, step_logits);
-                KERNEL(step_loss)(r, step_logits, step, loss_work, step_grad, r->loss_gradient, &counted);
-                grad_logits = counted ? step_grad : NULL; /* an ignored step sends nothing back */
+            if (r->loss && KERNEL(counted)(r, step)) { /* ∂L/∂o_t from o_t, formed again from h_t */
+                KERNEL(readout)(r, state, transform_scratch, step_logits); /* transform_scratch: free here */
+                if (r->loss == LOSS_CROSS_ENTROPY)
+                    KERNEL(cross_entropy_gradient)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
+                else
+                    KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
+                grad_logits = step_grad;
+            } else if (r->loss) {
+                grad_logits = NULL; /* an ignored step sends nothing back */
             }
             const int reads_out = outputs && grad_logits;
             const REAL *incoming = outside;
@@ -863,6 +940,7 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .has_ignore_index = problem->has_ignore_index,
         .ignore_index = problem->ignore_index,
         .loss_gradient = (REAL)problem->loss_gradient,
+        .normalizers = problem->normalizers,
         .grad_states = problem->grad_states,
         .grad_last = problem->grad_last,
         .grad_logits = problem->grad_logits,
@@ -926,7 +1004,7 @@ static int KERNEL(recurrence_forward)(const recurrence_problem *problem, int thr
         return KERNEL_OUT_OF_MEMORY;
     const int64_t n = r.n;
     const int workers = parallel_workers(r.batch, threads, 1);
-    r.scratch = malloc((size_t)(workers * (FORWARD_SCRATCH * n + LOSS_SCRATCH * r.readout_size)) * sizeof(REAL));
+    r.scratch = malloc((size_t)(workers * (FORWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r.readout_size))) * sizeof(REAL));
     if (r.loss)
         r.partial_loss = calloc((size_t)r.batch, sizeof(double));
     if (!r.scratch || (r.loss && !r.partial_loss) || KERNEL(prepare_token_drives)(&r) != KERNEL_OK) {
@@ -967,7 +1045,7 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         r.partial_readout_weight = calloc((size_t)(batch * outputs * n), sizeof(REAL));
     if (wants_readout_bias)
         r.partial_readout_bias = calloc((size_t)(batch * outputs), sizeof(REAL));
-    r.scratch = malloc((size_t)(workers * (BACKWARD_SCRATCH * n + LOSS_SCRATCH * outputs)) * sizeof(REAL));
+    r.scratch = malloc((size_t)(workers * (BACKWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(outputs))) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
         || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch

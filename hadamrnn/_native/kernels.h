@@ -109,6 +109,8 @@ typedef struct {
     int has_ignore_index;         /* cross-entropy: steps whose target is ignore_index add nothing */
     int64_t ignore_index;
     double *loss_total;           /* forward: one double */
+    void *normalizers;            /* cross-entropy: real (B, T), log Σ_j exp(o_tj), written by the
+                                     forward and read by the backward (its softmax) */
     double loss_gradient;         /* backward: dL/d(Σ ℓ_bt) */
 
     /* Backward only. Every output may be NULL when its gradient is not needed; so may every

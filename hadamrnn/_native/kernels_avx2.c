@@ -21,10 +21,14 @@
 #define FWHT_ROW fwht_row_avx2
 #define DOT dot_avx2
 #define READOUT readout_avx2
+#define EXP_ROW exp_row_avx2
+#define CROSS_ENTROPY_BLOCK cross_entropy_block_avx2
 
 KERNEL_TARGET static void fwht_row_avx2(const float *src, float *dst, int64_t n, int64_t block_size,
                                         const float *gain);
 KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64_t n);
+KERNEL_TARGET static void exp_row_avx2(const float *values, int64_t count, float shift, float *out);
+KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count, int64_t outputs, float *normalizers);
 KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, int64_t outputs, int64_t n,
                                        const float *state, float *rectified, float *logits);
 
@@ -280,5 +284,80 @@ KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, i
         default: readout_group(rows, group_bias, n, state, out, 12); break;
         }
     }
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/* exp_nonpositive of kernel_template.h on 8 values: the same operations, lane by lane (the clamp
+ * max(-87, x) is (-87 > x) ? -87 : x, which keeps NaN as the scalar comparison does). */
+KERNEL_TARGET static inline __m256 exp_nonpositive_avx2(__m256 x)
+{
+    const __m256 clamped = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
+    const __m256 shifter = _mm256_set1_ps(12582912.0f);
+    const __m256 shifted = _mm256_add_ps(_mm256_mul_ps(clamped, _mm256_set1_ps(1.44269504088896341f)), shifter);
+    const __m256 q = _mm256_sub_ps(shifted, shifter);
+    const __m256i power = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_castps_si256(shifter)),
+                         _mm256_set1_epi32(127)),
+        23);
+    const __m256 s = _mm256_sub_ps(_mm256_sub_ps(clamped, _mm256_mul_ps(q, _mm256_set1_ps(0.693145751953125f))),
+                                   _mm256_mul_ps(q, _mm256_set1_ps(1.428606765330187045e-06f)));
+    __m256 p = _mm256_set1_ps(1.98412698412698413e-04f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.38888888888888894e-03f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(8.33333333333333322e-03f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(4.16666666666666644e-02f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.66666666666666657e-01f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(0.5f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.0f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.0f));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
+}
+
+KERNEL_TARGET static void exp_row_avx2(const float *values, int64_t count, float shift, float *out)
+{
+    int64_t j = 0;
+    for (; j + 8 <= count; j += 8)
+        _mm256_storeu_ps(out + j, exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(values + j), _mm256_set1_ps(shift))));
+    exp_row_reference_f32_avx2(values + j, count - j, shift, out + j);
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/* log_at_least_one of kernel_template.h on 8 values: the same operations, lane by lane. */
+KERNEL_TARGET static inline __m256 log_at_least_one_avx2(__m256 value)
+{
+    const __m256i bits = _mm256_castps_si256(value);
+    const __m256i exponent = _mm256_srli_epi32(_mm256_sub_epi32(bits, _mm256_set1_epi32(0x3f3504f3)), 23);
+    const __m256 f = _mm256_castsi256_ps(_mm256_sub_epi32(bits, _mm256_slli_epi32(exponent, 23)));
+    const __m256 e = _mm256_cvtepi32_ps(exponent);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 u = _mm256_div_ps(_mm256_sub_ps(f, one), _mm256_add_ps(f, one));
+    const __m256 u2 = _mm256_mul_ps(u, u);
+    __m256 p = _mm256_set1_ps(1.0f / 9);
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), _mm256_set1_ps(1.0f / 7));
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), _mm256_set1_ps(1.0f / 5));
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), _mm256_set1_ps(1.0f / 3));
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), one);
+    const __m256 atanh2 = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2.0f), u), p);
+    const __m256 result = _mm256_add_ps(_mm256_mul_ps(e, _mm256_set1_ps(0.693145751953125f)),
+                                        _mm256_add_ps(atanh2, _mm256_mul_ps(e, _mm256_set1_ps(1.428606765330187045e-06f))));
+    return _mm256_blendv_ps(value, result, _mm256_cmp_ps(value, value, _CMP_EQ_OQ)); /* NaN kept */
+}
+
+/* cross_entropy_block_reference of kernel_template.h with the LOSS_LANES = 8 steps in the lanes of
+ * one register: the same operations per step. Lanes from `count` on hold stale values, computed and
+ * not stored. */
+KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count, int64_t outputs, float *normalizers)
+{
+    __m256 largest = _mm256_loadu_ps(block);
+    for (int64_t j = 1; j < outputs; j++) /* max(o, m) = (o > m) ? o : m, as the reference */
+        largest = _mm256_max_ps(_mm256_loadu_ps(block + j * 8), largest);
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t j = 0; j < outputs; j++)
+        sum = _mm256_add_ps(sum, exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(block + j * 8), largest)));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(largest, log_at_least_one_avx2(sum)));
+    for (int l = 0; l < count; l++)
+        normalizers[l] = lanes[l];
 }
 #endif

@@ -297,7 +297,7 @@ static const char *const loss_kind_names[] = {"none", "cross_entropy", "binary_c
 
 /* The fused loss: none, or a kind with its targets on a read-out (k >= 1). */
 static int fill_loss(recurrence_problem *problem, const char *name, unsigned long long targets, int has_ignore_index,
-                     long long ignore_index)
+                     long long ignore_index, unsigned long long normalizers)
 {
     int kind = -1;
     for (int k = 0; k < 3; k++)
@@ -312,12 +312,15 @@ static int fill_loss(recurrence_problem *problem, const char *name, unsigned lon
                      (long long)problem->readout_size);
         return -1;
     }
-    if (kind != LOSS_NONE && problem->batch > 0 && problem->steps > 0 && check_address("targets", targets))
+    if (kind != LOSS_NONE && problem->batch > 0 && problem->steps > 0
+        && (check_address("targets", targets)
+            || (kind == LOSS_CROSS_ENTROPY && check_address("normalizers", normalizers))))
         return -1;
     problem->loss = (loss_kind)kind;
     problem->targets = ADDRESS(targets);
     problem->has_ignore_index = has_ignore_index;
     problem->ignore_index = ignore_index;
+    problem->normalizers = ADDRESS(normalizers);
     return 0;
 }
 
@@ -328,21 +331,21 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
                                "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "threads",
                                "readout_size", "readout_weight", "readout_bias", "logits", "base_order", "base",
                                "checkpoint_interval", "loss", "targets", "has_ignore_index", "ignore_index",
-                               "loss_total", NULL};
+                               "normalizers", "loss_total", NULL};
     const char *dtype, *kind, *loss = "none";
     int relu, has_ignore_index = 0;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
     long long ignore_index = 0;
     double scale;
     unsigned long long inputs, h0, signs, columns, bias, states, base = 0;
-    unsigned long long readout_weight = 0, readout_bias = 0, logits = 0, targets = 0, loss_total = 0;
+    unsigned long long readout_weight = 0, readout_bias = 0, logits = 0, targets = 0, loss_total = 0, normalizers = 0;
     long long checkpoint_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKLsKpLK:recurrence_forward", keywords,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKLsKpLKK:recurrence_forward", keywords,
                                      &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &logits, &base_order, &base,
                                      &checkpoint_interval, &loss, &targets, &has_ignore_index, &ignore_index,
-                                     &loss_total))
+                                     &normalizers, &loss_total))
         return NULL;
     if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
@@ -351,7 +354,7 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
     if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, base_order, base, scale,
                                  input_width, inputs, h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias)
-        || fill_loss(&problem, loss, targets, has_ignore_index, ignore_index))
+        || fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers))
         return NULL;
     if (problem.loss == LOSS_NONE && readout_size > 0 && batch > 0 && steps > 0 && check_address("logits", logits))
         return NULL;
@@ -383,25 +386,25 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
                                "grad_readout_weight", "grad_readout_bias", "base_order", "base",
                                "checkpoint_interval", "loss", "targets", "has_ignore_index", "ignore_index",
-                               "loss_gradient", NULL};
+                               "normalizers", "loss_gradient", NULL};
     const char *dtype, *kind, *loss = "none";
     int relu, has_ignore_index = 0;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
     long long ignore_index = 0;
     double scale, loss_gradient = 0;
-    unsigned long long inputs, h0, signs, columns, bias, states, base = 0, targets = 0;
+    unsigned long long inputs, h0, signs, columns, bias, states, base = 0, targets = 0, normalizers = 0;
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
     long long checkpoint_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLsKpLd:recurrence_backward",
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLsKpLKd:recurrence_backward",
                                      keywords, &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale,
                                      &input_width, &inputs, &h0, &signs, &columns, &bias, &states, &grad_states,
                                      &grad_inputs, &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads,
                                      &readout_size, &readout_weight, &readout_bias, &grad_last, &grad_logits,
                                      &grad_readout_weight, &grad_readout_bias, &base_order, &base,
                                      &checkpoint_interval, &loss, &targets, &has_ignore_index, &ignore_index,
-                                     &loss_gradient))
+                                     &normalizers, &loss_gradient))
         return NULL;
     if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
@@ -411,7 +414,7 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                  input_width, inputs, h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
-    if (fill_loss(&problem, loss, targets, has_ignore_index, ignore_index))
+    if (fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers))
         return NULL;
     problem.loss_gradient = loss_gradient;
     if (problem.kind == INPUT_TOKENS && grad_inputs) {
