@@ -351,6 +351,9 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
  * backward_sequences. */
 #define FORWARD_SCRATCH 6
 #define BACKWARD_SCRATCH 11
+/* The backward's scratch per worker: BACKWARD_SCRATCH rows, the loss's values, and with a read-out
+ * the READOUT_STEPS states and gradients whose ∂V terms wait. */
+#define BACKWARD_SCRATCH_VALUES(n, k) (BACKWARD_SCRATCH * (n) + LOSS_SCRATCH_VALUES(k) + ((k) ? READOUT_STEPS * ((n) + (k)) : 0))
 
 /*
  * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
@@ -675,21 +678,22 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
  * Vᵀg sums over k = 0, 1, ... from zero, one chunk of at most READOUT_CHUNK columns at a time, so
  * that a chunk's running sums stay in registers across k instead of being stored and reloaded for
  * every output; the additions are the same, in the same order, as one pass per output over the
- * whole row.
+ * whole row. (The backward defers ∂V to readout_weight_gradient, several steps at a time, and
+ * calls this without partial_weight.)
  */
 #define READOUT_CHUNK 32
-KERNEL_TARGET static inline void KERNEL(readout_backward_columns)(const KERNEL(recurrence) *r, const REAL *state,
-                                                                  const REAL *grad_logits, REAL *outside,
-                                                                  REAL *partial_weight, int64_t start, const int width)
+KERNEL_TARGET static inline void KERNEL(readout_backward_columns)(const REAL *weight, int64_t outputs, int64_t n,
+                                                                  const REAL *state, const REAL *grad_logits,
+                                                                  REAL *outside, REAL *partial_weight, int64_t start,
+                                                                  const int width)
 {
-    const int64_t n = r->n;
     REAL sum[READOUT_CHUNK], rectified[READOUT_CHUNK];
     for (int c = 0; c < width; c++) { /* an initialiser would compile to `rep stos` */
         sum[c] = 0;
         rectified[c] = state[start + c] < 0 ? 0 : state[start + c]; /* as torch.relu */
     }
-    for (int64_t k = 0; k < r->readout_size; k++) {
-        const REAL gk = grad_logits[k], *row = r->readout_weight + k * n + start;
+    for (int64_t k = 0; k < outputs; k++) {
+        const REAL gk = grad_logits[k], *row = weight + k * n + start;
         for (int c = 0; c < width; c++)
             sum[c] += row[c] * gk;
         if (partial_weight) {
@@ -702,18 +706,62 @@ KERNEL_TARGET static inline void KERNEL(readout_backward_columns)(const KERNEL(r
         outside[start + c] += state[start + c] > 0 ? sum[c] : 0;
 }
 
+/* The readable reference of the read-out's backward step (and the portable path). */
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_backward_reference)(const REAL *weight, int64_t outputs,
+                                                                          int64_t n, const REAL *state,
+                                                                          const REAL *grad_logits, REAL *outside,
+                                                                          REAL *partial_weight)
+{
+    int64_t start = 0;
+    for (; start + READOUT_CHUNK <= n; start += READOUT_CHUNK) /* a constant width: registers */
+        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, partial_weight, start,
+                                         READOUT_CHUNK);
+    if (start < n) /* n < READOUT_CHUNK */
+        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, partial_weight, start,
+                                         (int)(n - start));
+}
+
+/* A build may bring a faster READOUT_BACKWARD that performs the same operations in the same order
+ * for every entry: each entry of Vᵀg sums over k = 0, 1, ... from zero, and each entry of ∂V
+ * takes its terms in the order of the steps. */
+#ifndef READOUT_BACKWARD
+#define READOUT_BACKWARD KERNEL(readout_backward_reference)
+#endif
+
+/*
+ * ∂V += Σ_s g_s ReLU(h_s)ᵀ over `count` steps that waited: h_s is states[s n ...], g_s is
+ * grads[s k ...], s = 0, 1, ... in the order of the backward's steps, so that each entry of ∂V takes
+ * its terms in that order, as with one update per step. The readable reference; a build may bring
+ * a faster READOUT_WEIGHT_GRADIENT (the entries' running sums in registers across the steps) that
+ * adds the same terms in the same order.
+ */
+#define READOUT_STEPS 16 /* steps whose ∂V terms wait to be added together */
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_weight_gradient_reference)(REAL *partial_weight, int64_t outputs,
+                                                                                 int64_t n, const REAL *states,
+                                                                                 const REAL *grads, int count)
+{
+    for (int s = 0; s < count; s++)
+        for (int64_t k = 0; k < outputs; k++) {
+            const REAL gk = grads[s * outputs + k];
+            const REAL *h = states + s * n;
+            REAL *row = partial_weight + k * n;
+            for (int64_t i = 0; i < n; i++)
+                row[i] += gk * (h[i] < 0 ? 0 : h[i]); /* ReLU as torch.relu */
+        }
+}
+
+#ifndef READOUT_WEIGHT_GRADIENT
+#define READOUT_WEIGHT_GRADIENT KERNEL(readout_weight_gradient_reference)
+#endif
+
+/* ∂c += g and outside += [h_t > 0] ⊙ Vᵀg of one step; ∂V waits (readout_weight_gradient). */
 KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrence) *r, const REAL *state,
-                                                          const REAL *grad_logits, REAL *outside,
-                                                          REAL *partial_weight, REAL *partial_bias)
+                                                          const REAL *grad_logits, REAL *outside, REAL *partial_bias)
 {
     if (partial_bias)
         for (int64_t k = 0; k < r->readout_size; k++)
             partial_bias[k] += grad_logits[k];
-    int64_t start = 0;
-    for (; start + READOUT_CHUNK <= r->n; start += READOUT_CHUNK) /* a constant width: registers */
-        KERNEL(readout_backward_columns)(r, state, grad_logits, outside, partial_weight, start, READOUT_CHUNK);
-    if (start < r->n) /* n < READOUT_CHUNK */
-        KERNEL(readout_backward_columns)(r, state, grad_logits, outside, partial_weight, start, (int)(r->n - start));
+    READOUT_BACKWARD(r->readout_weight, r->readout_size, r->n, state, grad_logits, outside, NULL);
 }
 
 /*
@@ -735,7 +783,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n, width = r->width, outputs = r->readout_size;
-    REAL *delta = r->scratch + (int64_t)worker * (BACKWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r->readout_size));
+    REAL *delta = r->scratch + (int64_t)worker * BACKWARD_SCRATCH_VALUES(n, r->readout_size);
     REAL *signed_delta = delta + n;             /* u ⊙ δ_t */
     REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
     REAL *transformed_previous = delta + 3 * n; /* H h_{t-1} / sqrt(m) */
@@ -746,6 +794,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *difference = delta + 10 * n;          /* (h_t - drive_t) / u */
     REAL *step_logits = delta + BACKWARD_SCRATCH * n; /* with a loss: o_t again, then ∂L/∂o_t */
     REAL *loss_work = step_logits + outputs, *step_grad = loss_work + outputs;
+    REAL *waiting_states = step_logits + LOSS_SCRATCH_VALUES(outputs); /* READOUT_STEPS rows */
+    REAL *waiting_grads = waiting_states + READOUT_STEPS * n;           /* READOUT_STEPS rows of k */
     const int64_t interval = r->checkpoint_interval;
 
     for (int64_t b = begin; b < end; b++) {
@@ -755,6 +805,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
         REAL *partial_readout_weight = r->partial_readout_weight ? r->partial_readout_weight + b * outputs * n : NULL;
         REAL *partial_readout_bias = r->partial_readout_bias ? r->partial_readout_bias + b * outputs : NULL;
         memset(carry, 0, (size_t)n * sizeof(REAL));
+        int waiting = 0; /* steps whose ∂V terms wait in waiting_states and waiting_grads */
         /* With checkpoints, the state of the step (h_T first: the last slot). */
         const REAL *recomputed = interval ? r->states + (b * r->checkpoints + r->checkpoints - 1) * n : NULL;
 
@@ -819,7 +870,18 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 for (int64_t i = 0; i < n; i++)
                     outside[i] += last[i];
             if (reads_out)
-                KERNEL(readout_backward)(r, state, grad_logits, outside, partial_readout_weight, partial_readout_bias);
+            {
+                KERNEL(readout_backward)(r, state, grad_logits, outside, partial_readout_bias);
+                if (partial_readout_weight) {
+                    memcpy(waiting_states + waiting * n, state, (size_t)n * sizeof(REAL));
+                    memcpy(waiting_grads + waiting * outputs, grad_logits, (size_t)outputs * sizeof(REAL));
+                    if (++waiting == READOUT_STEPS) {
+                        READOUT_WEIGHT_GRADIENT(partial_readout_weight, outputs, n, waiting_states, waiting_grads,
+                                                waiting);
+                        waiting = 0;
+                    }
+                }
+            }
 
             for (int64_t i = 0; i < n; i++) {
                 REAL d = incoming[i] + carry[i];
@@ -867,6 +929,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 KERNEL(transform_row)(signed_delta, carry, transform_scratch, n, r->block_size, r->base_order,
                                       r->base_transposed, r->plain_gain); /* Wᵀ δ_t */
         }
+        if (waiting)
+            READOUT_WEIGHT_GRADIENT(partial_readout_weight, outputs, n, waiting_states, waiting_grads, waiting);
         if (r->grad_h0)
             memcpy(r->grad_h0 + b * n, carry, (size_t)n * sizeof(REAL));
     }
@@ -1045,7 +1109,7 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         r.partial_readout_weight = calloc((size_t)(batch * outputs * n), sizeof(REAL));
     if (wants_readout_bias)
         r.partial_readout_bias = calloc((size_t)(batch * outputs), sizeof(REAL));
-    r.scratch = malloc((size_t)(workers * (BACKWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(outputs))) * sizeof(REAL));
+    r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH_VALUES(n, outputs)) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
         || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch
