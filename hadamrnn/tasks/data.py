@@ -225,7 +225,7 @@ class ArrayClassificationTask(abc.ABC):
     name: str = "array"
     input_size: int | None = None
     output_size: int = 2
-    #: The loss over every step that a many-to-many head may fuse (:attr:`Task.step_loss`); these
+    #: The loss over every step that a many-to-many head may fuse (``Task.step_loss``); these
     #: tasks read out one label per sequence.
     step_loss: StepLoss | None = None
     many_to_many = False
