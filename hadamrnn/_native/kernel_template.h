@@ -678,75 +678,69 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
  * Vᵀg sums over k = 0, 1, ... from zero, one chunk of at most READOUT_CHUNK columns at a time, so
  * that a chunk's running sums stay in registers across k instead of being stored and reloaded for
  * every output; the additions are the same, in the same order, as one pass per output over the
- * whole row. (The backward defers ∂V to readout_weight_gradient, several steps at a time, and
- * calls this without partial_weight.)
+ * whole row. ∂V waits (readout_weight_gradient, several steps at a time): this pass writes
+ * ReLU(h_t) to `rectified_out` (when not NULL) for it.
  */
 #define READOUT_CHUNK 32
 KERNEL_TARGET static inline void KERNEL(readout_backward_columns)(const REAL *weight, int64_t outputs, int64_t n,
                                                                   const REAL *state, const REAL *grad_logits,
-                                                                  REAL *outside, REAL *partial_weight, int64_t start,
+                                                                  REAL *outside, REAL *rectified_out, int64_t start,
                                                                   const int width)
 {
-    REAL sum[READOUT_CHUNK], rectified[READOUT_CHUNK];
-    for (int c = 0; c < width; c++) { /* an initialiser would compile to `rep stos` */
+    REAL sum[READOUT_CHUNK];
+    for (int c = 0; c < width; c++) /* an initialiser would compile to `rep stos` */
         sum[c] = 0;
-        rectified[c] = state[start + c] < 0 ? 0 : state[start + c]; /* as torch.relu */
-    }
     for (int64_t k = 0; k < outputs; k++) {
         const REAL gk = grad_logits[k], *row = weight + k * n + start;
         for (int c = 0; c < width; c++)
             sum[c] += row[c] * gk;
-        if (partial_weight) {
-            REAL *grad_row = partial_weight + k * n + start;
-            for (int c = 0; c < width; c++)
-                grad_row[c] += gk * rectified[c];
-        }
     }
     for (int c = 0; c < width; c++) /* torch's threshold_backward: through where h_t > 0 */
         outside[start + c] += state[start + c] > 0 ? sum[c] : 0;
+    if (rectified_out)
+        for (int c = 0; c < width; c++)
+            rectified_out[start + c] = state[start + c] < 0 ? 0 : state[start + c]; /* as torch.relu */
 }
 
 /* The readable reference of the read-out's backward step (and the portable path). */
 KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_backward_reference)(const REAL *weight, int64_t outputs,
                                                                           int64_t n, const REAL *state,
                                                                           const REAL *grad_logits, REAL *outside,
-                                                                          REAL *partial_weight)
+                                                                          REAL *rectified_out)
 {
     int64_t start = 0;
     for (; start + READOUT_CHUNK <= n; start += READOUT_CHUNK) /* a constant width: registers */
-        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, partial_weight, start,
+        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, rectified_out, start,
                                          READOUT_CHUNK);
-    if (start < n) /* n < READOUT_CHUNK */
-        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, partial_weight, start,
+    if (start < n) /* the rest, shorter than a chunk */
+        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, rectified_out, start,
                                          (int)(n - start));
 }
 
 /* A build may bring a faster READOUT_BACKWARD that performs the same operations in the same order
- * for every entry: each entry of Vᵀg sums over k = 0, 1, ... from zero, and each entry of ∂V
- * takes its terms in the order of the steps. */
+ * for every entry: each entry of Vᵀg sums over k = 0, 1, ... from zero. */
 #ifndef READOUT_BACKWARD
 #define READOUT_BACKWARD KERNEL(readout_backward_reference)
 #endif
 
 /*
- * ∂V += Σ_s g_s ReLU(h_s)ᵀ over `count` steps that waited: h_s is states[s n ...], g_s is
- * grads[s k ...], s = 0, 1, ... in the order of the backward's steps, so that each entry of ∂V takes
- * its terms in that order, as with one update per step. The readable reference; a build may bring
+ * ∂V += Σ_s g_s ReLU(h_s)ᵀ over `count` steps that waited: ReLU(h_s) is rectified[s n ...], g_s
+ * is grads[s k ...], s = 0, 1, ... in the order of the backward's steps, so that each entry of ∂V
+ * takes its terms in that order, as with one update per step. The readable reference; a build may bring
  * a faster READOUT_WEIGHT_GRADIENT (the entries' running sums in registers across the steps) that
  * adds the same terms in the same order.
  */
 #define READOUT_STEPS 16 /* steps whose ∂V terms wait to be added together */
 KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_weight_gradient_reference)(REAL *partial_weight, int64_t outputs,
-                                                                                 int64_t n, const REAL *states,
+                                                                                 int64_t n, const REAL *rectified,
                                                                                  const REAL *grads, int count)
 {
     for (int s = 0; s < count; s++)
         for (int64_t k = 0; k < outputs; k++) {
-            const REAL gk = grads[s * outputs + k];
-            const REAL *h = states + s * n;
+            const REAL gk = grads[s * outputs + k], *relu = rectified + s * n;
             REAL *row = partial_weight + k * n;
             for (int64_t i = 0; i < n; i++)
-                row[i] += gk * (h[i] < 0 ? 0 : h[i]); /* ReLU as torch.relu */
+                row[i] += gk * relu[i];
         }
 }
 
@@ -754,14 +748,16 @@ KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_weight_gradient_reference)
 #define READOUT_WEIGHT_GRADIENT KERNEL(readout_weight_gradient_reference)
 #endif
 
-/* ∂c += g and outside += [h_t > 0] ⊙ Vᵀg of one step; ∂V waits (readout_weight_gradient). */
+/* ∂c += g and outside += [h_t > 0] ⊙ Vᵀg of one step; ∂V waits (readout_weight_gradient), its
+ * ReLU(h_t) written to `rectified_out` unless NULL. */
 KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrence) *r, const REAL *state,
-                                                          const REAL *grad_logits, REAL *outside, REAL *partial_bias)
+                                                          const REAL *grad_logits, REAL *outside, REAL *partial_bias,
+                                                          REAL *rectified_out)
 {
     if (partial_bias)
         for (int64_t k = 0; k < r->readout_size; k++)
             partial_bias[k] += grad_logits[k];
-    READOUT_BACKWARD(r->readout_weight, r->readout_size, r->n, state, grad_logits, outside, NULL);
+    READOUT_BACKWARD(r->readout_weight, r->readout_size, r->n, state, grad_logits, outside, rectified_out);
 }
 
 /*
@@ -794,7 +790,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *difference = delta + 10 * n;          /* (h_t - drive_t) / u */
     REAL *step_logits = delta + BACKWARD_SCRATCH * n; /* with a loss: o_t again, then ∂L/∂o_t */
     REAL *loss_work = step_logits + outputs, *step_grad = loss_work + outputs;
-    REAL *waiting_states = step_logits + LOSS_SCRATCH_VALUES(outputs); /* READOUT_STEPS rows */
+    REAL *waiting_states = step_logits + LOSS_SCRATCH_VALUES(outputs); /* READOUT_STEPS rows of ReLU(h) */
     REAL *waiting_grads = waiting_states + READOUT_STEPS * n;           /* READOUT_STEPS rows of k */
     const int64_t interval = r->checkpoint_interval;
 
@@ -871,9 +867,9 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                     outside[i] += last[i];
             if (reads_out)
             {
-                KERNEL(readout_backward)(r, state, grad_logits, outside, partial_readout_bias);
+                KERNEL(readout_backward)(r, state, grad_logits, outside, partial_readout_bias,
+                                         partial_readout_weight ? waiting_states + waiting * n : NULL);
                 if (partial_readout_weight) {
-                    memcpy(waiting_states + waiting * n, state, (size_t)n * sizeof(REAL));
                     memcpy(waiting_grads + waiting * outputs, grad_logits, (size_t)outputs * sizeof(REAL));
                     if (++waiting == READOUT_STEPS) {
                         READOUT_WEIGHT_GRADIENT(partial_readout_weight, outputs, n, waiting_states, waiting_grads,

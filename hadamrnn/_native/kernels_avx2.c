@@ -32,9 +32,9 @@ KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64
 KERNEL_TARGET static void exp_row_avx2(const float *values, int64_t count, float shift, float *out);
 KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count, int64_t outputs, float *normalizers);
 KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t outputs, int64_t n, const float *state,
-                                                const float *grad_logits, float *outside, float *partial_weight);
+                                                const float *grad_logits, float *outside, float *rectified_out);
 KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, int64_t outputs, int64_t n,
-                                                       const float *states, const float *grads, int count);
+                                                       const float *rectified, const float *grads, int count);
 KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, int64_t outputs, int64_t n,
                                        const float *state, float *rectified, float *logits);
 
@@ -371,13 +371,13 @@ KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count
 #if HADAMRNN_HAVE_AVX2
 /*
  * The read-out's backward step of kernel_template.h with the k entries of g = ∂L/∂o_t broadcast in
- * registers once per step, and one pass over the rows in chunks of 8 columns: Vᵀg of the chunk sums
- * over k = 0, 1, ... from zero, as the reference; ∂V += g ReLU(h_t)ᵀ entry by entry. always_inline
- * with a constant count of outputs.
+ * registers once per step, and one pass over the row in chunks of 8 columns: Vᵀg of the chunk sums
+ * over k = 0, 1, ... from zero, as the reference, and ReLU(h_t) goes to `rectified_out` for ∂V.
+ * always_inline with a constant count of outputs.
  */
 KERNEL_TARGET __attribute__((always_inline)) static inline void
 readout_backward_group(const float *weight, int64_t n, const float *state, const float *grad_logits, float *outside,
-                       float *partial_weight, const int count)
+                       float *rectified_out, const int count)
 {
     __m256 g[12];
     for (int k = 0; k < count; k++)
@@ -391,33 +391,28 @@ readout_backward_group(const float *weight, int64_t n, const float *state, const
         /* torch's threshold_backward: through where h_t > 0 (+0 elsewhere, as the reference) */
         const __m256 through = _mm256_and_ps(sum, _mm256_cmp_ps(h, zero, _CMP_GT_OQ));
         _mm256_storeu_ps(outside + i, _mm256_add_ps(_mm256_loadu_ps(outside + i), through));
-        if (partial_weight) {
-            const __m256 rectified = _mm256_max_ps(zero, h); /* as torch.relu */
-            for (int k = 0; k < count; k++) {
-                float *row = partial_weight + k * n + i;
-                _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), _mm256_mul_ps(g[k], rectified)));
-            }
-        }
+        if (rectified_out)
+            _mm256_storeu_ps(rectified_out + i, _mm256_max_ps(zero, h)); /* as torch.relu */
     }
 }
 
 KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t outputs, int64_t n, const float *state,
-                                                const float *grad_logits, float *outside, float *partial_weight)
+                                                const float *grad_logits, float *outside, float *rectified_out)
 {
     switch (n % 8 ? 0 : outputs) { /* rows of whole registers and at most 12 outputs, else the reference */
-    case 1: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 1); break;
-    case 2: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 2); break;
-    case 3: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 3); break;
-    case 4: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 4); break;
-    case 5: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 5); break;
-    case 6: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 6); break;
-    case 7: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 7); break;
-    case 8: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 8); break;
-    case 9: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 9); break;
-    case 10: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 10); break;
-    case 11: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 11); break;
-    case 12: readout_backward_group(weight, n, state, grad_logits, outside, partial_weight, 12); break;
-    default: readout_backward_reference_f32_avx2(weight, outputs, n, state, grad_logits, outside, partial_weight); break;
+    case 1: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 1); break;
+    case 2: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 2); break;
+    case 3: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 3); break;
+    case 4: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 4); break;
+    case 5: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 5); break;
+    case 6: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 6); break;
+    case 7: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 7); break;
+    case 8: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 8); break;
+    case 9: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 9); break;
+    case 10: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 10); break;
+    case 11: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 11); break;
+    case 12: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 12); break;
+    default: readout_backward_reference_f32_avx2(weight, outputs, n, state, grad_logits, outside, rectified_out); break;
     }
 }
 #endif
@@ -430,17 +425,17 @@ KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t out
  * once per step.
  */
 KERNEL_TARGET __attribute__((always_inline)) static inline void
-readout_weight_gradient_group(float *partial_weight, int64_t outputs, int64_t n, const float *states, const float *grads,
-                              int count, const int group)
+readout_weight_gradient_group(float *partial_weight, int64_t outputs, int64_t n, const float *rectified,
+                              const float *grads, int count, const int group)
 {
     for (int64_t i = 0; i < n; i += 8) {
         __m256 sums[12];
         for (int k = 0; k < group; k++)
             sums[k] = _mm256_loadu_ps(partial_weight + k * n + i);
         for (int s = 0; s < count; s++) {
-            const __m256 rectified = _mm256_max_ps(_mm256_setzero_ps(), _mm256_loadu_ps(states + s * n + i));
+            const __m256 relu = _mm256_loadu_ps(rectified + s * n + i);
             for (int k = 0; k < group; k++)
-                sums[k] = _mm256_add_ps(sums[k], _mm256_mul_ps(_mm256_broadcast_ss(grads + s * outputs + k), rectified));
+                sums[k] = _mm256_add_ps(sums[k], _mm256_mul_ps(_mm256_broadcast_ss(grads + s * outputs + k), relu));
         }
         for (int k = 0; k < group; k++)
             _mm256_storeu_ps(partial_weight + k * n + i, sums[k]);
@@ -448,28 +443,28 @@ readout_weight_gradient_group(float *partial_weight, int64_t outputs, int64_t n,
 }
 
 KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, int64_t outputs, int64_t n,
-                                                       const float *states, const float *grads, int count)
+                                                       const float *rectified, const float *grads, int count)
 {
     if (n % 8) {
-        readout_weight_gradient_reference_f32_avx2(partial_weight, outputs, n, states, grads, count);
+        readout_weight_gradient_reference_f32_avx2(partial_weight, outputs, n, rectified, grads, count);
         return;
     }
     for (int64_t first = 0; first < outputs; first += 12) {
         float *rows = partial_weight + first * n;
         const float *g = grads + first; /* grads[s outputs + first + k] */
         switch (outputs - first < 12 ? outputs - first : 12) {
-        case 1: readout_weight_gradient_group(rows, outputs, n, states, g, count, 1); break;
-        case 2: readout_weight_gradient_group(rows, outputs, n, states, g, count, 2); break;
-        case 3: readout_weight_gradient_group(rows, outputs, n, states, g, count, 3); break;
-        case 4: readout_weight_gradient_group(rows, outputs, n, states, g, count, 4); break;
-        case 5: readout_weight_gradient_group(rows, outputs, n, states, g, count, 5); break;
-        case 6: readout_weight_gradient_group(rows, outputs, n, states, g, count, 6); break;
-        case 7: readout_weight_gradient_group(rows, outputs, n, states, g, count, 7); break;
-        case 8: readout_weight_gradient_group(rows, outputs, n, states, g, count, 8); break;
-        case 9: readout_weight_gradient_group(rows, outputs, n, states, g, count, 9); break;
-        case 10: readout_weight_gradient_group(rows, outputs, n, states, g, count, 10); break;
-        case 11: readout_weight_gradient_group(rows, outputs, n, states, g, count, 11); break;
-        default: readout_weight_gradient_group(rows, outputs, n, states, g, count, 12); break;
+        case 1: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 1); break;
+        case 2: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 2); break;
+        case 3: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 3); break;
+        case 4: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 4); break;
+        case 5: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 5); break;
+        case 6: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 6); break;
+        case 7: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 7); break;
+        case 8: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 8); break;
+        case 9: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 9); break;
+        case 10: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 10); break;
+        case 11: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 11); break;
+        default: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 12); break;
         }
     }
 }
