@@ -41,6 +41,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .errors import HadamRNNError, ShapeError
+from .losses import StepLoss
 from .core import base_matrix, check_block_size, check_hidden_size, hadamard_scale, split_order
 
 __all__ = [
@@ -583,8 +584,6 @@ def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dty
     _check_like(readout_bias, "readout_bias", (readout_weight.shape[0],), dtype)
     if output == "logits":
         return 0
-    from .losses import StepLoss  # losses imports nothing of native; imported here to keep the start light
-
     if not isinstance(step_loss, StepLoss):
         raise HadamRNNError(f"output='loss' needs step_loss, a hadamrnn.losses.StepLoss, got {type(step_loss).__name__}")
     classes = readout_weight.shape[0]
@@ -664,7 +663,7 @@ def hadamard_recurrence_native(
     memory: str = "stored",
     checkpoint_interval: int | None = None,
     targets: torch.Tensor | None = None,
-    step_loss=None,
+    step_loss: StepLoss | None = None,
 ) -> torch.Tensor:
     r"""The Hadamard recurrence over a whole sequence, forward and backward in C.
 
@@ -787,7 +786,7 @@ def hadamard_recurrence_tokens_native(
     memory: str = "stored",
     checkpoint_interval: int | None = None,
     targets: torch.Tensor | None = None,
-    step_loss=None,
+    step_loss: StepLoss | None = None,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` with token ids in place of one-hot inputs.
 
