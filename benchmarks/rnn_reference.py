@@ -17,8 +17,11 @@ pmnist  B = 100, T = 784, n = 512, d = 1, 10 classes, cross-entropy on the last 
           ``out, h_n = model.rnn(x)`` and the classifier on ``h_n``;
         - ``nn.RNN``: the reference.
 copy    B = 128, T = 1000, n = 128, one-hot d = 10, 9 classes, cross-entropy at every step:
-        - ``head``: ``SequenceTagger`` (4-bit U and V), native backend, the copy task's loss;
-        - ``nn.RNN``: the reference with ``nn.Linear`` on every output.
+        - ``head``: ``SequenceTagger`` (4-bit U and V), native backend, the copy task's loss fused
+          into the read-out kernel, as the trainer computes it (``head.loss(x, targets,
+          task.step_loss)``);
+        - ``nn.RNN``: the reference with ``nn.Linear`` on every output and the task's loss
+          (``F.cross_entropy`` on the logits).
 """
 
 from __future__ import annotations
@@ -106,6 +109,17 @@ def pmnist_steps() -> dict[str, Callable[[], None]]:
     }
 
 
+class FusedLoss(torch.nn.Module):
+    """A head called for its training loss, as the trainer calls it: ``head.loss(x, targets, step_loss)``."""
+
+    def __init__(self, head: SequenceTagger, targets: torch.Tensor, step_loss) -> None:
+        super().__init__()
+        self.head, self.targets, self.step_loss = head, targets, step_loss
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head.loss(x, self.targets, self.step_loss)
+
+
 def copy_steps() -> dict[str, Callable[[], None]]:
     torch.manual_seed(0)
     task = CopyTask(seq_len=1000)
@@ -117,7 +131,7 @@ def copy_steps() -> dict[str, Callable[[], None]]:
     head = SequenceTagger(10, 128, 9, input_bits=4, output_bits=4, backend="native")
     return {
         "nn.RNN": training_step(ReferenceTagger(10, 128, 9), batch.inputs, loss_of, lr=1e-4),
-        "head": training_step(head, batch.inputs, loss_of, lr=1e-4),
+        "head": training_step(FusedLoss(head, batch.targets, task.step_loss), batch.inputs, lambda loss: loss, lr=1e-4),
     }
 
 

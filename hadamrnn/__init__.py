@@ -36,6 +36,7 @@ _EXPORTS = {
     "core.orders": ("available_orders", "check_block_size", "check_hidden_size", "is_power_of_two"),
     "core.scale": ("hadamard_scale",),
     "layers": ("HadamRNN", "QuantizedLinear"),
+    "losses": ("StepLoss",),
     "models": ("SequenceClassifier", "SequenceTagger", "build_model"),
     "optim": ("Bop", "sign_parameter_groups", "sign_parameters"),
     "sign_search": ("search_signs",),
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .core.scale import hadamard_scale
     from .hadamard import block_sylvester, fwht, is_hadamard, sylvester
     from .layers import HadamRNN, QuantizedLinear
+    from .losses import StepLoss
     from .models import SequenceClassifier, SequenceTagger, build_model
     from .optim import Bop, sign_parameter_groups, sign_parameters
     from .sign_search import search_signs
@@ -105,6 +107,7 @@ __all__ = [
     "SequenceClassifier",
     "SequenceTagger",
     "build_model",
+    "StepLoss",
     "model_size",
     "ModelSize",
     # learning the signs

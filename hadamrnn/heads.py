@@ -20,6 +20,7 @@ from torch import nn
 
 from .errors import ShapeError
 from .layers import QuantizedLinear, token_embedding
+from .losses import StepLoss
 
 __all__ = ["SequenceHead"]
 
@@ -30,8 +31,10 @@ class SequenceHead(nn.Module):
     The cell is any module called as ``rnn(x)`` on ``(B, T, d)`` floats that returns
     ``(outputs, h_n)`` with ``outputs`` of shape ``(B, T, hidden_size)``, like
     :class:`torch.nn.RNN`. A cell may offer fused paths, which the head then uses:
-    ``rnn.last_state(x)`` (``h_T`` alone, for classifiers) and ``rnn.readout(x, V, c)``
-    (``V · ReLU(h_t) + c`` at every step, for taggers), as :class:`~hadamrnn.layers.HadamRNN` does.
+    ``rnn.last_state(x)`` (``h_T`` alone, for classifiers), ``rnn.readout(x, V, c)``
+    (``V · ReLU(h_t) + c`` at every step, for taggers) and ``rnn.readout_loss(x, V, c, targets,
+    step_loss)`` (a tagger's loss over every step, for :meth:`loss`), as
+    :class:`~hadamrnn.layers.HadamRNN` does.
 
     Args:
         cell: builds the recurrent cell from the size of its input (``embedding_dim`` with an
@@ -92,3 +95,21 @@ class SequenceHead(nn.Module):
             return self.readout(torch.relu(self.rnn.last_state(inputs)))
         states, _ = self.rnn(inputs)
         return self.readout(torch.relu(states if self.many_to_many else states[..., -1, :]))
+
+    def loss(self, x: torch.Tensor, targets: torch.Tensor, step_loss: StepLoss) -> torch.Tensor:
+        """``step_loss(self(x), targets)``: the loss of a batch, for training.
+
+        A tagger whose cell offers ``readout_loss`` (:class:`~hadamrnn.layers.HadamRNN`) computes
+        it fused with the read-out, without the ``(B, T, k)`` logits: on the native backend the
+        kernel scores each step from the logits it holds (:meth:`hadamrnn.layers.HadamRNN.readout_loss`).
+        The logits themselves, for evaluation and inference, come from calling the head.
+
+        Shapes:
+            ``x``: as in the forward; ``targets``: ``(B, T)`` class ids, or ``(B, T, k)`` for
+            binary cross-entropy (see :class:`~hadamrnn.losses.StepLoss`). Returns a 0-d tensor.
+        """
+        if self.many_to_many and hasattr(self.rnn, "readout_loss"):
+            return self.rnn.readout_loss(
+                self.embed(x), self.readout.quantized_weight(), self.readout.bias, targets, step_loss
+            )
+        return step_loss(self(x), targets)

@@ -15,6 +15,7 @@ from .functional import (
     hadamard_recurrence_reference_with_last,
     hadamard_recurrence_reversible_reference,
 )
+from .losses import StepLoss
 from .parametrizations import BinaryHadamard, BlockHadamard
 from .quantizers import check_bits, uniform_quantize
 
@@ -151,8 +152,8 @@ class HadamRNN(nn.Module):
             reference, the one path a graph can record. :meth:`execution_path` and the module's
             ``repr`` say which path runs.
         sign_clip: optional clip of the straight-through gradient of the signs.
-        memory: what the backward of :meth:`last_state` and :meth:`readout` keeps of the states
-            (:data:`hadamrnn.native.MEMORIES`). ``"stored"``: every state, ``O(B T n)``.
+        memory: what the backward of :meth:`last_state`, :meth:`readout` and :meth:`readout_loss`
+            keeps of the states (:data:`hadamrnn.native.MEMORIES`). ``"stored"``: every state, ``O(B T n)``.
             ``"reversible"`` (linear recurrence only): only ``h_T``; the backward recomputes the
             states backwards by inverting the orthogonal step, ``O(B n)`` whatever ``T``.
             ``"checkpointed"`` (linear only): also every
@@ -357,14 +358,54 @@ class HadamRNN(nn.Module):
             Returns ``(B, T, k)`` (``(T, B, k)`` unless ``batch_first``), or ``(T, k)`` unbatched.
         """
         x, h, batched = self._check_input(x, h0)
-        if not isinstance(weight, torch.Tensor) or weight.ndim != 2 or weight.shape[1] != self.hidden_size:
-            shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
-            raise ShapeError(f"the read-out weight must have shape (k, n={self.hidden_size}), got {shape}")
+        self._check_readout_weight(weight)
         with parametrize.cached():
             logits = self._run(x, h, output="logits", readout_weight=weight, readout_bias=bias)
         if not batched:
             return logits[0]
         return logits if self.batch_first else logits.transpose(0, 1)
+
+    def readout_loss(
+        self,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        targets: torch.Tensor,
+        step_loss: StepLoss,
+        h0: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``step_loss(readout(x, weight, bias, h0), targets)``, the loss of the read-out at every step.
+
+        On the native backend the loss is fused into the recurrence kernel: each step's ``k``
+        logits are formed, scored and differentiated while they are in registers, so the
+        ``(B, T, k)`` logits and their gradient never exist (see
+        :func:`hadamrnn.native.hadamard_recurrence_native`, ``output="loss"``). Elsewhere it is
+        that expression itself.
+
+        Shapes:
+            ``x``, ``h0``: as in :meth:`forward`; ``weight``: ``(k, n)``; ``bias``: ``(k,)``;
+            ``targets``: the layout of the logits without (cross-entropy ids, int64) or with
+            (binary cross-entropy) their last dimension: ``(B, T)`` or ``(B, T, k)``
+            (``(T, B...)`` unless ``batch_first``; ``(T...)`` unbatched). Returns a 0-d tensor.
+        """
+        if not isinstance(step_loss, StepLoss):
+            raise HadamRNNError(f"step_loss must be a hadamrnn.losses.StepLoss, got {type(step_loss).__name__}")
+        x, h, batched = self._check_input(x, h0)
+        self._check_readout_weight(weight)
+        if isinstance(targets, torch.Tensor):
+            if not batched:
+                targets = targets.unsqueeze(0)
+            elif not self.batch_first:
+                targets = targets.transpose(0, 1)
+        step_loss.check_targets(targets, x.shape[0], x.shape[1], weight.shape[0], x.dtype)
+        with parametrize.cached():
+            return self._run(x, h, output="loss", readout_weight=weight, readout_bias=bias, targets=targets,
+                             step_loss=step_loss)
+
+    def _check_readout_weight(self, weight) -> None:
+        if not isinstance(weight, torch.Tensor) or weight.ndim != 2 or weight.shape[1] != self.hidden_size:
+            shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
+            raise ShapeError(f"the read-out weight must have shape (k, n={self.hidden_size}), got {shape}")
 
     def _run(
         self,
@@ -373,11 +414,14 @@ class HadamRNN(nn.Module):
         output: str = "states",
         readout_weight: torch.Tensor | None = None,
         readout_bias: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
+        step_loss: StepLoss | None = None,
     ) -> torch.Tensor:
         """The recurrence on batch-first ``x`` ``(B, T, d)`` from ``h`` ``(B, n)``.
 
         Returns, by ``output``: ``(B, T, n)`` every state, ``(B, n)`` the last one, ``(B, T, k)``
-        the read-out, or the pair (every state, the last one) (see :func:`hadamrnn.native.hadamard_recurrence_native`).
+        the read-out, the pair (every state, the last one), or the read-out's loss against
+        ``targets`` (see :func:`hadamrnn.native.hadamard_recurrence_native`).
         """
         weight_ih = self.input_proj.quantized_weight()
         bias = self.input_proj.bias
@@ -388,7 +432,10 @@ class HadamRNN(nn.Module):
             return native._recurrence_for_layer(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence,
                 output=output, readout_weight=readout_weight, readout_bias=readout_bias, checkpoint_interval=interval,
+                targets=targets, step_loss=step_loss,
             )
+        if output == "loss":  # the reference: the logits of this backend, then the loss in torch
+            return step_loss(self._run(x, h, "logits", readout_weight, readout_bias), targets)
         if backend == "reference" and memory != "stored":
             return hadamard_recurrence_reversible_reference(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, output=output,
@@ -438,7 +485,7 @@ class HadamRNN(nn.Module):
     def _memory_for(self, backend: str, output: str) -> str:
         """The memory mode of one call: every state is kept where they are returned (``forward``),
         by the dense backend, and by ``"auto"`` off the native backend or with the ReLU step."""
-        if output not in ("last", "logits") or backend == "dense":
+        if output not in ("last", "logits", "loss") or backend == "dense":
             return "stored"
         if self.memory == "auto":
             return "checkpointed" if backend == "native" and self.recurrence == "linear" else "stored"

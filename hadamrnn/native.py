@@ -33,6 +33,7 @@ bit for bit.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 
@@ -40,6 +41,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .errors import HadamRNNError, ShapeError
+from .losses import StepLoss
 from .core import base_matrix, check_block_size, check_hidden_size, hadamard_scale, split_order
 
 __all__ = [
@@ -347,7 +349,10 @@ def fwht_native_(
 
 
 #: What the recurrence Function returns (see ``_RecurrenceFunction``).
-_OUTPUTS = ("states", "last", "logits", "states_and_last")
+_OUTPUTS = ("states", "last", "logits", "states_and_last", "loss")
+
+#: The kernels' name of each :class:`~hadamrnn.losses.StepLoss` kind.
+_LOSS_KINDS = {"cross_entropy": "cross_entropy", "binary_cross_entropy": "binary_cross_entropy"}
 
 
 class _RecurrenceFunction(torch.autograd.Function):
@@ -370,8 +375,8 @@ class _RecurrenceFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, kind, block_size, relu, output,
-        checkpoint_interval,
+        ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, targets, kind, block_size, relu, output,
+        checkpoint_interval, step_loss, count,
     ):
         batch, steps = inputs.shape[:2]
         # With a checkpoint interval k the forward keeps only h_t for t = k, 2k, ... and h_T.
@@ -380,16 +385,24 @@ class _RecurrenceFunction(torch.autograd.Function):
         logits = None
         if output == "logits":
             logits = h0.new_empty((batch, steps, readout_weight.shape[0]))
+        total = torch.zeros((), dtype=torch.float64) if output == "loss" else None
+        # Cross-entropy: log Σ_j exp(o_tj) of every step, (B, T), for the backward's softmax.
+        normalizers = h0.new_empty((batch, steps)) if output == "loss" and step_loss.kind == "cross_entropy" else None
         ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
-        ctx.checkpoint_interval = checkpoint_interval
+        ctx.checkpoint_interval, ctx.step_loss, ctx.count = checkpoint_interval, step_loss, count
         # An unused output's gradient reaches the backward as None, which the kernel reads as zero.
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states)
+        ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers)
         _require_extension().recurrence_forward(
             **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval),
             **_readout(readout_weight, readout_bias),
+            **_loss(step_loss, targets, normalizers),
             logits=_address(logits),
+            loss_total=_address(total),
         )
+        if output == "loss":
+            # The kernel sums the steps' losses in double; the reduction divides once, then rounds.
+            return h0.new_tensor(_reduced(float(total), step_loss, count))
         if output == "states":
             return states
         if output == "last":
@@ -403,9 +416,15 @@ class _RecurrenceFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, *grad_outputs):
-        inputs, h0, signs, columns, bias, readout_weight, readout_bias, states = ctx.saved_tensors
+        inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers = ctx.saved_tensors
+        loss_gradient = 0.0
         if ctx.output == "states_and_last":
             incoming = {"grad_states": grad_outputs[0], "grad_last": grad_outputs[1]}
+        elif ctx.output == "loss":
+            incoming = {}
+            if grad_outputs[0] is None:
+                return (None,) * 15
+            loss_gradient = _reduced(float(grad_outputs[0]), ctx.step_loss, ctx.count, empty=0.0)
         else:
             names = {"states": "grad_states", "last": "grad_last", "logits": "grad_logits"}
             incoming = {names[ctx.output]: grad_outputs[0]}
@@ -421,8 +440,8 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_readout_weight": needs[5],
             "grad_readout_bias": needs[6],
         }
-        if not any(wants.values()) or all(grad is None for grad in incoming.values()):
-            return (None,) * 12
+        if not any(wants.values()) or (ctx.output != "loss" and all(grad is None for grad in incoming.values())):
+            return (None,) * 15
         like = {
             "grad_inputs": inputs,
             "grad_h0": h0,
@@ -438,6 +457,8 @@ class _RecurrenceFunction(torch.autograd.Function):
                 ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states, ctx.checkpoint_interval
             ),
             **_readout(readout_weight, readout_bias),
+            **_loss(ctx.step_loss, targets, normalizers),
+            loss_gradient=loss_gradient,
             **{"grad_states": 0, **{name: _address(grad) for name, grad in incoming.items()}},
             **{name: _address(grad) for name, grad in grads.items()},
         )
@@ -449,11 +470,7 @@ class _RecurrenceFunction(torch.autograd.Function):
             grads["grad_bias"],
             grads["grad_readout_weight"],
             grads["grad_readout_bias"],
-            None,
-            None,
-            None,
-            None,
-            None,
+            *(None,) * 8,
         )
 
 
@@ -470,6 +487,29 @@ def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
         readout_weight=_address(weight),
         readout_bias=_address(bias),
     )
+
+
+def _loss(step_loss, targets: torch.Tensor | None, normalizers: torch.Tensor | None) -> dict:
+    """The keyword arguments that describe the fused loss (none when ``step_loss`` is None)."""
+    if step_loss is None:
+        return dict(loss="none")
+    ignore = step_loss.ignore_index
+    return dict(
+        loss=_LOSS_KINDS[step_loss.kind],
+        targets=targets.data_ptr(),
+        has_ignore_index=ignore is not None,
+        ignore_index=0 if ignore is None else ignore,
+        normalizers=_address(normalizers),
+    )
+
+
+def _reduced(value: float, step_loss, count: int, empty: float = math.nan) -> float:
+    """``value`` (a sum over steps, or the gradient of the reduced loss) times the reduction's
+    factor: ``1/count`` for ``"mean"`` (``empty`` when nothing counted, as torch's NaN mean of no
+    scored step), 1 for ``"sum"``."""
+    if step_loss.reduction == "sum":
+        return value
+    return value / count if count else empty
 
 
 def _problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval=0) -> dict:
@@ -523,18 +563,35 @@ def _check_sizes(n: int, block_size: int | None) -> int:
     return check_block_size(check_hidden_size(n, "h0.shape[1] (the hidden size n)"), block_size)
 
 
-def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dtype) -> None:
+def _check_output(output, readout_weight, readout_bias, n: int, dtype: torch.dtype, targets=None, step_loss=None,
+                  batch: int = 0, steps: int = 0) -> int:
+    """Check the output, the read-out and the loss; returns the count that a mean loss divides by
+    (0 without a loss)."""
     if output not in _OUTPUTS:
         raise HadamRNNError(f"output must be one of {_OUTPUTS}, got {output!r}")
-    if output != "logits":
+    if output != "loss" and (targets is not None or step_loss is not None):
+        raise HadamRNNError(f"targets and step_loss go with output='loss', got output={output!r}")
+    if output not in ("logits", "loss"):
         if readout_weight is not None or readout_bias is not None:
-            raise HadamRNNError(f"readout_weight and readout_bias go with output='logits', got output={output!r}")
-        return
+            raise HadamRNNError(
+                f"readout_weight and readout_bias go with output='logits' or 'loss', got output={output!r}"
+            )
+        return 0
     if not isinstance(readout_weight, torch.Tensor) or readout_weight.ndim != 2 or readout_weight.shape[1] != n:
         shape = tuple(readout_weight.shape) if isinstance(readout_weight, torch.Tensor) else type(readout_weight).__name__
-        raise ShapeError(f"output='logits' needs readout_weight of shape (k, n={n}), got {shape}")
+        raise ShapeError(f"output={output!r} needs readout_weight of shape (k, n={n}), got {shape}")
     _check_like(readout_weight, "readout_weight", tuple(readout_weight.shape), dtype)
     _check_like(readout_bias, "readout_bias", (readout_weight.shape[0],), dtype)
+    if output == "logits":
+        return 0
+    if not isinstance(step_loss, StepLoss):
+        raise HadamRNNError(f"output='loss' needs step_loss, a hadamrnn.losses.StepLoss, got {type(step_loss).__name__}")
+    classes = readout_weight.shape[0]
+    step_loss.check_targets(targets, batch, steps, classes, dtype)
+    _check_cpu(targets, "targets")
+    if targets.requires_grad:
+        raise HadamRNNError("the fused loss gives no gradient to its targets: expected targets without requires_grad")
+    return step_loss.count(targets, classes)
 
 
 def checkpoint_interval_for(memory: str, steps: int, recurrence: str, output: str, interval: int | None = None) -> int:
@@ -555,9 +612,9 @@ def checkpoint_interval_for(memory: str, steps: int, recurrence: str, output: st
             f"memory={memory!r} needs the linear recurrence, got recurrence={recurrence!r}: the ReLU step "
             "cannot be inverted, so its backward keeps the stored states (memory='stored')"
         )
-    if output not in ("last", "logits"):
+    if output not in ("last", "logits", "loss"):
         raise HadamRNNError(
-            f"memory={memory!r} goes with output='last' or 'logits', got output={output!r}: "
+            f"memory={memory!r} goes with output='last', 'logits' or 'loss', got output={output!r}: "
             "that output returns every state, so the backward reads them (memory='stored')"
         )
     if memory == "reversible":
@@ -571,10 +628,12 @@ def checkpoint_interval_for(memory: str, steps: int, recurrence: str, output: st
 
 def _run(
     inputs, kind, h0, signs, columns, bias, block_size, recurrence, output, readout_weight, readout_bias,
-    checkpoint_interval=0,
+    checkpoint_interval=0, targets=None, step_loss=None, count=0,
 ):
     batch, steps = inputs.shape[:2]
     if batch == 0 or steps == 0:  # nothing to run; no gradient flows (as in the reference)
+        if output == "loss":
+            return h0.new_tensor(_reduced(0.0, step_loss, count))
         if output == "last":
             return h0.new_zeros(batch, h0.shape[1]) if batch == 0 else h0
         if output == "states_and_last":
@@ -582,9 +641,11 @@ def _run(
             return h0.new_zeros(batch, steps, h0.shape[1]), last
         width = h0.shape[1] if output == "states" else readout_weight.shape[0]
         return h0.new_zeros(batch, steps, width)
-    tensors = (inputs, h0, signs, columns, bias, readout_weight, readout_bias)
+    tensors = (inputs, h0, signs, columns, bias, readout_weight, readout_bias, targets)
     contiguous = [None if tensor is None else tensor.contiguous() for tensor in tensors]
-    return _RecurrenceFunction.apply(*contiguous, kind, block_size, recurrence == "relu", output, checkpoint_interval)
+    return _RecurrenceFunction.apply(
+        *contiguous, kind, block_size, recurrence == "relu", output, checkpoint_interval, step_loss, count
+    )
 
 
 def hadamard_recurrence_native(
@@ -601,6 +662,8 @@ def hadamard_recurrence_native(
     readout_bias: torch.Tensor | None = None,
     memory: str = "stored",
     checkpoint_interval: int | None = None,
+    targets: torch.Tensor | None = None,
+    step_loss: StepLoss | None = None,
 ) -> torch.Tensor:
     r"""The Hadamard recurrence over a whole sequence, forward and backward in C.
 
@@ -634,9 +697,13 @@ def hadamard_recurrence_native(
             ``V·ReLU(h_t) + c`` of every step (many-to-many heads: no ``(B, T, n)`` activations
             or gradients outside the kernel); ``"states_and_last"``, every ``h_t`` and ``h_T`` as a
             second tensor with its own gradient (``HadamRNN.forward``: a loss on ``h_T`` alone
-            costs no ``(B, T, n)`` gradient).
-        readout_weight: ``(k, n)`` the read-out ``V`` (already quantized), with ``"logits"``.
-        readout_bias: ``(k,)`` the read-out bias ``c``, or None, with ``"logits"``.
+            costs no ``(B, T, n)`` gradient); ``"loss"``, the scalar ``step_loss`` of the fused
+            read-out against ``targets``, computed in the kernel from each step's logits while
+            they are in registers (no ``(B, T, k)`` logits or gradient at all: the backward forms
+            ``∂L/∂o_t`` again from ``h_t``).
+        readout_weight: ``(k, n)`` the read-out ``V`` (already quantized), with ``"logits"`` and
+            ``"loss"``.
+        readout_bias: ``(k,)`` the read-out bias ``c``, or None, with ``"logits"`` and ``"loss"``.
         memory: what the backward keeps of the states (:data:`MEMORIES`): ``"stored"`` (every
             state), ``"reversible"`` (only ``h_T``: every other state is recomputed backwards by
             inverting the orthogonal step) or ``"checkpointed"`` (every ``checkpoint_interval``-th
@@ -644,19 +711,24 @@ def hadamard_recurrence_native(
             ``"logits"``; their gradients differ from the stored ones by the rounding of the
             recomputation (docs/performance.md).
         checkpoint_interval: ``k`` for ``"checkpointed"``; None is :data:`CHECKPOINT_INTERVAL`.
+        targets: with ``"loss"``: ``(B, T)`` int64 class ids for cross-entropy, ``(B, T, k)`` of
+            the dtype of ``h0`` for binary cross-entropy (no gradient flows to them).
+        step_loss: with ``"loss"``: the :class:`~hadamrnn.losses.StepLoss` (kind, ignore index,
+            reduction); its call on the ``"logits"`` output is the reference.
 
     All tensors are float32 (AVX2 or portable kernels) or float64 (portable kernels), on the CPU,
     of one dtype.
 
     Returns:
-        ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; ``(B, T, k)`` the read-out; or the pair
-        ``((B, T, n), (B, n))``, by ``output``.
+        ``(B, T, n)`` every ``h_t``; ``(B, n)`` ``h_T``; ``(B, T, k)`` the read-out; the pair
+        ``((B, T, n), (B, n))``; or the 0-d loss, by ``output``.
     """
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
     m = _check_sizes(n, block_size)
     interval = _interval_of(x, memory, recurrence, output, checkpoint_interval)
     return _features_recurrence(
-        x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, interval
+        x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, interval,
+        targets, step_loss,
     )
 
 
@@ -667,7 +739,7 @@ def _interval_of(inputs, memory, recurrence, output, checkpoint_interval) -> int
 
 def _recurrence_for_layer(
     x, h0, signs, weight_ih, bias, block_size: int, recurrence: str, *, output="states", readout_weight=None,
-    readout_bias=None, checkpoint_interval=0,
+    readout_bias=None, checkpoint_interval=0, targets=None, step_loss=None,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` for :class:`~hadamrnn.layers.HadamRNN`, whose
     parametrization checked ``n`` and ``block_size`` when it was built: the same checks of the
@@ -675,12 +747,13 @@ def _recurrence_for_layer(
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
     return _features_recurrence(
         x, h0, signs, weight_ih, bias, n, block_size, d, recurrence, output, readout_weight, readout_bias,
-        checkpoint_interval,
+        checkpoint_interval, targets, step_loss,
     )
 
 
 def _features_recurrence(
-    x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, checkpoint_interval=0
+    x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, checkpoint_interval=0,
+    targets=None, step_loss=None,
 ):
     """Check ``x`` and the read-out, and run the recurrence on features (``U x_t`` in the loop for
     narrow ``x``, one ``F.linear`` first for wide ``x``)."""
@@ -688,8 +761,8 @@ def _features_recurrence(
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ShapeError(f"x must have shape (B={h0.shape[0]}, T, d={d}), got {shape}")
     _check_like(x, "x", tuple(x.shape), h0.dtype)
-    _check_output(output, readout_weight, readout_bias, n, h0.dtype)
-    readout = (output, readout_weight, readout_bias, checkpoint_interval)
+    count = _check_output(output, readout_weight, readout_bias, n, h0.dtype, targets, step_loss, *x.shape[:2])
+    readout = (output, readout_weight, readout_bias, checkpoint_interval, targets, step_loss, count)
     if d > INLINE_PROJECTION_MAX_WIDTH:
         # The very drive the reference forms: the same F.linear, bias included.
         projected = torch.nn.functional.linear(x, weight_ih, bias)
@@ -712,6 +785,8 @@ def hadamard_recurrence_tokens_native(
     readout_bias: torch.Tensor | None = None,
     memory: str = "stored",
     checkpoint_interval: int | None = None,
+    targets: torch.Tensor | None = None,
+    step_loss: StepLoss | None = None,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` with token ids in place of one-hot inputs.
 
@@ -723,7 +798,8 @@ def hadamard_recurrence_tokens_native(
     Args:
         tokens: ``(B, T)`` int64 ids in ``[0, V)``.
         h0, signs, weight_ih (``(n, V)``), bias, block_size, recurrence, output, readout_weight,
-            readout_bias, memory, checkpoint_interval: as in :func:`hadamard_recurrence_native`.
+            readout_bias, memory, checkpoint_interval, targets, step_loss: as in
+            :func:`hadamard_recurrence_native`.
 
     Returns:
         as :func:`hadamard_recurrence_native`.
@@ -741,8 +817,9 @@ def hadamard_recurrence_tokens_native(
             f"tokens must lie in [0, {vocabulary}) (weight_ih has {vocabulary} columns), "
             f"got values from {int(tokens.min())} to {int(tokens.max())}"
         )
-    _check_output(output, readout_weight, readout_bias, n, h0.dtype)
-    readout = (output, readout_weight, readout_bias, _interval_of(tokens, memory, recurrence, output, checkpoint_interval))
+    count = _check_output(output, readout_weight, readout_bias, n, h0.dtype, targets, step_loss, *tokens.shape)
+    interval = _interval_of(tokens, memory, recurrence, output, checkpoint_interval)
+    readout = (output, readout_weight, readout_bias, interval, targets, step_loss, count)
     if vocabulary > INLINE_PROJECTION_MAX_WIDTH:
         projected = torch.nn.functional.embedding(tokens, weight_ih.t())
         return _run(projected, "projected", h0, signs, None, bias, m, recurrence, *readout)

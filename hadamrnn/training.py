@@ -437,14 +437,30 @@ class Trainer:
         """Metrics averaged over a whole split, weighted by batch size (each rank takes its slice)."""
         return evaluate_model(self.model, self.task, split, self.config.train.eval_batch_size, self.distributed)
 
+    def _fuses_loss(self) -> bool:
+        """Whether the training step asks the model for the task's loss directly
+        (:meth:`hadamrnn.heads.SequenceHead.loss`, fused with the read-out on the native backend)
+        instead of computing ``task.loss`` of its logits: the task's loss is a loss over every step
+        (``task.step_loss``) and the model has ``loss``. Not under data parallelism, whose wrapper
+        only sees ``forward``. The value is the same loss either way, up to rounding."""
+        return (
+            getattr(self.task, "step_loss", None) is not None
+            and not self.distributed.enabled
+            and callable(getattr(self.model, "loss", None))
+        )
+
+    def _loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self._fuses_loss():
+            return self.model.loss(inputs, targets, self.task.step_loss)
+        return self.task.loss(self.network(inputs), targets)
+
     def _train_step(self, batch) -> tuple[float, int]:
         before = _signs_of(self.model)
         batch, share = self.distributed.local_slice(batch)
         inputs, targets = batch.inputs, batch.targets
         if self.device.type != "cpu":
             inputs, targets = inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
-        outputs = self.network(inputs)
-        loss = self.task.loss(outputs, targets) * share
+        loss = self._loss(inputs, targets) * share
         # The global mean loss, identical on every rank, so that all ranks stop together.
         global_loss = self.distributed.mean_over_ranks(loss.detach())
         if not torch.isfinite(global_loss):

@@ -387,7 +387,7 @@ class TestRecurrenceAgainstReference:
             native.hadamard_recurrence_native(*args, output="all")
         with pytest.raises(ShapeError, match=r"readout_weight of shape \(k, n=8\), got \(5, 4\)"):
             native.hadamard_recurrence_native(*args, output="logits", readout_weight=p["readout_weight"][:, :4])
-        with pytest.raises(HadamRNNError, match="go with output='logits', got output='last'"):
+        with pytest.raises(HadamRNNError, match="go with output='logits' or 'loss', got output='last'"):
             native.hadamard_recurrence_native(*args, output="last", readout_weight=p["readout_weight"])
         with pytest.raises(ShapeError, match=r"readout_bias must have shape \(5,\), got \(4,\)"):
             native.hadamard_recurrence_native(
@@ -841,7 +841,7 @@ class TestReversibleBackward:
         args = (p["inputs"], p["h0"], p["signs"], p["weight_ih"], p["bias"], 8)
         with pytest.raises(HadamRNNError, match="needs the linear recurrence.*ReLU step cannot be inverted"):
             native.hadamard_recurrence_native(*args, "relu", output="last", memory="reversible")
-        with pytest.raises(HadamRNNError, match="goes with output='last' or 'logits', got output='states'"):
+        with pytest.raises(HadamRNNError, match="goes with output='last', 'logits' or 'loss', got output='states'"):
             native.hadamard_recurrence_native(*args, "linear", memory="checkpointed")
         with pytest.raises(HadamRNNError, match="memory must be one of"):
             native.hadamard_recurrence_native(*args, "linear", output="last", memory="none")

@@ -290,3 +290,33 @@ def test_without_keep_best_nothing_is_kept(tmp_path):
     result = trainer.fit()
     assert "best" not in result.metrics and "best" not in trainer.history
     assert not (tmp_path / "best").exists()
+
+
+def test_the_training_step_uses_the_fused_loss_of_the_task(tmp_path, monkeypatch):
+    """A task with a loss over every step (the copy task) trains through ``model.loss``, which the
+    native tagger fuses into its kernel; its value is the task's loss of the logits, the same
+    number up to float32 rounding, and the task's own ``loss`` is not called."""
+    trainer = make_trainer(tmp_path)
+    assert trainer._fuses_loss()
+    batch = trainer.task.batch("train", 0, 16)
+    with torch.no_grad():
+        expected = float(trainer.task.loss(trainer.model(batch.inputs), batch.targets))
+    calls = []
+    model_loss = trainer.model.loss
+    monkeypatch.setattr(trainer.model, "loss", lambda *args: calls.append(args[2]) or model_loss(*args))
+    monkeypatch.setattr(trainer.task, "loss", lambda *args: pytest.fail("task.loss called by the training step"))
+    loss, _ = trainer._train_step(batch)
+    assert calls == [trainer.task.step_loss]
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_task_without_a_step_loss_trains_on_its_loss(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path)
+    calls = []
+    step_loss = trainer.task.step_loss
+    monkeypatch.setattr(trainer.task, "loss", lambda outputs, targets: calls.append(1) or step_loss(outputs, targets))
+    monkeypatch.setattr(trainer.task, "step_loss", None)
+    assert not trainer._fuses_loss()
+    monkeypatch.setattr(trainer.model, "loss", lambda *args: pytest.fail("model.loss called without a step loss"))
+    trainer._train_step(trainer.task.batch("train", 0, 16))
+    assert calls == [1]

@@ -21,6 +21,15 @@
 #include "kernels.h"
 #include "parallel.h"
 
+/* A reference that a build's faster version may replace entirely. */
+#ifndef MAYBE_UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#define MAYBE_UNUSED __attribute__((unused))
+#else
+#define MAYBE_UNUSED
+#endif
+#endif
+
 /* Below this many elements a thread costs more to start than the work it would take over. */
 #define MIN_ELEMENTS_PER_WORKER ((int64_t)1 << 15)
 
@@ -246,6 +255,14 @@ typedef struct {
     int64_t readout_size;                 /* k, 0 without a fused read-out */
     const REAL *readout_weight, *readout_bias;
     REAL *logits;
+    loss_kind loss;
+    const int64_t *targets_ids;   /* LOSS_CROSS_ENTROPY: (B, T) */
+    const REAL *targets_real;     /* LOSS_BINARY_CROSS_ENTROPY: (B, T, k) */
+    int has_ignore_index;
+    int64_t ignore_index;
+    REAL loss_gradient;           /* backward: dL/d(Σ ℓ), in the precision of the kernels */
+    double *partial_loss;         /* forward with a loss: (B) Σ_t ℓ_bt per sequence */
+    REAL *normalizers;            /* LOSS_CROSS_ENTROPY: (B, T) log Σ_j exp(o_tj), forward writes, backward reads */
     const REAL *grad_states, *grad_last, *grad_logits;
     REAL *grad_inputs, *grad_h0;
 
@@ -260,8 +277,15 @@ typedef struct {
     REAL *partial_columns;  /* (B, width, n) */
     REAL *partial_readout_weight; /* (B, k, n) */
     REAL *partial_readout_bias;   /* (B, k) */
-    REAL *scratch;          /* per worker: FORWARD_SCRATCH n (forward), BACKWARD_SCRATCH n (backward) */
+    REAL *scratch;          /* per worker: FORWARD_SCRATCH n (forward), BACKWARD_SCRATCH n (backward),
+                               then LOSS_SCRATCH k */
 } KERNEL(recurrence);
+
+/* Per-worker scratch for the loss, after the rows of n: LOSS_SCRATCH k values (the logits of a
+ * step, the exponentials, ∂L/∂o_t, and the logits of LOSS_LANES = 8 steps waiting for their
+ * cross-entropy), then 8 more (their log-normalisers). */
+#define LOSS_SCRATCH 11
+#define LOSS_SCRATCH_VALUES(k) (LOSS_SCRATCH * (k) + 8)
 
 /* Ask for a row that a step to come will read. The backward walks time downwards, which hardware
  * prefetchers follow poorly, and a step is too short (a fraction of a microsecond at n = 512) to
@@ -327,6 +351,9 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
  * backward_sequences. */
 #define FORWARD_SCRATCH 6
 #define BACKWARD_SCRATCH 11
+/* The backward's scratch per worker: BACKWARD_SCRATCH rows, the loss's values, and with a read-out
+ * the READOUT_STEPS states and gradients whose ∂V terms wait. */
+#define BACKWARD_SCRATCH_VALUES(n, k) (BACKWARD_SCRATCH * (n) + LOSS_SCRATCH_VALUES(k) + ((k) ? READOUT_STEPS * ((n) + (k)) : 0))
 
 /*
  * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
@@ -354,16 +381,232 @@ KERNEL_TARGET static inline REAL KERNEL(dot_reference)(const REAL *a, const REAL
 #define DOT KERNEL(dot_reference)
 #endif
 
-/* o = V ReLU(h) + c, one dot product per output. `rectified` is scratch of n values. */
+/*
+ * o = V ReLU(h) + c, the readable reference of the read-out (and the portable path). Output j sums
+ * its products in READOUT_LANES = 8 running sums (sum l takes the i ≡ l mod 8, in increasing i),
+ * combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), and adds c_j last. The order is
+ * part of the contract: a fast READOUT (one pass over ReLU(h_t) with the running sums of several
+ * outputs in registers) adds in exactly this order. `rectified` is scratch of n values.
+ */
+#define READOUT_LANES 8
+KERNEL_TARGET static void KERNEL(readout_reference)(const REAL *weight, const REAL *bias, int64_t outputs, int64_t n,
+                                                    const REAL *state, REAL *rectified, REAL *logits)
+{
+    for (int64_t i = 0; i < n; i++) /* as torch.relu: negatives to 0, NaN kept */
+        rectified[i] = state[i] < 0 ? 0 : state[i];
+    for (int64_t j = 0; j < outputs; j++) {
+        const REAL *row = weight + j * n;
+        REAL lane[READOUT_LANES];
+        for (int l = 0; l < READOUT_LANES; l++) /* an initialiser would compile to `rep stos` */
+            lane[l] = 0;
+        for (int64_t i = 0; i < n; i++)
+            lane[i % READOUT_LANES] += row[i] * rectified[i];
+        const REAL sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        logits[j] = sum + (bias ? bias[j] : 0);
+    }
+}
+
+/* A build may bring a faster read-out (READOUT) that adds in exactly this order. */
+#ifndef READOUT
+#define READOUT KERNEL(readout_reference)
+#endif
+
 KERNEL_TARGET static inline void KERNEL(readout)(const KERNEL(recurrence) *r, const REAL *state, REAL *rectified,
                                                  REAL *logits)
 {
-    const int64_t n = r->n;
-    for (int64_t i = 0; i < n; i++) /* as torch.relu: negatives to 0, NaN kept */
-        rectified[i] = state[i] < 0 ? 0 : state[i];
-    for (int64_t k = 0; k < r->readout_size; k++)
-        logits[k] = DOT(r->readout_weight + k * n, rectified, n)
-                    + (r->readout_bias ? r->readout_bias[k] : 0);
+    READOUT(r->readout_weight, r->readout_bias, r->readout_size, r->n, state, rectified, logits);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The fused loss of one step, from its k logits
+ *
+ * Its exponential and logarithms, in float, are polynomials written out here rather than libm's
+ * expf and logf: a library call per logit cost more than the whole read-out, and plain additions
+ * and multiplications (no fused multiply-adds: -ffp-contract=off) give every build the same
+ * values. They are accurate to a few units in the last place. The float64 build calls libm.
+ * --------------------------------------------------------------------------------------------- */
+
+static inline float KERNEL(float_of_bits)(uint32_t bits)
+{
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+static inline uint32_t KERNEL(bits_of_float)(float value)
+{
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
+/*
+ * e^x for x <= 0 (NaN gives NaN). float: x = q ln 2 + s with q = round(x / ln 2) (by adding and
+ * subtracting 1.5 · 2^23, which leaves q in the low bits of the sum) and |s| <= ln(2)/2, then
+ * e^s by its Taylor polynomial of degree 7 (truncation below 6e-9), times 2^q formed from its bits.
+ * x below -87 counts as -87 (e^-87 = 1.6e-38, the smallest power that keeps 2^q normal): only
+ * differences to the largest logit, or -|o|, are exponentiated here, so such a term is negligible
+ * against the 1 of the largest.
+ */
+KERNEL_TARGET static inline REAL KERNEL(exp_nonpositive)(REAL x)
+{
+    if (sizeof(REAL) == sizeof(double))
+        return (REAL)exp((double)x);
+    const float clamped = (float)x < -87.0f ? -87.0f : (float)x; /* NaN stays NaN */
+    const float shifter = 12582912.0f;                           /* 1.5 · 2^23 */
+    const float shifted = clamped * 1.44269504088896341f + shifter;
+    const float q = shifted - shifter;
+    const uint32_t power = (KERNEL(bits_of_float)(shifted) - KERNEL(bits_of_float)(shifter) + 127u) << 23;
+    const float s = (clamped - q * 0.693145751953125f) - q * 1.428606765330187045e-06f; /* ln 2, hi + lo */
+    float p = 1.98412698412698413e-04f;
+    p = p * s + 1.38888888888888894e-03f;
+    p = p * s + 8.33333333333333322e-03f;
+    p = p * s + 4.16666666666666644e-02f;
+    p = p * s + 1.66666666666666657e-01f;
+    p = p * s + 0.5f;
+    p = p * s + 1.0f;
+    p = p * s + 1.0f;
+    return p * KERNEL(float_of_bits)(power);
+}
+
+/* out_j = e^(values_j - shift) for j < count, the readable reference; a build may bring a faster
+ * EXP_ROW that computes exp_nonpositive's operations on several values at once. */
+KERNEL_TARGET static void KERNEL(exp_row_reference)(const REAL *values, int64_t count, REAL shift, REAL *out)
+{
+    for (int64_t j = 0; j < count; j++)
+        out[j] = KERNEL(exp_nonpositive)(values[j] - shift);
+}
+
+#ifndef EXP_ROW
+#define EXP_ROW KERNEL(exp_row_reference)
+#endif
+
+/* 2 atanh(u) = log((1 + u) / (1 - u)) by its series (float only): to u^9 for |u| <= 0.172
+ * (truncation below 3e-9 relative), or to u^17 for |u| <= 1/3 (below 2e-9). */
+static inline float KERNEL(twice_atanh)(float u, const int long_series)
+{
+    const float u2 = u * u;
+    float p = 1.0f / 9;
+    if (long_series) {
+        p = 1.0f / 17;
+        p = p * u2 + 1.0f / 15;
+        p = p * u2 + 1.0f / 13;
+        p = p * u2 + 1.0f / 11;
+        p = p * u2 + 1.0f / 9;
+    }
+    p = p * u2 + 1.0f / 7;
+    p = p * u2 + 1.0f / 5;
+    p = p * u2 + 1.0f / 3;
+    p = p * u2 + 1.0f;
+    return 2 * u * p;
+}
+
+/* log(s) for s >= 1 (a sum of exponentials whose largest term is 1; NaN gives NaN). float:
+ * s = 2^e f with f in [sqrt(1/2), sqrt(2)), log f = 2 atanh((f - 1)/(f + 1)). */
+KERNEL_TARGET static inline REAL KERNEL(log_at_least_one)(REAL s)
+{
+    if (sizeof(REAL) == sizeof(double))
+        return (REAL)log((double)s);
+    const float value = (float)s;
+    const uint32_t bits = KERNEL(bits_of_float)(value);
+    /* the exponent e, taken relative to sqrt(1/2) so that f lands in [sqrt(1/2), sqrt(2)) */
+    const int32_t exponent = (int32_t)((bits - 0x3f3504f3u) >> 23); /* 0x3f3504f3 = sqrt(1/2) */
+    const float f = KERNEL(float_of_bits)(bits - ((uint32_t)exponent << 23));
+    const float e = (float)exponent;
+    const float result = e * 0.693145751953125f + (KERNEL(twice_atanh)((f - 1) / (f + 1), 0) + e * 1.428606765330187045e-06f);
+    return value == value ? result : value;
+}
+
+/* log(1 + x) for 0 <= x <= 1: 2 atanh(x / (2 + x)), exact in relative terms for small x (float). */
+KERNEL_TARGET static inline REAL KERNEL(log1p_unit)(REAL x)
+{
+    if (sizeof(REAL) == sizeof(double))
+        return (REAL)log1p((double)x);
+    return KERNEL(twice_atanh)((float)x / (2 + (float)x), 1);
+}
+
+/*
+ * Cross-entropy, forward: the log-normalisers L = log Σ_j exp(o_j) of `count` <= LOSS_LANES
+ * consecutive steps, whose logits wait in `block` (block[j LOSS_LANES + l] is logit j of the l-th
+ * step), each formed as m + log Σ_j exp(o_j - m) with m = max_j o_j (taken with `>` in j order, the
+ * sum from 0 in j order). This is the readable reference; a build may bring a faster
+ * CROSS_ENTROPY_BLOCK that computes the same operations for all lanes at once.
+ */
+#define LOSS_LANES 8
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(cross_entropy_block_reference)(const REAL *block, int count, int64_t outputs,
+                                                                REAL *normalizers)
+{
+    for (int l = 0; l < count; l++) {
+        REAL largest = block[l];
+        for (int64_t j = 1; j < outputs; j++)
+            largest = block[j * LOSS_LANES + l] > largest ? block[j * LOSS_LANES + l] : largest;
+        REAL sum = 0;
+        for (int64_t j = 0; j < outputs; j++)
+            sum += KERNEL(exp_nonpositive)(block[j * LOSS_LANES + l] - largest);
+        normalizers[l] = largest + KERNEL(log_at_least_one)(sum);
+    }
+}
+
+#ifndef CROSS_ENTROPY_BLOCK
+#define CROSS_ENTROPY_BLOCK KERNEL(cross_entropy_block_reference)
+#endif
+
+/* Whether step `step` counts: its cross-entropy target is not the ignore index. */
+static inline int KERNEL(counted)(const KERNEL(recurrence) *r, int64_t step)
+{
+    return r->loss != LOSS_CROSS_ENTROPY || !r->has_ignore_index || r->targets_ids[step] != r->ignore_index;
+}
+
+/*
+ * The cross-entropy of the `count` steps in `block`, the first of them `first`: their
+ * log-normalisers go to normalizers[first ...] (the backward's softmax), and the loss
+ * ℓ = L - o_y of each counted step is added to *total in step order.
+ */
+KERNEL_TARGET static inline void KERNEL(cross_entropy_steps)(const KERNEL(recurrence) *r, const REAL *block, int count,
+                                                             int64_t first, REAL *lanes, double *total)
+{
+    CROSS_ENTROPY_BLOCK(block, count, r->readout_size, lanes);
+    for (int l = 0; l < count; l++) {
+        r->normalizers[first + l] = lanes[l];
+        if (KERNEL(counted)(r, first + l))
+            *total += (double)(lanes[l] - block[r->targets_ids[first + l] * LOSS_LANES + l]);
+    }
+}
+
+/* Cross-entropy, backward: grad_j = gain (softmax(o)_j - [j = y]), softmax(o)_j = exp(o_j - L) with
+ * the forward's log-normaliser L of the step. `work` is k values of scratch. */
+KERNEL_TARGET static inline void KERNEL(cross_entropy_gradient)(const KERNEL(recurrence) *r, const REAL *logits,
+                                                                int64_t step, REAL *work, REAL *grad, REAL gain)
+{
+    const int64_t k = r->readout_size, target = r->targets_ids[step];
+    EXP_ROW(logits, k, r->normalizers[step], work);
+    for (int64_t j = 0; j < k; j++)
+        grad[j] = gain * work[j];
+    grad[target] = gain * (work[target] - 1);
+}
+
+/*
+ * Binary cross-entropy with logits of one step, summed over its k outputs, returned; with `grad`
+ * non-NULL also grad_j = gain (sigmoid(o_j) - y_j). `work` is k values of scratch.
+ */
+KERNEL_TARGET static inline REAL KERNEL(binary_cross_entropy_step)(const KERNEL(recurrence) *r, const REAL *logits,
+                                                                   int64_t step, REAL *work, REAL *grad, REAL gain)
+{
+    const int64_t k = r->readout_size;
+    const REAL *y = r->targets_real + step * k;
+    REAL total = 0;
+    for (int64_t j = 0; j < k; j++) {
+        const REAL o = logits[j];
+        const REAL e = KERNEL(exp_nonpositive)(o < 0 ? o : -o); /* exp(-|o|) */
+        work[j] = e;
+        total += ((o > 0 ? o : 0) - o * y[j]) + KERNEL(log1p_unit)(e);
+    }
+    if (grad)
+        for (int64_t j = 0; j < k; j++) {
+            const REAL e = work[j], sigmoid = logits[j] >= 0 ? 1 / (1 + e) : e / (1 + e);
+            grad[j] = gain * (sigmoid - y[j]);
+        }
+    return total;
 }
 
 /* With a checkpoint interval k: the slot of the checkpoint array that holds h_{t+1} (t counted from
@@ -380,12 +623,17 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n;
-    REAL *scratch = r->scratch + (int64_t)worker * FORWARD_SCRATCH * n;
+    REAL *scratch = r->scratch + (int64_t)worker * (FORWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r->readout_size));
     REAL *rectified = scratch + n;
     REAL *transform_scratch = scratch + 2 * n;
     REAL *ring = scratch + 4 * n; /* with checkpoints: two rows, h_t and h_{t-1} */
+    const int64_t outputs = r->readout_size;
+    REAL *step_logits = scratch + FORWARD_SCRATCH * n, *loss_work = step_logits + outputs;
+    REAL *block = step_logits + 3 * outputs, *lanes = step_logits + LOSS_SCRATCH * outputs;
     for (int64_t b = begin; b < end; b++) {
         const REAL *previous = r->h0 + b * n;
+        double sequence_loss = 0;
+        int waiting = 0; /* steps whose logits wait in `block` */
         for (int64_t t = 0; t < r->steps; t++) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
@@ -397,8 +645,20 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
             if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
                 for (int64_t i = 0; i < n; i++)
                     state[i] = state[i] < 0 ? 0 : state[i];
-            if (r->readout_size)
+            if (r->loss == LOSS_CROSS_ENTROPY) { /* scored LOSS_LANES steps at a time, lane by lane */
+                KERNEL(readout)(r, state, rectified, step_logits);
+                for (int64_t j = 0; j < outputs; j++)
+                    block[j * LOSS_LANES + waiting] = step_logits[j];
+                if (++waiting == LOSS_LANES || t == r->steps - 1) {
+                    KERNEL(cross_entropy_steps)(r, block, waiting, step - waiting + 1, lanes, &sequence_loss);
+                    waiting = 0;
+                }
+            } else if (r->loss == LOSS_BINARY_CROSS_ENTROPY) {
+                KERNEL(readout)(r, state, rectified, step_logits);
+                sequence_loss += KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, NULL, 0);
+            } else if (r->readout_size) {
                 KERNEL(readout)(r, state, rectified, r->logits + step * r->readout_size);
+            }
             if (r->checkpoint_interval) {
                 const int64_t slot = KERNEL(checkpoint_slot)(r, t);
                 if (slot >= 0)
@@ -406,6 +666,8 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
             }
             previous = state;
         }
+        if (r->loss)
+            r->partial_loss[b] = sequence_loss;
     }
 }
 
@@ -416,45 +678,86 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
  * Vᵀg sums over k = 0, 1, ... from zero, one chunk of at most READOUT_CHUNK columns at a time, so
  * that a chunk's running sums stay in registers across k instead of being stored and reloaded for
  * every output; the additions are the same, in the same order, as one pass per output over the
- * whole row.
+ * whole row. ∂V waits (readout_weight_gradient, several steps at a time): this pass writes
+ * ReLU(h_t) to `rectified_out` (when not NULL) for it.
  */
 #define READOUT_CHUNK 32
-KERNEL_TARGET static inline void KERNEL(readout_backward_columns)(const KERNEL(recurrence) *r, const REAL *state,
-                                                                  const REAL *grad_logits, REAL *outside,
-                                                                  REAL *partial_weight, int64_t start, const int width)
+KERNEL_TARGET static inline void KERNEL(readout_backward_columns)(const REAL *weight, int64_t outputs, int64_t n,
+                                                                  const REAL *state, const REAL *grad_logits,
+                                                                  REAL *outside, REAL *rectified_out, int64_t start,
+                                                                  const int width)
 {
-    const int64_t n = r->n;
-    REAL sum[READOUT_CHUNK], rectified[READOUT_CHUNK];
-    for (int c = 0; c < width; c++) { /* an initialiser would compile to `rep stos` */
+    REAL sum[READOUT_CHUNK];
+    for (int c = 0; c < width; c++) /* an initialiser would compile to `rep stos` */
         sum[c] = 0;
-        rectified[c] = state[start + c] < 0 ? 0 : state[start + c]; /* as torch.relu */
-    }
-    for (int64_t k = 0; k < r->readout_size; k++) {
-        const REAL gk = grad_logits[k], *row = r->readout_weight + k * n + start;
+    for (int64_t k = 0; k < outputs; k++) {
+        const REAL gk = grad_logits[k], *row = weight + k * n + start;
         for (int c = 0; c < width; c++)
             sum[c] += row[c] * gk;
-        if (partial_weight) {
-            REAL *grad_row = partial_weight + k * n + start;
-            for (int c = 0; c < width; c++)
-                grad_row[c] += gk * rectified[c];
-        }
     }
     for (int c = 0; c < width; c++) /* torch's threshold_backward: through where h_t > 0 */
         outside[start + c] += state[start + c] > 0 ? sum[c] : 0;
+    if (rectified_out)
+        for (int c = 0; c < width; c++)
+            rectified_out[start + c] = state[start + c] < 0 ? 0 : state[start + c]; /* as torch.relu */
 }
 
+/* The readable reference of the read-out's backward step (and the portable path). */
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_backward_reference)(const REAL *weight, int64_t outputs,
+                                                                          int64_t n, const REAL *state,
+                                                                          const REAL *grad_logits, REAL *outside,
+                                                                          REAL *rectified_out)
+{
+    int64_t start = 0;
+    for (; start + READOUT_CHUNK <= n; start += READOUT_CHUNK) /* a constant width: registers */
+        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, rectified_out, start,
+                                         READOUT_CHUNK);
+    if (start < n) /* the rest, shorter than a chunk */
+        KERNEL(readout_backward_columns)(weight, outputs, n, state, grad_logits, outside, rectified_out, start,
+                                         (int)(n - start));
+}
+
+/* A build may bring a faster READOUT_BACKWARD that performs the same operations in the same order
+ * for every entry: each entry of Vᵀg sums over k = 0, 1, ... from zero. */
+#ifndef READOUT_BACKWARD
+#define READOUT_BACKWARD KERNEL(readout_backward_reference)
+#endif
+
+/*
+ * ∂V += Σ_s g_s ReLU(h_s)ᵀ over `count` steps that waited: ReLU(h_s) is rectified[s n ...], g_s
+ * is grads[s k ...], s = 0, 1, ... in the order of the backward's steps, so that each entry of ∂V
+ * takes its terms in that order, as with one update per step. The readable reference; a build may bring
+ * a faster READOUT_WEIGHT_GRADIENT (the entries' running sums in registers across the steps) that
+ * adds the same terms in the same order.
+ */
+#define READOUT_STEPS 16 /* steps whose ∂V terms wait to be added together */
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_weight_gradient_reference)(REAL *partial_weight, int64_t outputs,
+                                                                                 int64_t n, const REAL *rectified,
+                                                                                 const REAL *grads, int count)
+{
+    for (int s = 0; s < count; s++)
+        for (int64_t k = 0; k < outputs; k++) {
+            const REAL gk = grads[s * outputs + k], *relu = rectified + s * n;
+            REAL *row = partial_weight + k * n;
+            for (int64_t i = 0; i < n; i++)
+                row[i] += gk * relu[i];
+        }
+}
+
+#ifndef READOUT_WEIGHT_GRADIENT
+#define READOUT_WEIGHT_GRADIENT KERNEL(readout_weight_gradient_reference)
+#endif
+
+/* ∂c += g and outside += [h_t > 0] ⊙ Vᵀg of one step; ∂V waits (readout_weight_gradient), its
+ * ReLU(h_t) written to `rectified_out` unless NULL. */
 KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrence) *r, const REAL *state,
-                                                          const REAL *grad_logits, REAL *outside,
-                                                          REAL *partial_weight, REAL *partial_bias)
+                                                          const REAL *grad_logits, REAL *outside, REAL *partial_bias,
+                                                          REAL *rectified_out)
 {
     if (partial_bias)
         for (int64_t k = 0; k < r->readout_size; k++)
             partial_bias[k] += grad_logits[k];
-    int64_t start = 0;
-    for (; start + READOUT_CHUNK <= r->n; start += READOUT_CHUNK) /* a constant width: registers */
-        KERNEL(readout_backward_columns)(r, state, grad_logits, outside, partial_weight, start, READOUT_CHUNK);
-    if (start < r->n) /* n < READOUT_CHUNK */
-        KERNEL(readout_backward_columns)(r, state, grad_logits, outside, partial_weight, start, (int)(r->n - start));
+    READOUT_BACKWARD(r->readout_weight, r->readout_size, r->n, state, grad_logits, outside, rectified_out);
 }
 
 /*
@@ -476,7 +779,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n, width = r->width, outputs = r->readout_size;
-    REAL *delta = r->scratch + (int64_t)worker * BACKWARD_SCRATCH * n;
+    REAL *delta = r->scratch + (int64_t)worker * BACKWARD_SCRATCH_VALUES(n, r->readout_size);
     REAL *signed_delta = delta + n;             /* u ⊙ δ_t */
     REAL *carry = delta + 2 * n;                /* Wᵀ δ_{t+1} */
     REAL *transformed_previous = delta + 3 * n; /* H h_{t-1} / sqrt(m) */
@@ -485,6 +788,10 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *ring = delta + 7 * n;                 /* with checkpoints: two rows of recomputed states */
     REAL *drive_scratch = delta + 9 * n;
     REAL *difference = delta + 10 * n;          /* (h_t - drive_t) / u */
+    REAL *step_logits = delta + BACKWARD_SCRATCH * n; /* with a loss: o_t again, then ∂L/∂o_t */
+    REAL *loss_work = step_logits + outputs, *step_grad = loss_work + outputs;
+    REAL *waiting_states = step_logits + LOSS_SCRATCH_VALUES(outputs); /* READOUT_STEPS rows of ReLU(h) */
+    REAL *waiting_grads = waiting_states + READOUT_STEPS * n;           /* READOUT_STEPS rows of k */
     const int64_t interval = r->checkpoint_interval;
 
     for (int64_t b = begin; b < end; b++) {
@@ -494,6 +801,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
         REAL *partial_readout_weight = r->partial_readout_weight ? r->partial_readout_weight + b * outputs * n : NULL;
         REAL *partial_readout_bias = r->partial_readout_bias ? r->partial_readout_bias + b * outputs : NULL;
         memset(carry, 0, (size_t)n * sizeof(REAL));
+        int waiting = 0; /* steps whose ∂V terms wait in waiting_states and waiting_grads */
         /* With checkpoints, the state of the step (h_T first: the last slot). */
         const REAL *recomputed = interval ? r->states + (b * r->checkpoints + r->checkpoints - 1) * n : NULL;
 
@@ -535,7 +843,18 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
              * copy on the common path); otherwise summed into `outside`, by separate loops, not
              * `grad ? grad[i] : 0`: compilers vectorise that into masked loads from NULL, which
              * are correct but take a microcode assist each. */
-            const int reads_out = outputs && r->grad_logits;
+            const REAL *grad_logits = r->grad_logits ? r->grad_logits + step * outputs : NULL;
+            if (r->loss && KERNEL(counted)(r, step)) { /* ∂L/∂o_t from o_t, formed again from h_t */
+                KERNEL(readout)(r, state, transform_scratch, step_logits); /* transform_scratch: free here */
+                if (r->loss == LOSS_CROSS_ENTROPY)
+                    KERNEL(cross_entropy_gradient)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
+                else
+                    KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
+                grad_logits = step_grad;
+            } else if (r->loss) {
+                grad_logits = NULL; /* an ignored step sends nothing back */
+            }
+            const int reads_out = outputs && grad_logits;
             const REAL *incoming = outside;
             if (grad && !last && !reads_out)
                 incoming = grad;
@@ -547,8 +866,18 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 for (int64_t i = 0; i < n; i++)
                     outside[i] += last[i];
             if (reads_out)
-                KERNEL(readout_backward)(r, state, r->grad_logits + step * outputs, outside,
-                                         partial_readout_weight, partial_readout_bias);
+            {
+                KERNEL(readout_backward)(r, state, grad_logits, outside, partial_readout_bias,
+                                         partial_readout_weight ? waiting_states + waiting * n : NULL);
+                if (partial_readout_weight) {
+                    memcpy(waiting_grads + waiting * outputs, grad_logits, (size_t)outputs * sizeof(REAL));
+                    if (++waiting == READOUT_STEPS) {
+                        READOUT_WEIGHT_GRADIENT(partial_readout_weight, outputs, n, waiting_states, waiting_grads,
+                                                waiting);
+                        waiting = 0;
+                    }
+                }
+            }
 
             for (int64_t i = 0; i < n; i++) {
                 REAL d = incoming[i] + carry[i];
@@ -596,6 +925,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 KERNEL(transform_row)(signed_delta, carry, transform_scratch, n, r->block_size, r->base_order,
                                       r->base_transposed, r->plain_gain); /* Wᵀ δ_t */
         }
+        if (waiting)
+            READOUT_WEIGHT_GRADIENT(partial_readout_weight, outputs, n, waiting_states, waiting_grads, waiting);
         if (r->grad_h0)
             memcpy(r->grad_h0 + b * n, carry, (size_t)n * sizeof(REAL));
     }
@@ -663,6 +994,13 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .readout_weight = problem->readout_weight,
         .readout_bias = problem->readout_bias,
         .logits = problem->logits,
+        .loss = problem->readout_size ? problem->loss : LOSS_NONE,
+        .targets_ids = problem->loss == LOSS_CROSS_ENTROPY ? problem->targets : NULL,
+        .targets_real = problem->loss == LOSS_BINARY_CROSS_ENTROPY ? problem->targets : NULL,
+        .has_ignore_index = problem->has_ignore_index,
+        .ignore_index = problem->ignore_index,
+        .loss_gradient = (REAL)problem->loss_gradient,
+        .normalizers = problem->normalizers,
         .grad_states = problem->grad_states,
         .grad_last = problem->grad_last,
         .grad_logits = problem->grad_logits,
@@ -715,6 +1053,7 @@ static void KERNEL(release)(KERNEL(recurrence) *r)
     free(r->partial_columns);
     free(r->partial_readout_weight);
     free(r->partial_readout_bias);
+    free(r->partial_loss);
     free(r->scratch);
 }
 
@@ -725,13 +1064,21 @@ static int KERNEL(recurrence_forward)(const recurrence_problem *problem, int thr
         return KERNEL_OUT_OF_MEMORY;
     const int64_t n = r.n;
     const int workers = parallel_workers(r.batch, threads, 1);
-    r.scratch = malloc((size_t)(workers * FORWARD_SCRATCH * n) * sizeof(REAL));
-    if (!r.scratch || KERNEL(prepare_token_drives)(&r) != KERNEL_OK) {
+    r.scratch = malloc((size_t)(workers * (FORWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r.readout_size))) * sizeof(REAL));
+    if (r.loss)
+        r.partial_loss = calloc((size_t)r.batch, sizeof(double));
+    if (!r.scratch || (r.loss && !r.partial_loss) || KERNEL(prepare_token_drives)(&r) != KERNEL_OK) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }
 
     parallel_for(r.batch, workers, KERNEL(forward_sequences), &r);
+    if (r.loss) { /* in batch order, whatever the number of threads */
+        double total = 0;
+        for (int64_t b = 0; b < r.batch; b++)
+            total += r.partial_loss[b];
+        *problem->loss_total = total;
+    }
     KERNEL(release)(&r);
     return KERNEL_OK;
 }
@@ -758,7 +1105,7 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         r.partial_readout_weight = calloc((size_t)(batch * outputs * n), sizeof(REAL));
     if (wants_readout_bias)
         r.partial_readout_bias = calloc((size_t)(batch * outputs), sizeof(REAL));
-    r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH * n) * sizeof(REAL));
+    r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH_VALUES(n, outputs)) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
         || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch

@@ -51,6 +51,17 @@ typedef enum {
     INPUT_PROJECTED = 2,
 } input_kind;
 
+/* The fused loss on the read-out (needs readout_size = k > 0). */
+typedef enum {
+    LOSS_NONE = 0,
+    /* targets: int64 (B, T) class ids y_t in [0, k), or ignore_index: the step's loss is
+     * log Σ_j exp(o_tj) - o_ty (max-subtracted), its gradient softmax(o_t) - onehot(y_t). */
+    LOSS_CROSS_ENTROPY = 1,
+    /* targets: real (B, T, k) y_tj: the step's loss is Σ_j max(o_tj, 0) - o_tj y_tj
+     * + log(1 + exp(-|o_tj|)), its gradient sigmoid(o_tj) - y_tj. */
+    LOSS_BINARY_CROSS_ENTROPY = 2,
+} loss_kind;
+
 /* One call of the recurrence. Buffers are contiguous and row-major; `real` means float or double
  * as chosen by the entry point. Sizes are element counts. */
 typedef struct {
@@ -86,7 +97,21 @@ typedef struct {
     int64_t readout_size;         /* k */
     const void *readout_weight;   /* real (k, n): V */
     const void *readout_bias;     /* real (k): c, or NULL */
-    void *logits;                 /* real (B, T, k), written by the forward: o_1 ... o_T */
+    void *logits;                 /* real (B, T, k), written by the forward: o_1 ... o_T; NULL with a loss */
+
+    /* The fused loss (loss != LOSS_NONE): the forward returns Σ_b Σ_t ℓ_bt (added in that order,
+     * in double) in *loss_total and writes no logits; the backward forms ∂L/∂o_t =
+     * loss_gradient · ∂ℓ_t/∂o_t from o_t, which it computes again from h_t, and takes it where it
+     * takes grad_logits otherwise. The caller applies the reduction (1/count for a mean) to the
+     * total and folds it into loss_gradient. */
+    loss_kind loss;
+    const void *targets;          /* int64 (B, T) for cross-entropy, real (B, T, k) for BCE */
+    int has_ignore_index;         /* cross-entropy: steps whose target is ignore_index add nothing */
+    int64_t ignore_index;
+    double *loss_total;           /* forward: one double */
+    void *normalizers;            /* cross-entropy: real (B, T), log Σ_j exp(o_tj), written by the
+                                     forward and read by the backward (its softmax) */
+    double loss_gradient;         /* backward: dL/d(Σ ℓ_bt) */
 
     /* Backward only. Every output may be NULL when its gradient is not needed; so may every
      * incoming gradient (NULL is zero), which spares the caller a (B, T, n) tensor of zeros when

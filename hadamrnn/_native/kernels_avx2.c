@@ -20,10 +20,23 @@
 #define KERNEL_TABLE kernels_f32_avx2
 #define FWHT_ROW fwht_row_avx2
 #define DOT dot_avx2
+#define READOUT readout_avx2
+#define EXP_ROW exp_row_avx2
+#define CROSS_ENTROPY_BLOCK cross_entropy_block_avx2
+#define READOUT_BACKWARD readout_backward_avx2
+#define READOUT_WEIGHT_GRADIENT readout_weight_gradient_avx2
 
 KERNEL_TARGET static void fwht_row_avx2(const float *src, float *dst, int64_t n, int64_t block_size,
                                         const float *gain);
 KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64_t n);
+KERNEL_TARGET static void exp_row_avx2(const float *values, int64_t count, float shift, float *out);
+KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count, int64_t outputs, float *normalizers);
+KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t outputs, int64_t n, const float *state,
+                                                const float *grad_logits, float *outside, float *rectified_out);
+KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, int64_t outputs, int64_t n,
+                                                       const float *rectified, const float *grads, int count);
+KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, int64_t outputs, int64_t n,
+                                       const float *state, float *rectified, float *logits);
 
 #include "kernel_template.h"
 
@@ -198,5 +211,261 @@ KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64
     half = _mm_add_ps(half, _mm_movehl_ps(half, half));                                    /* width 2 */
     half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));                                /* width 1 */
     return _mm_cvtss_f32(half);
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/*
+ * The read-out of kernel_template.h (readout_reference) in one pass over ReLU(h): the running sums
+ * of `count` outputs sit in `count` registers (lane l of output j's register is its sum l), each
+ * 8-element chunk of ReLU(h) is formed once and multiplied into all of them, so every output adds
+ * the reference's products in the reference's order. The tree ((s0 + s1) + (s2 + s3)) + ((s4 + s5)
+ * + (s6 + s7)) is two rounds of hadd (pairs, then pairs of pairs, for 8 outputs at once: a + b
+ * equals b + a exactly) and one addition of the 128-bit halves. always_inline with a constant
+ * count: each count is its own loop with the sums in registers.
+ */
+#define READOUT_GROUP 12 /* 12 sums, the chunk and a product: 14 of the 16 registers */
+
+KERNEL_TARGET static inline __m256 rectified_chunk(const float *state)
+{
+    /* max(0, x) = (0 > x) ? 0 : x: negatives to 0, NaN kept, as torch.relu */
+    return _mm256_max_ps(_mm256_setzero_ps(), _mm256_loadu_ps(state));
+}
+
+/* Lanes j of the result: the tree of sums[j], for 8 registers of 8 running sums. */
+KERNEL_TARGET static inline __m256 reduce_eight(const __m256 *sums)
+{
+    const __m256 pairs0 = _mm256_hadd_ps(sums[0], sums[1]), pairs1 = _mm256_hadd_ps(sums[2], sums[3]);
+    const __m256 pairs2 = _mm256_hadd_ps(sums[4], sums[5]), pairs3 = _mm256_hadd_ps(sums[6], sums[7]);
+    /* lane j (j < 4) of quads0: (s0 + s1) + (s2 + s3) of output j, lane 4 + j: (s4 + s5) + (s6 + s7) */
+    const __m256 quads0 = _mm256_hadd_ps(pairs0, pairs1), quads1 = _mm256_hadd_ps(pairs2, pairs3);
+    const __m256 low = _mm256_permute2f128_ps(quads0, quads1, 0x20), high = _mm256_permute2f128_ps(quads0, quads1, 0x31);
+    return _mm256_add_ps(low, high);
+}
+
+KERNEL_TARGET __attribute__((always_inline)) static inline void
+readout_group(const float *weight, const float *bias, int64_t n, const float *state, float *logits, const int count)
+{
+    __m256 sums[16];
+    for (int j = 0; j < count; j++)
+        sums[j] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 8) {
+        const __m256 chunk = rectified_chunk(state + i);
+        for (int j = 0; j < count; j++)
+            sums[j] = _mm256_add_ps(sums[j], _mm256_mul_ps(_mm256_loadu_ps(weight + j * n + i), chunk));
+    }
+    for (int j = count; j < 16; j++)
+        sums[j] = _mm256_setzero_ps();
+    for (int j = 0; j < count; j += 8) {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, reduce_eight(sums + j));
+        for (int l = 0; l < 8 && j + l < count; l++) /* c_j last, as the reference (0 without c) */
+            logits[j + l] = lanes[l] + (bias ? bias[j + l] : 0);
+    }
+}
+
+KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, int64_t outputs, int64_t n,
+                                       const float *state, float *rectified, float *logits)
+{
+    if (n % 8) { /* rows that are not whole registers: the reference */
+        readout_reference_f32_avx2(weight, bias, outputs, n, state, rectified, logits);
+        return;
+    }
+    for (int64_t first = 0; first < outputs; first += READOUT_GROUP) {
+        const int64_t left = outputs - first;
+        const float *rows = weight + first * n, *group_bias = bias ? bias + first : NULL;
+        float *out = logits + first;
+        switch (left < READOUT_GROUP ? left : READOUT_GROUP) {
+        case 1: readout_group(rows, group_bias, n, state, out, 1); break;
+        case 2: readout_group(rows, group_bias, n, state, out, 2); break;
+        case 3: readout_group(rows, group_bias, n, state, out, 3); break;
+        case 4: readout_group(rows, group_bias, n, state, out, 4); break;
+        case 5: readout_group(rows, group_bias, n, state, out, 5); break;
+        case 6: readout_group(rows, group_bias, n, state, out, 6); break;
+        case 7: readout_group(rows, group_bias, n, state, out, 7); break;
+        case 8: readout_group(rows, group_bias, n, state, out, 8); break;
+        case 9: readout_group(rows, group_bias, n, state, out, 9); break;
+        case 10: readout_group(rows, group_bias, n, state, out, 10); break;
+        case 11: readout_group(rows, group_bias, n, state, out, 11); break;
+        default: readout_group(rows, group_bias, n, state, out, 12); break;
+        }
+    }
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/* exp_nonpositive of kernel_template.h on 8 values: the same operations, lane by lane (the clamp
+ * max(-87, x) is (-87 > x) ? -87 : x, which keeps NaN as the scalar comparison does). */
+KERNEL_TARGET static inline __m256 exp_nonpositive_avx2(__m256 x)
+{
+    const __m256 clamped = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
+    const __m256 shifter = _mm256_set1_ps(12582912.0f);
+    const __m256 shifted = _mm256_add_ps(_mm256_mul_ps(clamped, _mm256_set1_ps(1.44269504088896341f)), shifter);
+    const __m256 q = _mm256_sub_ps(shifted, shifter);
+    const __m256i power = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_castps_si256(shifter)),
+                         _mm256_set1_epi32(127)),
+        23);
+    const __m256 s = _mm256_sub_ps(_mm256_sub_ps(clamped, _mm256_mul_ps(q, _mm256_set1_ps(0.693145751953125f))),
+                                   _mm256_mul_ps(q, _mm256_set1_ps(1.428606765330187045e-06f)));
+    __m256 p = _mm256_set1_ps(1.98412698412698413e-04f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.38888888888888894e-03f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(8.33333333333333322e-03f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(4.16666666666666644e-02f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.66666666666666657e-01f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(0.5f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.0f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.0f));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
+}
+
+KERNEL_TARGET static void exp_row_avx2(const float *values, int64_t count, float shift, float *out)
+{
+    int64_t j = 0;
+    for (; j + 8 <= count; j += 8)
+        _mm256_storeu_ps(out + j, exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(values + j), _mm256_set1_ps(shift))));
+    exp_row_reference_f32_avx2(values + j, count - j, shift, out + j);
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/* log_at_least_one of kernel_template.h on 8 values: the same operations, lane by lane. */
+KERNEL_TARGET static inline __m256 log_at_least_one_avx2(__m256 value)
+{
+    const __m256i bits = _mm256_castps_si256(value);
+    const __m256i exponent = _mm256_srli_epi32(_mm256_sub_epi32(bits, _mm256_set1_epi32(0x3f3504f3)), 23);
+    const __m256 f = _mm256_castsi256_ps(_mm256_sub_epi32(bits, _mm256_slli_epi32(exponent, 23)));
+    const __m256 e = _mm256_cvtepi32_ps(exponent);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 u = _mm256_div_ps(_mm256_sub_ps(f, one), _mm256_add_ps(f, one));
+    const __m256 u2 = _mm256_mul_ps(u, u);
+    __m256 p = _mm256_set1_ps(1.0f / 9);
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), _mm256_set1_ps(1.0f / 7));
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), _mm256_set1_ps(1.0f / 5));
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), _mm256_set1_ps(1.0f / 3));
+    p = _mm256_add_ps(_mm256_mul_ps(p, u2), one);
+    const __m256 atanh2 = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2.0f), u), p);
+    const __m256 result = _mm256_add_ps(_mm256_mul_ps(e, _mm256_set1_ps(0.693145751953125f)),
+                                        _mm256_add_ps(atanh2, _mm256_mul_ps(e, _mm256_set1_ps(1.428606765330187045e-06f))));
+    return _mm256_blendv_ps(value, result, _mm256_cmp_ps(value, value, _CMP_EQ_OQ)); /* NaN kept */
+}
+
+/* cross_entropy_block_reference of kernel_template.h with the LOSS_LANES = 8 steps in the lanes of
+ * one register: the same operations per step. Lanes from `count` on hold stale values, computed and
+ * not stored. */
+KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count, int64_t outputs, float *normalizers)
+{
+    __m256 largest = _mm256_loadu_ps(block);
+    for (int64_t j = 1; j < outputs; j++) /* max(o, m) = (o > m) ? o : m, as the reference */
+        largest = _mm256_max_ps(_mm256_loadu_ps(block + j * 8), largest);
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t j = 0; j < outputs; j++)
+        sum = _mm256_add_ps(sum, exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(block + j * 8), largest)));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(largest, log_at_least_one_avx2(sum)));
+    for (int l = 0; l < count; l++)
+        normalizers[l] = lanes[l];
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/*
+ * The read-out's backward step of kernel_template.h with the k entries of g = ∂L/∂o_t broadcast in
+ * registers once per step, and one pass over the row in chunks of 8 columns: Vᵀg of the chunk sums
+ * over k = 0, 1, ... from zero, as the reference, and ReLU(h_t) goes to `rectified_out` for ∂V.
+ * always_inline with a constant count of outputs.
+ */
+KERNEL_TARGET __attribute__((always_inline)) static inline void
+readout_backward_group(const float *weight, int64_t n, const float *state, const float *grad_logits, float *outside,
+                       float *rectified_out, const int count)
+{
+    __m256 g[12];
+    for (int k = 0; k < count; k++)
+        g[k] = _mm256_broadcast_ss(grad_logits + k);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 8) {
+        const __m256 h = _mm256_loadu_ps(state + i);
+        __m256 sum = zero;
+        for (int k = 0; k < count; k++)
+            sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_loadu_ps(weight + k * n + i), g[k]));
+        /* torch's threshold_backward: through where h_t > 0 (+0 elsewhere, as the reference) */
+        const __m256 through = _mm256_and_ps(sum, _mm256_cmp_ps(h, zero, _CMP_GT_OQ));
+        _mm256_storeu_ps(outside + i, _mm256_add_ps(_mm256_loadu_ps(outside + i), through));
+        if (rectified_out)
+            _mm256_storeu_ps(rectified_out + i, _mm256_max_ps(zero, h)); /* as torch.relu */
+    }
+}
+
+KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t outputs, int64_t n, const float *state,
+                                                const float *grad_logits, float *outside, float *rectified_out)
+{
+    switch (n % 8 ? 0 : outputs) { /* rows of whole registers and at most 12 outputs, else the reference */
+    case 1: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 1); break;
+    case 2: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 2); break;
+    case 3: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 3); break;
+    case 4: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 4); break;
+    case 5: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 5); break;
+    case 6: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 6); break;
+    case 7: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 7); break;
+    case 8: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 8); break;
+    case 9: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 9); break;
+    case 10: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 10); break;
+    case 11: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 11); break;
+    case 12: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 12); break;
+    default: readout_backward_reference_f32_avx2(weight, outputs, n, state, grad_logits, outside, rectified_out); break;
+    }
+}
+#endif
+
+#if HADAMRNN_HAVE_AVX2
+/*
+ * readout_weight_gradient_reference of kernel_template.h with the running sums of 8 columns of up
+ * to 12 outputs in registers across the waiting steps: each entry of ∂V takes the same terms
+ * g_s,k ReLU(h_s)_i in the same order s = 0, 1, ..., loaded and stored once per call instead of
+ * once per step.
+ */
+KERNEL_TARGET __attribute__((always_inline)) static inline void
+readout_weight_gradient_group(float *partial_weight, int64_t outputs, int64_t n, const float *rectified,
+                              const float *grads, int count, const int group)
+{
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256 sums[12];
+        for (int k = 0; k < group; k++)
+            sums[k] = _mm256_loadu_ps(partial_weight + k * n + i);
+        for (int s = 0; s < count; s++) {
+            const __m256 relu = _mm256_loadu_ps(rectified + s * n + i);
+            for (int k = 0; k < group; k++)
+                sums[k] = _mm256_add_ps(sums[k], _mm256_mul_ps(_mm256_broadcast_ss(grads + s * outputs + k), relu));
+        }
+        for (int k = 0; k < group; k++)
+            _mm256_storeu_ps(partial_weight + k * n + i, sums[k]);
+    }
+}
+
+KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, int64_t outputs, int64_t n,
+                                                       const float *rectified, const float *grads, int count)
+{
+    if (n % 8) {
+        readout_weight_gradient_reference_f32_avx2(partial_weight, outputs, n, rectified, grads, count);
+        return;
+    }
+    for (int64_t first = 0; first < outputs; first += 12) {
+        float *rows = partial_weight + first * n;
+        const float *g = grads + first; /* grads[s outputs + first + k] */
+        switch (outputs - first < 12 ? outputs - first : 12) {
+        case 1: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 1); break;
+        case 2: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 2); break;
+        case 3: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 3); break;
+        case 4: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 4); break;
+        case 5: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 5); break;
+        case 6: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 6); break;
+        case 7: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 7); break;
+        case 8: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 8); break;
+        case 9: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 9); break;
+        case 10: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 10); break;
+        case 11: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 11); break;
+        default: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 12); break;
+        }
+    }
 }
 #endif

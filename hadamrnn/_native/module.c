@@ -293,25 +293,59 @@ static int fill_readout(recurrence_problem *problem, long long batch, long long 
     return 0;
 }
 
+static const char *const loss_kind_names[] = {"none", "cross_entropy", "binary_cross_entropy"};
+
+/* The fused loss: none, or a kind with its targets on a read-out (k >= 1). */
+static int fill_loss(recurrence_problem *problem, const char *name, unsigned long long targets, int has_ignore_index,
+                     long long ignore_index, unsigned long long normalizers)
+{
+    int kind = -1;
+    for (int k = 0; k < 3; k++)
+        if (strcmp(name, loss_kind_names[k]) == 0)
+            kind = k;
+    if (kind < 0) {
+        PyErr_Format(PyExc_ValueError, "loss must be 'none', 'cross_entropy' or 'binary_cross_entropy', got '%s'", name);
+        return -1;
+    }
+    if (kind != LOSS_NONE && problem->readout_size < 1) {
+        PyErr_Format(PyExc_ValueError, "loss '%s' needs a read-out: expected readout_size >= 1, got %lld", name,
+                     (long long)problem->readout_size);
+        return -1;
+    }
+    if (kind != LOSS_NONE && problem->batch > 0 && problem->steps > 0
+        && (check_address("targets", targets)
+            || (kind == LOSS_CROSS_ENTROPY && check_address("normalizers", normalizers))))
+        return -1;
+    problem->loss = (loss_kind)kind;
+    problem->targets = ADDRESS(targets);
+    problem->has_ignore_index = has_ignore_index;
+    problem->ignore_index = ignore_index;
+    problem->normalizers = ADDRESS(normalizers);
+    return 0;
+}
+
 static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *keywords[] = {"dtype", "kind", "relu", "batch", "steps", "hidden", "block_size", "scale",
                                "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "threads",
                                "readout_size", "readout_weight", "readout_bias", "logits", "base_order", "base",
-                               "checkpoint_interval", NULL};
-    const char *dtype, *kind;
-    int relu;
+                               "checkpoint_interval", "loss", "targets", "has_ignore_index", "ignore_index",
+                               "normalizers", "loss_total", NULL};
+    const char *dtype, *kind, *loss = "none";
+    int relu, has_ignore_index = 0;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
+    long long ignore_index = 0;
     double scale;
     unsigned long long inputs, h0, signs, columns, bias, states, base = 0;
-    unsigned long long readout_weight = 0, readout_bias = 0, logits = 0;
+    unsigned long long readout_weight = 0, readout_bias = 0, logits = 0, targets = 0, loss_total = 0, normalizers = 0;
     long long checkpoint_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKL:recurrence_forward", keywords, &dtype,
-                                     &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKLsKpLKK:recurrence_forward", keywords,
+                                     &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &logits, &base_order, &base,
-                                     &checkpoint_interval))
+                                     &checkpoint_interval, &loss, &targets, &has_ignore_index, &ignore_index,
+                                     &normalizers, &loss_total))
         return NULL;
     if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
@@ -319,11 +353,17 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
     recurrence_problem problem;
     if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, base_order, base, scale,
                                  input_width, inputs, h0, signs, columns, bias, states, threads)
-        || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
+        || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias)
+        || fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers))
         return NULL;
-    if (readout_size > 0 && batch > 0 && steps > 0 && check_address("logits", logits))
+    if (problem.loss == LOSS_NONE && readout_size > 0 && batch > 0 && steps > 0 && check_address("logits", logits))
         return NULL;
-    problem.logits = ADDRESS(logits);
+    if (problem.loss != LOSS_NONE && check_address("loss_total", loss_total))
+        return NULL;
+    problem.logits = problem.loss == LOSS_NONE ? ADDRESS(logits) : NULL;
+    problem.loss_total = ADDRESS(loss_total);
+    if (problem.loss != LOSS_NONE)
+        *problem.loss_total = 0; /* the value of an empty batch or sequence */
     problem.checkpoint_interval = checkpoint_interval;
     if (batch == 0 || steps == 0)
         Py_RETURN_NONE;
@@ -345,23 +385,26 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
                                "grad_readout_weight", "grad_readout_bias", "base_order", "base",
-                               "checkpoint_interval", NULL};
-    const char *dtype, *kind;
-    int relu;
+                               "checkpoint_interval", "loss", "targets", "has_ignore_index", "ignore_index",
+                               "normalizers", "loss_gradient", NULL};
+    const char *dtype, *kind, *loss = "none";
+    int relu, has_ignore_index = 0;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
-    double scale;
-    unsigned long long inputs, h0, signs, columns, bias, states, base = 0;
+    long long ignore_index = 0;
+    double scale, loss_gradient = 0;
+    unsigned long long inputs, h0, signs, columns, bias, states, base = 0, targets = 0, normalizers = 0;
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
     long long checkpoint_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKL:recurrence_backward", keywords,
-                                     &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
-                                     &inputs, &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs,
-                                     &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads, &readout_size,
-                                     &readout_weight, &readout_bias, &grad_last, &grad_logits,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLsKpLKd:recurrence_backward",
+                                     keywords, &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale,
+                                     &input_width, &inputs, &h0, &signs, &columns, &bias, &states, &grad_states,
+                                     &grad_inputs, &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads,
+                                     &readout_size, &readout_weight, &readout_bias, &grad_last, &grad_logits,
                                      &grad_readout_weight, &grad_readout_bias, &base_order, &base,
-                                     &checkpoint_interval))
+                                     &checkpoint_interval, &loss, &targets, &has_ignore_index, &ignore_index,
+                                     &normalizers, &loss_gradient))
         return NULL;
     if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
@@ -371,6 +414,9 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                  input_width, inputs, h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
+    if (fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers))
+        return NULL;
+    problem.loss_gradient = loss_gradient;
     if (problem.kind == INPUT_TOKENS && grad_inputs) {
         PyErr_SetString(PyExc_ValueError, "token ids have no gradient: expected grad_inputs=0 for kind 'tokens'");
         return NULL;
@@ -411,13 +457,16 @@ static PyMethodDef methods[] = {
      "                   readout_bias=0, logits=0, base_order=1, base=0)\n\n"
      "states[b, t] = h_{t+1} of h_t = W h_{t-1} + U x_t + b (ReLU'd if relu) for every sequence b,\n"
      "with W = diag(signs) (I kron H_m) * scale, H_m = H_r kron S_c, and scale = 1/sqrt(block_size);\n"
-     "with readout_size = k > 0, also logits[b, t] = V ReLU(states[b, t]) + c."},
+     "with readout_size = k > 0, also logits[b, t] = V ReLU(states[b, t]) + c; with a loss\n"
+     "('cross_entropy' on int64 targets, 'binary_cross_entropy' on real ones) no logits, but\n"
+     "loss_total[0] = the sum of the steps' losses (a double)."},
     {"recurrence_backward", (PyCFunction)(void (*)(void))py_recurrence_backward, METH_VARARGS | METH_KEYWORDS,
      "recurrence_backward(*, ..., grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias,\n"
      "                    threads, readout_size=0, readout_weight=0, readout_bias=0, grad_last=0,\n"
      "                    grad_logits=0, grad_readout_weight=0, grad_readout_bias=0, base_order=1, base=0)\n\n"
      "The gradients of the recurrence from dL/dstates, dL/dh_T and dL/dlogits (an incoming gradient\n"
-     "whose address is 0 is zero); an outgoing gradient whose address is 0 is skipped."},
+     "whose address is 0 is zero); an outgoing gradient whose address is 0 is skipped. With a loss,\n"
+     "dL/dlogits is loss_gradient times the gradient of the steps' summed losses."},
     {"instruction_set", py_instruction_set, METH_NOARGS,
      "The instruction set of the float32 kernels now in use: 'avx2' or 'portable'."},
     {"available_instruction_sets", py_available_instruction_sets, METH_NOARGS,

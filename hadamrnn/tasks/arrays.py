@@ -32,6 +32,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import DataError, DataNotFoundError
+from ..losses import StepLoss
 from .data import DATA_ENV, ArrayClassificationTask
 
 __all__ = ["ArraysTask", "ARRAY_KEYS", "IGNORED_LABEL", "resolve_user_path", "split_indices"]
@@ -189,6 +190,8 @@ class ArraysTask(ArrayClassificationTask):
         train_x, train_y = next(iter(named.values()))
         self.tokens = train_x.ndim == 2
         self.many_to_many = train_y.ndim == 2
+        # what loss() computes for a tagging task, which a head may fuse (Task.step_loss)
+        self.step_loss = StepLoss("cross_entropy", ignore_index=IGNORED_LABEL) if self.many_to_many else None
         self.seq_len = int(train_x.shape[1])
         inputs = {x_key: x for (x_key, _), (x, _) in named.items()}
         labels = {y_key: y for (_, y_key), (_, y) in named.items()}
@@ -342,7 +345,7 @@ class ArraysTask(ArrayClassificationTask):
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over the classes: per sequence, or per scored step of a tagging task."""
         if self.many_to_many:
-            return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1), ignore_index=IGNORED_LABEL)
+            return self.step_loss(outputs, targets)
         return F.cross_entropy(outputs, targets)
 
     def metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:

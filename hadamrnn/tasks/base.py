@@ -8,6 +8,8 @@ from typing import Protocol
 
 import torch
 
+from ..losses import StepLoss
+
 __all__ = ["Batch", "Task"]
 
 
@@ -27,6 +29,11 @@ class Task(Protocol):
     many_to_many: bool
     vocab_size: int | None
     """Token ids of a token task, whose inputs are ``(B, T)`` int64; None for float inputs."""
+    step_loss: StepLoss | None
+    """For many-to-many tasks whose :meth:`loss` is a loss over every step: that loss, which
+    ``loss(outputs, targets)`` equals ``step_loss(outputs, targets)``, so that the trainer can have
+    the head compute it fused with its read-out (:meth:`hadamrnn.heads.SequenceHead.loss`); None
+    otherwise. Optional: a task without the attribute is trained on ``loss``."""
 
     def num_batches(self, split: str, batch_size: int) -> int: ...
 

@@ -20,6 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import HadamRNNError
+from ..losses import StepLoss
 from .base import Batch
 
 __all__ = ["CopyTask", "BLANK", "MARKER", "NUM_SYMBOLS"]
@@ -46,6 +47,7 @@ class CopyTask:
     output_size = NUM_SYMBOLS + 1  # blank and the 8 symbols; the marker is never a target
     many_to_many = True
     vocab_size = None  # the inputs are one-hot floats, not token ids
+    step_loss = StepLoss("cross_entropy")  # what loss() computes, which a head may fuse (Task.step_loss)
 
     def __init__(
         self,
@@ -116,7 +118,7 @@ class CopyTask:
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Cross-entropy averaged over every step of every sequence; ``outputs`` is ``(B, T, 9)``."""
-        return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
+        return self.step_loss(outputs, targets)
 
     def metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
         """Cross-entropy (``loss``) and the fraction of recalled symbols that are correct."""

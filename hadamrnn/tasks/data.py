@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 from .._io import atomic_write_bytes
 from ..errors import DataError, DataNotFoundError, HadamRNNError
+from ..losses import StepLoss
 from .base import Batch
 
 __all__ = [
@@ -224,6 +225,9 @@ class ArrayClassificationTask(abc.ABC):
     name: str = "array"
     input_size: int | None = None
     output_size: int = 2
+    #: The loss over every step that a many-to-many head may fuse (``Task.step_loss``); these
+    #: tasks read out one label per sequence.
+    step_loss: StepLoss | None = None
     many_to_many = False
     vocab_size: int | None = None
 
