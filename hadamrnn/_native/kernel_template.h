@@ -458,6 +458,32 @@ KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrenc
 }
 
 /*
+ * The element-wise work of one backward step of the linear recurrence when both the signs and
+ * the bias want gradients (training), in one pass over the row instead of four:
+ *   δ = g + carry (carry alone without g),  u ⊙ δ,  ∂u += δ ⊙ transformed,  ∂b += δ,
+ *   and, with a column, ∂U[:, j] += δ x_j.
+ * Each entry takes the very operations of the separate loops, so the results are the same bit
+ * for bit; the flags are constants at each call site, so every variant is a plain vector loop
+ * (a loop with optional outputs tested at run time does not vectorise).
+ */
+KERNEL_TARGET __attribute__((always_inline)) static inline void
+KERNEL(adjoint_step)(int64_t n, const REAL *restrict incoming, const REAL *restrict carry, const REAL *restrict signs,
+                     const REAL *restrict transformed, REAL *restrict delta, REAL *restrict signed_delta,
+                     REAL *restrict partial_signs, REAL *restrict partial_bias, REAL *restrict column, REAL xj,
+                     const int has_incoming, const int has_column)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const REAL d = has_incoming ? incoming[i] + carry[i] : carry[i];
+        delta[i] = d;
+        signed_delta[i] = d * signs[i];
+        partial_signs[i] += d * transformed[i];
+        partial_bias[i] += d;
+        if (has_column)
+            column[i] += d * xj;
+    }
+}
+
+/*
  * The adjoint recurrence of one sequence. With δ_t = ∂L/∂(pre-activation at step t):
  *
  *   δ_t = mask_t ⊙ (g_t + Wᵀ δ_{t+1}),   Wᵀ δ = S(u ⊙ δ) / sqrt(m)   (S is symmetric),
@@ -470,7 +496,9 @@ KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrenc
  * S h_{t-1} is recomputed from the stored states rather than stored by the forward: one more
  * transform per step, no more memory. (Reading W h_{t-1} off h_t - drive_t instead would save the
  * transform but not the memory traffic, and loses all relative accuracy where W h_{t-1} is small
- * against the drive.)
+ * against the drive.) With checkpoints, a state recomputed from the next one comes from
+ * (h_t - drive_t)/u = S h_{t-1}/sqrt(m) itself, which the sign gradient then reads directly: the
+ * recomputed h_{t-1} carries that subtraction's rounding anyway.
  */
 KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begin, int64_t end, int worker)
 {
@@ -502,6 +530,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
             const REAL *grad = r->grad_states ? r->grad_states + step * n : NULL;
             const REAL *last = t == r->steps - 1 && r->grad_last ? r->grad_last + b * n : NULL;
             const REAL *state, *previous;
+            /* H h_{t-1} / sqrt(m) where h_{t-1} was recomputed from it (below), else NULL */
+            const REAL *transformed = NULL;
             if (!interval) {
                 state = r->states + step * n;
                 previous = t > 0 ? state - n : r->h0 + b * n;
@@ -516,12 +546,26 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                     /* h_{t-1} = W^{-1}(h_t - drive_t) = Hᵀ((h_t - drive_t) / u) / sqrt(m), into the
                      * ring row that does not hold h_t. */
                     REAL *target = state == ring ? ring + n : ring;
-                    const REAL *drive = KERNEL(drive)(r, drive_scratch, step);
-                    for (int64_t i = 0; i < n; i++)
-                        difference[i] = (state[i] - drive[i]) * r->inverse_signs[i];
+                    if (r->kind == INPUT_FEATURES && width == 1 && r->bias && r->features[step] != 0) {
+                        /* the drive of one feature, bias + U x, formed inside the same pass */
+                        const REAL x0 = r->features[step];
+                        const REAL *restrict bias = r->bias, *restrict column = r->columns;
+                        for (int64_t i = 0; i < n; i++)
+                            difference[i] = (state[i] - (bias[i] + column[i] * x0)) * r->inverse_signs[i];
+                    } else {
+                        const REAL *drive = KERNEL(drive)(r, drive_scratch, step);
+                        for (int64_t i = 0; i < n; i++)
+                            difference[i] = (state[i] - drive[i]) * r->inverse_signs[i];
+                    }
                     KERNEL(transform_row)(difference, target, transform_scratch, n, r->block_size, r->base_order,
                                           r->base_transposed, r->plain_gain);
                     previous = target;
+                    /* H h_{t-1}/sqrt(m) = H Hᵀ(difference)/m = difference in exact arithmetic (H Hᵀ = m I,
+                     * block by block): the sign gradient reads it here instead of transforming the
+                     * recomputed h_{t-1} again, which could only add the rounding of two transforms to
+                     * it. At an exact (stored) h_{t-1} the transform stays: there h_t - drive_t would
+                     * carry the rounding of the forward's addition, relative to the drive. */
+                    transformed = difference;
                 }
                 recomputed = previous;
             }
@@ -541,6 +585,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 incoming = grad;
             else if (grad)
                 memcpy(outside, grad, (size_t)n * sizeof(REAL));
+            else if (!last && !reads_out)
+                incoming = NULL; /* nothing from outside at this step: δ_t = Wᵀ δ_{t+1} */
             else
                 memset(outside, 0, (size_t)n * sizeof(REAL));
             if (last)
@@ -550,27 +596,62 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 KERNEL(readout_backward)(r, state, r->grad_logits + step * outputs, outside,
                                          partial_readout_weight, partial_readout_bias);
 
-            for (int64_t i = 0; i < n; i++) {
-                REAL d = incoming[i] + carry[i];
-                if (r->relu && state[i] <= 0) /* torch's threshold_backward */
-                    d = 0;
-                delta[i] = d;
-                signed_delta[i] = d * r->signs[i];
-            }
-
-            if (partial_signs) {
+            if (partial_signs && !transformed) {
                 KERNEL(transform_row)(previous, transformed_previous, transform_scratch, n, r->block_size,
                                       r->base_order, r->base, r->plain_gain);
-                for (int64_t i = 0; i < n; i++)
-                    partial_signs[i] += delta[i] * transformed_previous[i];
+                transformed = transformed_previous;
             }
-            if (partial_bias)
-                for (int64_t i = 0; i < n; i++)
-                    partial_bias[i] += delta[i];
+            /* The training step of the linear recurrence in one pass (with the one column of U
+             * that a single feature or a token id touches); every other case in separate loops. */
+            const int fused = !r->relu && partial_signs && partial_bias;
+            REAL *fused_column = NULL;
+            REAL fused_x = 1;
+            /* a single feature (skipped when 0: it adds exactly nothing, as in the forward), or a
+             * token id, whose column takes δ times 1: exactly δ */
+            const int fuses_column = fused && partial_columns && (r->kind == INPUT_TOKENS || (r->kind == INPUT_FEATURES && width == 1));
+            if (fuses_column && r->kind == INPUT_TOKENS) {
+                fused_column = partial_columns + r->tokens[step] * n;
+            } else if (fuses_column && r->features[step] != 0) {
+                fused_column = partial_columns;
+                fused_x = r->features[step];
+            }
+            if (fused) {
+                if (incoming && fused_column)
+                    KERNEL(adjoint_step)(n, incoming, carry, r->signs, transformed, delta, signed_delta, partial_signs,
+                                         partial_bias, fused_column, fused_x, 1, 1);
+                else if (incoming)
+                    KERNEL(adjoint_step)(n, incoming, carry, r->signs, transformed, delta, signed_delta, partial_signs,
+                                         partial_bias, NULL, 1, 1, 0);
+                else if (fused_column)
+                    KERNEL(adjoint_step)(n, NULL, carry, r->signs, transformed, delta, signed_delta, partial_signs,
+                                         partial_bias, fused_column, fused_x, 0, 1);
+                else
+                    KERNEL(adjoint_step)(n, NULL, carry, r->signs, transformed, delta, signed_delta, partial_signs,
+                                         partial_bias, NULL, 1, 0, 0);
+            } else {
+                if (incoming)
+                    for (int64_t i = 0; i < n; i++)
+                        delta[i] = incoming[i] + carry[i];
+                else
+                    memcpy(delta, carry, (size_t)n * sizeof(REAL));
+                for (int64_t i = 0; i < n; i++) {
+                    REAL d = delta[i];
+                    if (r->relu && state[i] <= 0) /* torch's threshold_backward */
+                        d = 0;
+                    delta[i] = d;
+                    signed_delta[i] = d * r->signs[i];
+                }
+                if (partial_signs)
+                    for (int64_t i = 0; i < n; i++)
+                        partial_signs[i] += delta[i] * transformed[i];
+                if (partial_bias)
+                    for (int64_t i = 0; i < n; i++)
+                        partial_bias[i] += delta[i];
+            }
 
             if (r->kind == INPUT_FEATURES) {
                 const REAL *x = r->features + step * width;
-                if (partial_columns)
+                if (partial_columns && !fuses_column)
                     for (int64_t j = 0; j < width; j++) {
                         if (x[j] == 0) /* adds exactly nothing, as in the forward */
                             continue;
@@ -583,7 +664,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                     for (int64_t j = 0; j < width; j++)
                         r->grad_inputs[step * width + j] = DOT(r->columns + j * n, delta, n);
             } else if (r->kind == INPUT_TOKENS) {
-                if (partial_columns) {
+                if (partial_columns && !fuses_column) {
                     REAL *column = partial_columns + r->tokens[step] * n;
                     for (int64_t i = 0; i < n; i++)
                         column[i] += delta[i];
