@@ -241,6 +241,7 @@ typedef struct {
     const REAL *h0, *signs, *columns, *bias;
     REAL *states;
     int64_t checkpoint_interval;  /* 0: every state stored; k > 0: see recurrence_problem */
+    int64_t anchor_interval;      /* backward, every state stored: see recurrence_problem */
     int64_t checkpoints;          /* slots per sequence with k > 0: ceil(T/k) */
     REAL *inverse_signs;          /* 1/u, with k > 0: W^{-1} x = plain_gain ⊙ Hᵀ(x / u) */
     int64_t readout_size;                 /* k, 0 without a fused read-out */
@@ -376,6 +377,19 @@ static inline int64_t KERNEL(checkpoint_slot)(const KERNEL(recurrence) *r, int64
     return t == r->steps - 1 ? r->checkpoints - 1 : -1;
 }
 
+/* The backward's anchor h_{t+1} of sequence b (t counted from 0): the checkpoint, or with an
+ * anchor interval k the stored state itself when t + 1 is a multiple of k or T; NULL when the
+ * backward recomputes that state instead. */
+static inline const REAL *KERNEL(anchor)(const KERNEL(recurrence) *r, int64_t b, int64_t t)
+{
+    if (r->checkpoint_interval) {
+        const int64_t slot = KERNEL(checkpoint_slot)(r, t);
+        return slot >= 0 ? r->states + (b * r->checkpoints + slot) * r->n : NULL;
+    }
+    const int64_t k = r->anchor_interval;
+    return t % k == k - 1 || t == r->steps - 1 ? r->states + (b * r->steps + t) * r->n : NULL;
+}
+
 KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin, int64_t end, int worker)
 {
     const KERNEL(recurrence) *r = context;
@@ -389,11 +403,19 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
         for (int64_t t = 0; t < r->steps; t++) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
-            const REAL *drive = KERNEL(drive)(r, scratch, step);
             KERNEL(transform_row)(previous, state, transform_scratch, n, r->block_size, r->base_order, r->base,
                                   r->signed_gain); /* W h_{t-1} */
-            for (int64_t i = 0; i < n; i++)
-                state[i] += drive[i];
+            if (r->kind == INPUT_FEATURES && r->width == 1 && r->bias && r->features[step] != 0) {
+                /* the drive of one feature, bias + U x, formed and added in one pass */
+                const REAL x0 = r->features[step];
+                const REAL *restrict bias = r->bias, *restrict column = r->columns;
+                for (int64_t i = 0; i < n; i++)
+                    state[i] += bias[i] + column[i] * x0;
+            } else {
+                const REAL *drive = KERNEL(drive)(r, scratch, step);
+                for (int64_t i = 0; i < n; i++)
+                    state[i] += drive[i];
+            }
             if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
                 for (int64_t i = 0; i < n; i++)
                     state[i] = state[i] < 0 ? 0 : state[i];
@@ -513,7 +535,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *ring = delta + 7 * n;                 /* with checkpoints: two rows of recomputed states */
     REAL *drive_scratch = delta + 9 * n;
     REAL *difference = delta + 10 * n;          /* (h_t - drive_t) / u */
-    const int64_t interval = r->checkpoint_interval;
+    /* > 0: walk back by recomputing the states, re-anchored on the checkpoints or stored states */
+    const int64_t interval = r->checkpoint_interval ? r->checkpoint_interval : r->anchor_interval;
 
     for (int64_t b = begin; b < end; b++) {
         REAL *partial_signs = r->partial_signs ? r->partial_signs + b * n : NULL;
@@ -523,7 +546,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
         REAL *partial_readout_bias = r->partial_readout_bias ? r->partial_readout_bias + b * outputs : NULL;
         memset(carry, 0, (size_t)n * sizeof(REAL));
         /* With checkpoints, the state of the step (h_T first: the last slot). */
-        const REAL *recomputed = interval ? r->states + (b * r->checkpoints + r->checkpoints - 1) * n : NULL;
+        const REAL *recomputed = interval ? KERNEL(anchor)(r, b, r->steps - 1) : NULL;
 
         for (int64_t t = r->steps - 1; t >= 0; t--) {
             const int64_t step = KERNEL(step_index)(r, b, t);
@@ -537,11 +560,11 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 previous = t > 0 ? state - n : r->h0 + b * n;
             } else {
                 state = recomputed;
-                const int64_t slot = t > 0 ? KERNEL(checkpoint_slot)(r, t - 1) : -1;
+                const REAL *anchor = t > 0 ? KERNEL(anchor)(r, b, t - 1) : NULL;
                 if (t == 0) {
                     previous = r->h0 + b * n;
-                } else if (slot >= 0) { /* re-anchor on the stored state */
-                    previous = r->states + (b * r->checkpoints + slot) * n;
+                } else if (anchor) { /* re-anchor on the stored state */
+                    previous = anchor;
                 } else {
                     /* h_{t-1} = W^{-1}(h_t - drive_t) = Hᵀ((h_t - drive_t) / u) / sqrt(m), into the
                      * ring row that does not hold h_t. */
@@ -737,6 +760,7 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .bias = problem->bias,
         .states = problem->states,
         .checkpoint_interval = problem->checkpoint_interval,
+        .anchor_interval = problem->checkpoint_interval ? 0 : problem->anchor_interval,
         .checkpoints = problem->checkpoint_interval
                            ? (problem->steps + problem->checkpoint_interval - 1) / problem->checkpoint_interval
                            : 0,
@@ -755,14 +779,14 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
     const int64_t order = r->base_order;
     if (order > 1)
         r->base_transposed = KERNEL(new_transpose)(r->base, order);
-    if (r->checkpoint_interval) {
+    if (r->checkpoint_interval || r->anchor_interval) {
         r->inverse_signs = malloc((size_t)r->n * sizeof(REAL));
         if (r->inverse_signs)
             for (int64_t i = 0; i < r->n; i++) /* exact for u = ±1; any nonzero u inverts */
                 r->inverse_signs[i] = 1 / r->signs[i];
     }
     if (!r->signed_gain || !r->plain_gain || (order > 1 && !r->base_transposed)
-        || (r->checkpoint_interval && !r->inverse_signs)) {
+        || ((r->checkpoint_interval || r->anchor_interval) && !r->inverse_signs)) {
         KERNEL(release)(r); /* everything else is still NULL */
         return KERNEL_OUT_OF_MEMORY;
     }
@@ -844,7 +868,7 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
         || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch
         /* recomputing states from checkpoints forms the drives again */
-        || (r.checkpoint_interval && KERNEL(prepare_token_drives)(&r) != KERNEL_OK)) {
+        || ((r.checkpoint_interval || r.anchor_interval) && KERNEL(prepare_token_drives)(&r) != KERNEL_OK)) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }

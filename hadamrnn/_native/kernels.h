@@ -80,6 +80,12 @@ typedef struct {
      * checkpoint. Memory O(B n T / k) instead of O(B n T). k >= T is the purely reversible
      * backward: only h_T is stored. */
     int64_t checkpoint_interval;
+    /* Backward only, with checkpoint_interval 0 and the linear recurrence: k > 0 walks back as with
+     * checkpoints, recomputing h_{t-1} from h_t and re-anchoring on the stored h_t for
+     * t = k, 2k, ... and T, instead of reading every stored state: the gradients of the
+     * checkpointed backward (bit for bit) without the memory traffic of the (B, T, n) states.
+     * 0 reads every state. */
+    int64_t anchor_interval;
 
     /* The fused read-out o_t = V ReLU(h_t) + c (readout_size = k > 0), or none (k = 0). Fusing it
      * spares the caller the (B, T, n) tensors of ReLU(h) and of its gradient. */

@@ -345,7 +345,7 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
                                "grad_readout_weight", "grad_readout_bias", "base_order", "base",
-                               "checkpoint_interval", NULL};
+                               "checkpoint_interval", "anchor_interval", NULL};
     const char *dtype, *kind;
     int relu;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
@@ -354,17 +354,22 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
-    long long checkpoint_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKL:recurrence_backward", keywords,
+    long long checkpoint_interval = 0, anchor_interval = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLL:recurrence_backward", keywords,
                                      &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &grad_states, &grad_inputs,
                                      &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &grad_last, &grad_logits,
                                      &grad_readout_weight, &grad_readout_bias, &base_order, &base,
-                                     &checkpoint_interval))
+                                     &checkpoint_interval, &anchor_interval))
         return NULL;
-    if (check_checkpoint_interval(checkpoint_interval, relu))
+    if (check_checkpoint_interval(checkpoint_interval, relu) || check_checkpoint_interval(anchor_interval, relu))
         return NULL;
+    if (anchor_interval && checkpoint_interval) {
+        PyErr_Format(PyExc_ValueError, "anchor_interval goes with every state stored (checkpoint_interval=0), got "
+                     "checkpoint_interval=%lld", checkpoint_interval);
+        return NULL;
+    }
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
     if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, base_order, base, scale,
@@ -386,6 +391,7 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     problem.grad_columns = ADDRESS(grad_columns);
     problem.grad_bias = ADDRESS(grad_bias);
     problem.checkpoint_interval = checkpoint_interval;
+    problem.anchor_interval = anchor_interval;
 
     int status;
     Py_BEGIN_ALLOW_THREADS
