@@ -58,6 +58,7 @@ __all__ = [
     "MEMORIES",
     "CHECKPOINT_INTERVAL",
     "checkpoint_interval_for",
+    "empty_cache",
 ]
 
 #: Widest input (features, or vocabulary for token ids) that the recurrence kernel projects
@@ -358,6 +359,41 @@ def fwht_native_(
 # The recurrence
 # ------------------------------------------------------------------------------------------------
 
+#: Returned states of at least this many bytes take their memory from the kernels' pool (see
+#: :func:`empty_cache`): from 32 MiB on, malloc maps every allocation afresh from the system, and
+#: the first touch of each page costs a fault.
+POOLED_STATES_MIN_BYTES = 32 << 20
+
+
+def _new_states(h0: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """An uninitialised ``(B, T, n)`` tensor like ``h0`` for the states the forward returns.
+
+    Large ones come from the extension's pool: a tensor over a ``states_buffer``, whose memory
+    returns to the pool (two blocks at most) when the last tensor on it is freed, so that the next
+    forward of the same shape writes into pages already mapped instead of faulting in 160 MB of
+    fresh ones at the pMNIST shape (15 ms, as long as the forward kernel itself)."""
+    count = shape[0] * shape[1] * shape[2]
+    if count * h0.element_size() < POOLED_STATES_MIN_BYTES:
+        return h0.new_empty(shape)
+    buffer = _kernels.states_buffer(count * h0.element_size())
+    return torch.frombuffer(buffer, dtype=h0.dtype, count=count).view(shape)
+
+
+def empty_cache() -> int:
+    """Free the memory that the pool of released states holds; returns how many bytes it held.
+
+    ``HadamRNN.forward`` returns every state, ``(B, T, n)``; when such a tensor of at least 32 MiB
+    is freed, its memory stays with the native kernels (two blocks at most, the latest released)
+    for the next forward of the same size, which then does not pay the system's page faults on
+    fresh memory again. This returns that memory to the system, as ``torch.cuda.empty_cache``
+    does for CUDA's cache. Without the extension it does nothing and returns 0.
+    """
+    if _kernels is None:
+        return 0
+    held = _kernels.states_pool_bytes()
+    _kernels.release_states_pool()
+    return held
+
 
 #: What the recurrence Function returns (see ``_RecurrenceFunction``).
 _OUTPUTS = ("states", "last", "logits", "states_and_last")
@@ -389,7 +425,7 @@ class _RecurrenceFunction(torch.autograd.Function):
         batch, steps = inputs.shape[:2]
         # With a checkpoint interval k the forward keeps only h_t for t = k, 2k, ... and h_T.
         kept = -(-steps // checkpoint_interval) if checkpoint_interval else steps
-        states = h0.new_empty((batch, kept, h0.shape[1]))
+        states = _new_states(h0, (batch, kept, h0.shape[1]))
         logits = None
         if output == "logits":
             logits = h0.new_empty((batch, steps, readout_weight.shape[0]))

@@ -1057,3 +1057,61 @@ class TestLayerAnchoredBackward:
                 **arguments, grad_states=0, grad_inputs=0, grad_h0=0, grad_signs=0, grad_columns=0, grad_bias=0,
                 anchor_interval=4,
             )
+
+
+@requires_extension
+class TestStatesPool:
+    """Returned states of 32 MiB or more live in memory that goes back to the kernels' pool when
+    freed, and the next forward of the same size takes it again (no fresh pages to fault in)."""
+
+    SHAPE = (8, 1024, 1024)  # 32 MiB of float32 states: the smallest pooled size
+
+    @pytest.fixture(autouse=True)
+    def empty_pool(self):
+        native.empty_cache()
+        yield
+        native.empty_cache()
+
+    def run(self, inputs):
+        batch, steps, n = inputs.shape[0], inputs.shape[1], self.SHAPE[2]
+        generator = torch.Generator().manual_seed(0)
+        signs = random_signs(n, generator)
+        weight_ih = torch.randn(n, 1, generator=generator)
+        return native.hadamard_recurrence_native(inputs, torch.zeros(batch, n), signs, weight_ih, None, n)
+
+    def test_memory_is_reused_and_fully_written(self):
+        batch, steps, _ = self.SHAPE
+        first = self.run(torch.rand(batch, steps, 1))
+        address = first.data_ptr()
+        assert native.POOLED_STATES_MIN_BYTES == first.numel() * first.element_size()
+        del first
+        assert native._kernels.states_pool_bytes() == native.POOLED_STATES_MIN_BYTES
+        inputs = torch.rand(batch, steps, 1, generator=torch.Generator().manual_seed(1))
+        second = self.run(inputs)
+        assert second.data_ptr() == address  # the released block, not fresh memory
+        assert native._kernels.states_pool_bytes() == 0
+        # Every state was written: the halves of the batch (16 MiB each, from PyTorch's allocator)
+        # give the same bits.
+        assert torch.equal(second[: batch // 2], self.run(inputs[: batch // 2]))
+        assert torch.equal(second[batch // 2 :], self.run(inputs[batch // 2 :]))
+
+    def test_a_view_keeps_the_memory_and_the_pool_keeps_two_blocks(self):
+        batch, steps, _ = self.SHAPE
+        states = [self.run(torch.rand(batch, steps, 1)) for _ in range(3)]
+        view = states[0][:, -1]
+        del states[0]
+        assert native._kernels.states_pool_bytes() == 0  # the view still holds its block
+        del view
+        states.clear()
+        assert native._kernels.states_pool_bytes() == 2 * native.POOLED_STATES_MIN_BYTES
+        assert native.empty_cache() == 2 * native.POOLED_STATES_MIN_BYTES
+        assert native._kernels.states_pool_bytes() == 0
+
+    def test_pooled_states_train_like_fresh_ones(self):
+        """Autograd, in-place writes and saving work on the pooled tensor as on any other."""
+        batch, steps, n = self.SHAPE
+        inputs = torch.rand(batch, steps, 1)
+        states = self.run(inputs)
+        assert not states.requires_grad and states.is_contiguous() and states.shape == self.SHAPE
+        states[0, 0].fill_(3.0)
+        assert float(states[0, 0, 5]) == 3.0
