@@ -59,6 +59,7 @@ __all__ = [
     "CHECKPOINT_INTERVAL",
     "checkpoint_interval_for",
     "empty_cache",
+    "POOLED_STATES_MIN_BYTES",
 ]
 
 #: Widest input (features, or vocabulary for token ids) that the recurrence kernel projects

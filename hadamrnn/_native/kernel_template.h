@@ -243,7 +243,8 @@ typedef struct {
     int64_t checkpoint_interval;  /* 0: every state stored; k > 0: see recurrence_problem */
     int64_t anchor_interval;      /* backward, every state stored: see recurrence_problem */
     int64_t checkpoints;          /* slots per sequence with k > 0: ceil(T/k) */
-    REAL *inverse_signs;          /* 1/u, with k > 0: W^{-1} x = plain_gain ⊙ Hᵀ(x / u) */
+    const REAL *inverse_signs;    /* 1/u, with k > 0: W^{-1} x = plain_gain ⊙ Hᵀ(x / u) */
+    REAL *owned_inverse_signs;    /* its allocation, unless u = ±1 (then inverse_signs = signs) */
     int64_t readout_size;                 /* k, 0 without a fused read-out */
     const REAL *readout_weight, *readout_bias;
     REAL *logits;
@@ -492,11 +493,12 @@ KERNEL_TARGET __attribute__((always_inline)) static inline void
 KERNEL(adjoint_step)(int64_t n, const REAL *restrict incoming, const REAL *restrict carry, const REAL *restrict signs,
                      const REAL *restrict transformed, REAL *restrict delta, REAL *restrict signed_delta,
                      REAL *restrict partial_signs, REAL *restrict partial_bias, REAL *restrict column, REAL xj,
-                     const int has_incoming, const int has_column)
+                     const int has_incoming, const int has_column, const int keeps_delta)
 {
     for (int64_t i = 0; i < n; i++) {
         const REAL d = has_incoming ? incoming[i] + carry[i] : carry[i];
-        delta[i] = d;
+        if (keeps_delta)
+            delta[i] = d;
         signed_delta[i] = d * signs[i];
         partial_signs[i] += d * transformed[i];
         partial_bias[i] += d;
@@ -638,19 +640,24 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 fused_column = partial_columns;
                 fused_x = r->features[step];
             }
+            /* δ_t itself is stored only for what reads it below (the one-pass step keeps the rows a
+             * step touches within L1 otherwise) */
+            const int keeps_delta = r->grad_inputs || (partial_columns && !fuses_column);
             if (fused) {
-                if (incoming && fused_column)
-                    KERNEL(adjoint_step)(n, incoming, carry, r->signs, transformed, delta, signed_delta, partial_signs,
-                                         partial_bias, fused_column, fused_x, 1, 1);
-                else if (incoming)
-                    KERNEL(adjoint_step)(n, incoming, carry, r->signs, transformed, delta, signed_delta, partial_signs,
-                                         partial_bias, NULL, 1, 1, 0);
-                else if (fused_column)
-                    KERNEL(adjoint_step)(n, NULL, carry, r->signs, transformed, delta, signed_delta, partial_signs,
-                                         partial_bias, fused_column, fused_x, 0, 1);
-                else
-                    KERNEL(adjoint_step)(n, NULL, carry, r->signs, transformed, delta, signed_delta, partial_signs,
-                                         partial_bias, NULL, 1, 0, 0);
+#define ADJOINT_STEP(INCOMING, COLUMN, KEEPS)                                                                    \
+    KERNEL(adjoint_step)(n, incoming, carry, r->signs, transformed, delta, signed_delta, partial_signs, partial_bias, \
+                         fused_column, fused_x, INCOMING, COLUMN, KEEPS)
+                switch ((incoming != NULL) | (fused_column != NULL) << 1 | keeps_delta << 2) {
+                case 0: ADJOINT_STEP(0, 0, 0); break;
+                case 1: ADJOINT_STEP(1, 0, 0); break;
+                case 2: ADJOINT_STEP(0, 1, 0); break;
+                case 3: ADJOINT_STEP(1, 1, 0); break;
+                case 4: ADJOINT_STEP(0, 0, 1); break;
+                case 5: ADJOINT_STEP(1, 0, 1); break;
+                case 6: ADJOINT_STEP(0, 1, 1); break;
+                default: ADJOINT_STEP(1, 1, 1); break;
+                }
+#undef ADJOINT_STEP
             } else {
                 if (incoming)
                     for (int64_t i = 0; i < n; i++)
@@ -780,10 +787,16 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
     if (order > 1)
         r->base_transposed = KERNEL(new_transpose)(r->base, order);
     if (r->checkpoint_interval || r->anchor_interval) {
-        r->inverse_signs = malloc((size_t)r->n * sizeof(REAL));
-        if (r->inverse_signs)
-            for (int64_t i = 0; i < r->n; i++) /* exact for u = ±1; any nonzero u inverts */
-                r->inverse_signs[i] = 1 / r->signs[i];
+        int unit = 1; /* u = ±1: 1/u = u exactly, and the step reads u itself (one row less in L1) */
+        for (int64_t i = 0; i < r->n; i++)
+            unit &= r->signs[i] == 1 || r->signs[i] == -1;
+        if (unit) {
+            r->inverse_signs = r->signs;
+        } else if ((r->owned_inverse_signs = malloc((size_t)r->n * sizeof(REAL)))) {
+            for (int64_t i = 0; i < r->n; i++) /* any nonzero u inverts */
+                r->owned_inverse_signs[i] = 1 / r->signs[i];
+            r->inverse_signs = r->owned_inverse_signs;
+        }
     }
     if (!r->signed_gain || !r->plain_gain || (order > 1 && !r->base_transposed)
         || ((r->checkpoint_interval || r->anchor_interval) && !r->inverse_signs)) {
@@ -814,7 +827,7 @@ static void KERNEL(release)(KERNEL(recurrence) *r)
     free(r->token_drives);
     free(r->signed_gain);
     free(r->plain_gain);
-    free(r->inverse_signs);
+    free(r->owned_inverse_signs);
     free(r->partial_signs);
     free(r->partial_bias);
     free(r->partial_columns);
