@@ -134,6 +134,9 @@ extern const kernel_table kernels_f32_portable;
 extern const kernel_table kernels_f64_portable;
 #if HADAMRNN_HAVE_AVX2
 extern const kernel_table kernels_f32_avx2;
+/* 96 · iterations float additions and nothing else: the add rate that the transform is measured
+ * against. */
+float add_probe_avx2(int64_t iterations);
 #endif
 
 #endif /* HADAMRNN_KERNELS_H */

@@ -404,6 +404,31 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * add_probe: the yardstick of the transform's speed
+ * --------------------------------------------------------------------------------------------- */
+
+static PyObject *py_add_probe(PyObject *module, PyObject *args)
+{
+    (void)module;
+    long long iterations;
+    if (!PyArg_ParseTuple(args, "L:add_probe", &iterations))
+        return NULL;
+    if (check_count("iterations", iterations))
+        return NULL;
+#if HADAMRNN_HAVE_AVX2
+    if (cpu_has_avx2()) {
+        float result;
+        Py_BEGIN_ALLOW_THREADS
+        result = add_probe_avx2(iterations);
+        Py_END_ALLOW_THREADS
+        return Py_BuildValue("(Ld)", iterations * 96, (double)result);
+    }
+#endif
+    PyErr_SetString(PyExc_RuntimeError, "add_probe needs a CPU with AVX2 and FMA");
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------
  * states_buffer: memory for the (B, T, n) states that the forward returns, reused across calls
  *
  * A fresh allocation this large comes straight from the system (malloc maps it, free unmaps it),
@@ -546,6 +571,9 @@ static PyMethodDef methods[] = {
      "The instruction sets this CPU and build can run: ('portable',) or ('portable', 'avx2')."},
     {"set_instruction_set", py_set_instruction_set, METH_VARARGS,
      "set_instruction_set(name): use 'portable' or 'avx2' float32 kernels from now on."},
+    {"add_probe", py_add_probe, METH_VARARGS,
+     "add_probe(iterations) -> (additions, checksum): 96 * iterations float additions in AVX2 registers and\n"
+     "nothing else, the add rate the transform is measured against."},
     {"states_buffer", py_states_buffer, METH_VARARGS,
      "states_buffer(bytes): writable memory (buffer protocol) of `bytes` bytes, from the pool when it\n"
      "holds a released block of that size; released memory returns to the pool."},
