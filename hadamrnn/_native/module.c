@@ -6,7 +6,9 @@
  * before it calls. This module re-checks what would make a kernel read or write out of bounds or
  * loop forever (sizes, block size, missing buffers), and releases the GIL while a kernel runs.
  *
- * Every function takes keyword arguments, so that a call reads like the kernel's contract.
+ * The kernel functions take keyword arguments, so that a call reads like the kernel's contract;
+ * fwht also takes its nine required ones by position, which native.py uses: parsing the keywords
+ * cost about 0.7 µs more per call, 5 % of the transform of a (128, 512) batch.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
