@@ -122,13 +122,16 @@ def copy_steps() -> dict[str, Callable[[], None]]:
     }
 
 
-def interleaved(steps: dict[str, Callable[[], None]], repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+Seconds = dict[str, list[float]]  # variant -> seconds per repeat
+
+
+def interleaved(steps: dict[str, Callable[[], None]], repeats: int) -> tuple[Seconds, Seconds]:
     """Wall-clock and process CPU seconds of each step, ``repeats`` times, alternating, after one
     warm-up each."""
     for step in steps.values():
         step()
-    seconds: dict[str, list[float]] = {name: [] for name in steps}
-    cpu: dict[str, list[float]] = {name: [] for name in steps}
+    seconds: Seconds = {name: [] for name in steps}
+    cpu: Seconds = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
             start, start_cpu = time.perf_counter(), time.process_time()

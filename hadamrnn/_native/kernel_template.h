@@ -633,7 +633,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
             REAL fused_x = 1;
             /* a single feature (skipped when 0: it adds exactly nothing, as in the forward), or a
              * token id, whose column takes δ times 1: exactly δ */
-            const int fuses_column = fused && partial_columns && (r->kind == INPUT_TOKENS || (r->kind == INPUT_FEATURES && width == 1));
+            const int fuses_column = fused && partial_columns
+                                     && (r->kind == INPUT_TOKENS || (r->kind == INPUT_FEATURES && width == 1));
             if (fuses_column && r->kind == INPUT_TOKENS) {
                 fused_column = partial_columns + r->tokens[step] * n;
             } else if (fuses_column && r->features[step] != 0) {
