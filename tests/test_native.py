@@ -480,7 +480,8 @@ class TestDeterminism:
         self._assert_identical(one, two)
 
     def test_fwht_across_threads(self, threads):
-        x = torch.randn(300, 512)
+        # rows enough for two workers of the kernel's minimum size each
+        x = torch.randn(2 * native._kernels.FWHT_MIN_ELEMENTS_PER_WORKER // 512 + 3, 512)
         threads(1)
         one = native.fwht_native(x)
         threads(2)

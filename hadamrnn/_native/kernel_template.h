@@ -206,7 +206,7 @@ static int KERNEL(fwht_rows)(const void *src, void *dst, int64_t rows, int64_t n
     REAL *gain = KERNEL(new_gain)(signs, n, scale);
     if (!gain)
         return KERNEL_OUT_OF_MEMORY;
-    const int64_t rows_per_worker = (MIN_ELEMENTS_PER_WORKER + n - 1) / n;
+    const int64_t rows_per_worker = (FWHT_MIN_ELEMENTS_PER_WORKER + n - 1) / n;
     const int workers = parallel_workers(rows, threads, rows_per_worker);
     REAL *scratch = NULL;
     if (base_order > 1 && !(scratch = malloc((size_t)(workers * 2 * n) * sizeof(REAL)))) {

@@ -603,5 +603,10 @@ PyMODINIT_FUNC PyInit__kernels(void)
 #endif
     if (PyType_Ready(&states_buffer_type) < 0)
         return NULL;
-    return PyModule_Create(&module_definition);
+    PyObject *module = PyModule_Create(&module_definition);
+    if (module && PyModule_AddIntConstant(module, "FWHT_MIN_ELEMENTS_PER_WORKER", FWHT_MIN_ELEMENTS_PER_WORKER) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }
