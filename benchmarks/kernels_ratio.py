@@ -12,7 +12,11 @@ Figures (the targets set for the native kernels):
 
 1. fwht       FWHT of (128, n) float32 rows, n = 512 and 2048: additions per second of this thread's
               CPU time, counted as B·n·log2(n) per call, of the C kernel (called directly) and of
-              the public in-place ``fwht_native_`` (its Python checks included);
+              the public in-place ``fwht_native_`` (its Python checks included), each judged
+              against 80 % of this thread's add rate measured in the same process (the extension's
+              ``add_probe``: float additions in AVX2 registers and nothing else) and, printed
+              beside it, against 28 G/s (80 % of the 35 G/s measured on the project's first
+              machine); the public function's cost per call above the kernel's is printed;
 2. pmnist     a training step (forward, backward, Adam) of SequenceClassifier in the pMNIST shape
               n = 512, T = 784, B = 100, d_in = 1, linear, p = 4: native vs dense, and the
               gradients of the two compared (relative error in norm, per parameter);
@@ -101,11 +105,26 @@ def cpu_seconds_per_call(run: Callable[[], object], calls: int, repeats: int) ->
     return wall[1:], cpu[1:]
 
 
+def measured_add_rate(repeats: int) -> float:
+    """G float additions per second of this thread's CPU time, with nothing else to do (the
+    extension's ``add_probe``), median of ``repeats``."""
+    rates = []
+    for _ in range(repeats + 1):
+        start = time.thread_time()
+        additions, _ = native._kernels.add_probe(2_000_000)
+        rates.append(additions / (time.thread_time() - start) / 1e9)
+    return statistics.median(rates[1:])
+
+
 def figure_fwht(repeats: int) -> bool:
     """Judged on the kernel and on the thread's CPU time, which a busy shared machine does not
     inflate by descheduling this process. Printed beside it: the wall clock, and the public
-    ``fwht_native_`` with its Python-side checks (a fixed cost per call, about 5-10 us)."""
+    ``fwht_native_`` with its Python-side checks (a fixed cost per call, about 2-3 us)."""
     ok = True
+    peak = measured_add_rate(repeats)
+    target, fixed_target = 0.8 * peak, 28.0
+    print(f"add rate of this thread: {peak:.1f} G additions/s per CPU second (median of {repeats}); "
+          f"target >= 80 % of it = {target:.1f}")
     batch = 128
     for n in (512, 2048):
         x = torch.randn(batch, n)
@@ -122,19 +141,23 @@ def figure_fwht(repeats: int) -> bool:
             native.fwht_native_(x, scale=1 / math.sqrt(n))
 
         adds = batch * n * math.log2(n)
+        seconds = {}
         with torch.no_grad():
             for name, run in (("kernel", kernel), ("fwht_native_", public)):
                 wall, cpu = cpu_seconds_per_call(run, calls, repeats)
-                rate = adds / statistics.median(cpu) / 1e9
-                line = (
-                    f"fwht n={n} B={batch} {name}: {statistics.median(cpu) * 1e6:.1f} us CPU per call, "
-                    f"{rate:.1f} G additions/s per CPU second (median of {repeats}; best "
-                    f"{adds / min(cpu) / 1e9:.1f}; wall clock {adds / statistics.median(wall) / 1e9:.1f})"
+                seconds[name] = statistics.median(cpu)
+                rate = adds / seconds[name] / 1e9
+                print(
+                    f"fwht n={n} B={batch} {name}: {seconds[name] * 1e6:.1f} us CPU per call, "
+                    f"{rate:.1f} G additions/s per CPU second = {100 * rate / peak:.0f} % of the add rate "
+                    f"(median of {repeats}; best {adds / min(cpu) / 1e9:.1f}; wall clock "
+                    f"{adds / statistics.median(wall) / 1e9:.1f}); target >= {target:.1f}: "
+                    f"{'meets' if rate >= target else 'MISSES'} (>= {fixed_target:g}: "
+                    f"{'meets' if rate >= fixed_target else 'MISSES'})"
                 )
-                if name == "kernel":
-                    line += f"; target >= 17.5: {'meets' if rate >= 17.5 else 'MISSES'}"
-                    ok &= rate >= 17.5
-                print(line)
+                ok &= rate >= target
+        print(f"fwht n={n}: fwht_native_ costs {(seconds['fwht_native_'] - seconds['kernel']) * 1e6:.1f} us per call "
+              "above the kernel (checks, dispatch)")
     return ok
 
 

@@ -3,8 +3,9 @@
 The reference is ``torch.nn.RNN(nonlinearity="relu")`` with an ``nn.Linear`` read-out, in the same
 shape, on the same thread count, with the same loss and Adam: a well-known dense implementation
 that anyone can rerun. Every figure is a median of per-repeat ratios, the variants interleaved
-repeat by repeat in one process (wall clock: with two threads the thread's CPU time would miss the
-second one).
+repeat by repeat in one process, judged on the wall clock; the ratio of the process's CPU time
+(every thread's) is printed beside it, which time slices lost to other processes on a shared
+machine do not inflate.
 
     python -m benchmarks.rnn_reference                       # every shape, 1 and 2 threads
     python -m benchmarks.rnn_reference --shapes pmnist --threads 1 --repeats 5
@@ -135,17 +136,23 @@ def copy_steps() -> dict[str, Callable[[], None]]:
     }
 
 
-def interleaved(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
-    """Wall-clock seconds of each step, ``repeats`` times, alternating, after one warm-up each."""
+Seconds = dict[str, list[float]]  # variant -> seconds per repeat
+
+
+def interleaved(steps: dict[str, Callable[[], None]], repeats: int) -> tuple[Seconds, Seconds]:
+    """Wall-clock and process CPU seconds of each step, ``repeats`` times, alternating, after one
+    warm-up each."""
     for step in steps.values():
         step()
-    seconds: dict[str, list[float]] = {name: [] for name in steps}
+    seconds: Seconds = {name: [] for name in steps}
+    cpu: Seconds = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             step()
             seconds[name].append(time.perf_counter() - start)
-    return seconds
+            cpu[name].append(time.process_time() - start_cpu)
+    return seconds, cpu
 
 
 def ratios(seconds: dict[str, list[float]], slow: str, fast: str) -> list[float]:
@@ -156,11 +163,13 @@ def measure(shape: str, threads: int, repeats: int) -> dict[str, float]:
     """Median times (ms) and median ratios of one shape at one thread count."""
     torch.set_num_threads(threads)
     steps = pmnist_steps() if shape == "pmnist" else copy_steps()
-    seconds = interleaved(steps, repeats)
+    seconds, cpu = interleaved(steps, repeats)
     figures = {f"{name} ms": 1e3 * statistics.median(times) for name, times in seconds.items()}
     figures["nn.RNN / head"] = statistics.median(ratios(seconds, "nn.RNN", "head"))
+    figures["(CPU time) nn.RNN / head"] = statistics.median(ratios(cpu, "nn.RNN", "head"))
     if "layer call" in seconds:
         figures["layer call / head"] = statistics.median(ratios(seconds, "layer call", "head"))
+        figures["(CPU time) layer call / head"] = statistics.median(ratios(cpu, "layer call", "head"))
     return figures
 
 

@@ -167,6 +167,19 @@ def _kept(step: int, steps: int, interval: int) -> bool:
     return step % interval == interval - 1 or step == steps - 1
 
 
+class _ValueOf(torch.autograd.Function):
+    """``value`` in the forward, the identity to ``tensor`` in the backward: a value known more
+    accurately than ``tensor`` computes it, in ``tensor``'s place in the graph."""
+
+    @staticmethod
+    def forward(ctx, tensor, value):
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
 class _ReversibleRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, signs, weight_ih, bias, readout_weight, readout_bias, block_size, output, interval):
@@ -201,17 +214,26 @@ class _ReversibleRecurrence(torch.autograd.Function):
         for t in range(steps - 1, -1, -1):
             x_t = x[:, t].detach()
             with torch.no_grad():
+                difference = None  # H h_{t-1} / √m where h_{t-1} is recomputed from it
                 if t == 0:
                     previous = h0.detach()
                 elif t - 1 in kept:
                     previous = kept[t - 1]  # re-anchor on a kept state
                 else:
                     drive = torch.nn.functional.linear(x_t, weight_ih, bias)
-                    previous = fwht((state - drive) / signs, m, transpose=True) * scale
+                    difference = (state - drive) / signs
+                    previous = fwht(difference, m, transpose=True) * scale
             with torch.enable_grad():
                 previous_ = previous.detach().requires_grad_()
                 x_t_ = x_t.requires_grad_(grad_x is not None)
-                h = fwht(previous_, m) * (signs_ * scale) + torch.nn.functional.linear(x_t_, weight_ih_, bias_)
+                transformed = fwht(previous_, m) * scale
+                if difference is not None:
+                    # H h_{t-1}/√m = H Hᵀ(difference)/m = difference exactly in exact arithmetic: the
+                    # gradient of the signs takes that value instead of transforming the recomputed
+                    # state again (as the kernels do); the gradient to h_{t-1} still flows through
+                    # the transform.
+                    transformed = _ValueOf.apply(transformed, difference)
+                h = transformed * signs_ + torch.nn.functional.linear(x_t_, weight_ih_, bias_)
                 outputs, grads = [h], [carry]
                 if ctx.output == "logits":
                     logits = torch.nn.functional.linear(torch.relu(h), readout_weight_, readout_bias_)

@@ -429,10 +429,15 @@ class HadamRNN(nn.Module):
         memory = self._memory_for(backend, output)
         if backend == "native":
             interval = native.checkpoint_interval_for(memory, x.shape[1], self.recurrence, output)
+            # forward returns every state; under "auto" a loss on h_n alone still gets the backward
+            # of the default memory, re-anchored on the stored states (see _recurrence_for_layer).
+            anchor = 0
+            if output == "states_and_last" and self.memory == "auto" and self.recurrence == "linear":
+                anchor = native.CHECKPOINT_INTERVAL
             return native._recurrence_for_layer(
                 x, h, self.signs(), weight_ih, bias, self.recurrent.block_size, self.recurrence,
                 output=output, readout_weight=readout_weight, readout_bias=readout_bias, checkpoint_interval=interval,
-                targets=targets, step_loss=step_loss,
+                targets=targets, step_loss=step_loss, anchor_interval=anchor,
             )
         if output == "loss":  # the reference: the logits of this backend, then the loss in torch
             return step_loss(self._run(x, h, "logits", readout_weight, readout_bias), targets)

@@ -33,6 +33,7 @@ bit for bit.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -59,6 +60,8 @@ __all__ = [
     "MEMORIES",
     "CHECKPOINT_INTERVAL",
     "checkpoint_interval_for",
+    "empty_cache",
+    "POOLED_STATES_MIN_BYTES",
 ]
 
 #: Widest input (features, or vocabulary for token ids) that the recurrence kernel projects
@@ -208,6 +211,22 @@ def _base(block_size: int, transpose: bool = False) -> dict:
 # ------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256, typed=True)
+def _fwht_plan(n: int, block_size: int | None, transpose: bool) -> tuple[int, int, int]:
+    """``(m, r, address of H_r or H_rᵀ)`` for rows of ``n`` in blocks of ``block_size``, checked by
+    the core once per combination: a transform call costs a few microseconds of Python, as much as
+    the transform of a (128, 512) batch takes, so the checks of the sizes are not repeated."""
+    m = check_block_size(check_hidden_size(n, "the size of the last dimension of x"), block_size)
+    base = _base(m, transpose)
+    return m, base["base_order"], base["base"]
+
+
+def _plan_of(n: int, block_size, transpose: bool) -> tuple[int, int, int]:
+    if block_size is None or type(block_size) is int:  # hashable, and typed: True is not 1
+        return _fwht_plan(n, block_size, transpose)
+    return _fwht_plan.__wrapped__(n, block_size, transpose)  # the checks raise with the value received
+
+
 def _check_fwht_arguments(x, signs, block_size, what: str) -> tuple[int, int]:
     if not isinstance(x, torch.Tensor):
         raise ShapeError(f"{what} expects x as a torch.Tensor, got {type(x).__name__}")
@@ -215,8 +234,8 @@ def _check_fwht_arguments(x, signs, block_size, what: str) -> tuple[int, int]:
         raise ShapeError(f"{what} expects x of shape (..., n), got a 0-d tensor")
     _check_cpu(x, "x")
     _dtype_name(x, "x")
-    n = check_hidden_size(x.shape[-1], "the size of the last dimension of x")
-    m = check_block_size(n, block_size)
+    n = x.shape[-1]
+    m = _plan_of(n, block_size, False)[0]
     _check_like(signs, "signs", (n,), x.dtype)
     return n, m
 
@@ -230,18 +249,14 @@ def _fwht_into(
     rows = source.numel() // n
     if rows == 0:
         return
-    signs = None if signs is None else signs.detach().contiguous()
+    signs = None if signs is None else signs.detach().contiguous()  # kept alive during the call
+    _, base_order, base = _plan_of(n, block_size, transpose)
+    base_arguments = {} if base_order == 1 else {"base_order": base_order, "base": base}
+    # Positional (dtype, src, dst, rows, n, block_size, signs, scale, threads): parsing keywords
+    # costs the C call 4 times as much.
     _require_extension().fwht(
-        dtype=_SUPPORTED_DTYPES[source.dtype],
-        src=source.data_ptr(),
-        dst=target.data_ptr(),
-        rows=rows,
-        n=n,
-        block_size=block_size,
-        signs=_address(signs),
-        scale=float(scale),
-        threads=_threads(),
-        **_base(block_size, transpose),
+        _SUPPORTED_DTYPES[source.dtype], source.data_ptr(), target.data_ptr(), rows, n, block_size,
+        _address(signs), float(scale), _threads(), **base_arguments,
     )
 
 
@@ -347,6 +362,41 @@ def fwht_native_(
 # The recurrence
 # ------------------------------------------------------------------------------------------------
 
+#: Returned states of at least this many bytes take their memory from the kernels' pool (see
+#: :func:`empty_cache`): from 32 MiB on, malloc maps every allocation afresh from the system, and
+#: the first touch of each page costs a fault.
+POOLED_STATES_MIN_BYTES = 32 << 20
+
+
+def _new_states(h0: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """An uninitialised ``(B, T, n)`` tensor like ``h0`` for the states the forward returns.
+
+    Large ones come from the extension's pool: a tensor over a ``states_buffer``, whose memory
+    returns to the pool (two blocks at most) when the last tensor on it is freed, so that the next
+    forward of the same shape writes into pages already mapped instead of faulting in 160 MB of
+    fresh ones at the pMNIST shape (15 ms, as long as the forward kernel itself)."""
+    count = shape[0] * shape[1] * shape[2]
+    if count * h0.element_size() < POOLED_STATES_MIN_BYTES:
+        return h0.new_empty(shape)
+    buffer = _kernels.states_buffer(count * h0.element_size())
+    return torch.frombuffer(buffer, dtype=h0.dtype, count=count).view(shape)
+
+
+def empty_cache() -> int:
+    """Free the memory that the pool of released states holds; returns how many bytes it held.
+
+    ``HadamRNN.forward`` returns every state, ``(B, T, n)``; when such a tensor of at least 32 MiB
+    is freed, its memory stays with the native kernels (two blocks at most, the latest released)
+    for the next forward of the same size, which then does not pay the system's page faults on
+    fresh memory again. This returns that memory to the system, as ``torch.cuda.empty_cache``
+    does for CUDA's cache. Without the extension it does nothing and returns 0.
+    """
+    if _kernels is None:
+        return 0
+    held = _kernels.states_pool_bytes()
+    _kernels.release_states_pool()
+    return held
+
 
 #: What the recurrence Function returns (see ``_RecurrenceFunction``).
 _OUTPUTS = ("states", "last", "logits", "states_and_last", "loss")
@@ -376,12 +426,12 @@ class _RecurrenceFunction(torch.autograd.Function):
     @staticmethod
     def forward(
         ctx, inputs, h0, signs, columns, bias, readout_weight, readout_bias, targets, kind, block_size, relu, output,
-        checkpoint_interval, step_loss, count,
+        checkpoint_interval, step_loss, count, anchor_interval=0,
     ):
         batch, steps = inputs.shape[:2]
         # With a checkpoint interval k the forward keeps only h_t for t = k, 2k, ... and h_T.
         kept = -(-steps // checkpoint_interval) if checkpoint_interval else steps
-        states = h0.new_empty((batch, kept, h0.shape[1]))
+        states = _new_states(h0, (batch, kept, h0.shape[1]))
         logits = None
         if output == "logits":
             logits = h0.new_empty((batch, steps, readout_weight.shape[0]))
@@ -390,6 +440,7 @@ class _RecurrenceFunction(torch.autograd.Function):
         normalizers = h0.new_empty((batch, steps)) if output == "loss" and step_loss.kind == "cross_entropy" else None
         ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
         ctx.checkpoint_interval, ctx.step_loss, ctx.count = checkpoint_interval, step_loss, count
+        ctx.anchor_interval = anchor_interval
         # An unused output's gradient reaches the backward as None, which the kernel reads as zero.
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers)
@@ -423,7 +474,7 @@ class _RecurrenceFunction(torch.autograd.Function):
         elif ctx.output == "loss":
             incoming = {}
             if grad_outputs[0] is None:
-                return (None,) * 15
+                return (None,) * 16
             loss_gradient = _reduced(float(grad_outputs[0]), ctx.step_loss, ctx.count, empty=0.0)
         else:
             names = {"states": "grad_states", "last": "grad_last", "logits": "grad_logits"}
@@ -441,7 +492,11 @@ class _RecurrenceFunction(torch.autograd.Function):
             "grad_readout_bias": needs[6],
         }
         if not any(wants.values()) or (ctx.output != "loss" and all(grad is None for grad in incoming.values())):
-            return (None,) * 15
+            return (None,) * 16
+        # With every state stored and no gradient on them (a loss on h_T alone), the backward may
+        # walk back as the checkpointed one does, re-anchored on every k-th stored state, instead
+        # of reading all (B, T, n) of them.
+        anchor = ctx.anchor_interval if incoming.get("grad_states", 0) is None else 0
         like = {
             "grad_inputs": inputs,
             "grad_h0": h0,
@@ -461,6 +516,7 @@ class _RecurrenceFunction(torch.autograd.Function):
             loss_gradient=loss_gradient,
             **{"grad_states": 0, **{name: _address(grad) for name, grad in incoming.items()}},
             **{name: _address(grad) for name, grad in grads.items()},
+            **({"anchor_interval": anchor} if anchor else {}),
         )
         return (
             grads["grad_inputs"],
@@ -470,7 +526,7 @@ class _RecurrenceFunction(torch.autograd.Function):
             grads["grad_bias"],
             grads["grad_readout_weight"],
             grads["grad_readout_bias"],
-            *(None,) * 8,
+            *(None,) * 9,
         )
 
 
@@ -628,7 +684,7 @@ def checkpoint_interval_for(memory: str, steps: int, recurrence: str, output: st
 
 def _run(
     inputs, kind, h0, signs, columns, bias, block_size, recurrence, output, readout_weight, readout_bias,
-    checkpoint_interval=0, targets=None, step_loss=None, count=0,
+    checkpoint_interval=0, targets=None, step_loss=None, count=0, anchor_interval=0,
 ):
     batch, steps = inputs.shape[:2]
     if batch == 0 or steps == 0:  # nothing to run; no gradient flows (as in the reference)
@@ -644,7 +700,8 @@ def _run(
     tensors = (inputs, h0, signs, columns, bias, readout_weight, readout_bias, targets)
     contiguous = [None if tensor is None else tensor.contiguous() for tensor in tensors]
     return _RecurrenceFunction.apply(
-        *contiguous, kind, block_size, recurrence == "relu", output, checkpoint_interval, step_loss, count
+        *contiguous, kind, block_size, recurrence == "relu", output, checkpoint_interval, step_loss, count,
+        anchor_interval,
     )
 
 
@@ -739,21 +796,27 @@ def _interval_of(inputs, memory, recurrence, output, checkpoint_interval) -> int
 
 def _recurrence_for_layer(
     x, h0, signs, weight_ih, bias, block_size: int, recurrence: str, *, output="states", readout_weight=None,
-    readout_bias=None, checkpoint_interval=0, targets=None, step_loss=None,
+    readout_bias=None, checkpoint_interval=0, targets=None, step_loss=None, anchor_interval=0,
 ) -> torch.Tensor:
     """:func:`hadamard_recurrence_native` for :class:`~hadamrnn.layers.HadamRNN`, whose
     parametrization checked ``n`` and ``block_size`` when it was built: the same checks of the
-    tensors (they guard the raw buffers the kernels read), without a second check of the sizes."""
+    tensors (they guard the raw buffers the kernels read), without a second check of the sizes.
+
+    ``anchor_interval=k > 0`` (linear recurrence, every state returned): a backward that receives
+    no gradient of the states (a loss on ``h_T`` alone) recomputes them as ``memory="checkpointed"``
+    does, re-anchored on every ``k``-th stored state, instead of reading them all back."""
     n, d = _check_recurrence(h0, signs, weight_ih, bias, recurrence)
+    if anchor_interval and recurrence != "linear":
+        raise HadamRNNError(f"anchor_interval needs the linear recurrence, got recurrence={recurrence!r}")
     return _features_recurrence(
         x, h0, signs, weight_ih, bias, n, block_size, d, recurrence, output, readout_weight, readout_bias,
-        checkpoint_interval, targets, step_loss,
+        checkpoint_interval, targets, step_loss, anchor_interval,
     )
 
 
 def _features_recurrence(
     x, h0, signs, weight_ih, bias, n, m, d, recurrence, output, readout_weight, readout_bias, checkpoint_interval=0,
-    targets=None, step_loss=None,
+    targets=None, step_loss=None, anchor_interval=0,
 ):
     """Check ``x`` and the read-out, and run the recurrence on features (``U x_t`` in the loop for
     narrow ``x``, one ``F.linear`` first for wide ``x``)."""
@@ -762,7 +825,7 @@ def _features_recurrence(
         raise ShapeError(f"x must have shape (B={h0.shape[0]}, T, d={d}), got {shape}")
     _check_like(x, "x", tuple(x.shape), h0.dtype)
     count = _check_output(output, readout_weight, readout_bias, n, h0.dtype, targets, step_loss, *x.shape[:2])
-    readout = (output, readout_weight, readout_bias, checkpoint_interval, targets, step_loss, count)
+    readout = (output, readout_weight, readout_bias, checkpoint_interval, targets, step_loss, count, anchor_interval)
     if d > INLINE_PROJECTION_MAX_WIDTH:
         # The very drive the reference forms: the same F.linear, bias included.
         projected = torch.nn.functional.linear(x, weight_ih, bias)

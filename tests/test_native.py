@@ -480,7 +480,8 @@ class TestDeterminism:
         self._assert_identical(one, two)
 
     def test_fwht_across_threads(self, threads):
-        x = torch.randn(300, 512)
+        # rows enough for two workers of the kernel's minimum size each
+        x = torch.randn(2 * native._kernels.FWHT_MIN_ELEMENTS_PER_WORKER // 512 + 3, 512)
         threads(1)
         one = native.fwht_native(x)
         threads(2)
@@ -905,3 +906,213 @@ def test_checkpointed_float32_error_stays_near_the_stored_float32_error():
     stored = worst_error("stored")
     assert worst_error("checkpointed") <= 1.5 * stored
     assert worst_error("reversible") <= 4 * stored
+
+
+# ------------------------------------------------------------------------------------------------
+# The backward's sign gradient at recomputed states, its one-pass training step, and the layer's
+# anchored walk over stored states
+# ------------------------------------------------------------------------------------------------
+
+
+@requires_extension
+class TestRecomputedSignGradient:
+    """At a state recomputed from the next one, the sign gradient reads ``H h_{t-1}/√m`` off the
+    recomputation, ``(h_t − drive_t)/u``, instead of transforming the recomputed state again."""
+
+    @requires_avx2
+    @pytest.mark.parametrize("memory, interval", MEMORY_MODES)
+    @pytest.mark.parametrize("output", ["last", "logits"])
+    @pytest.mark.parametrize("kind, width, bias", [
+        ("features", 1, True), ("features", 1, False), ("features", 3, True), ("tokens", 3, True), ("projected", 3, True),
+    ])
+    def test_avx2_and_portable_paths_give_the_same_bits(self, kind, width, bias, output, memory, interval, instruction_set):
+        problem = make_problem(256, 64, 3, 40, kind, width=width, bias=bias)
+        if kind == "features":
+            problem["inputs"][:, ::5] = 0  # the zero features that the fused drive skips
+        grad_output = None
+        results = {}
+        for name in ("avx2", "portable"):
+            instruction_set(name)
+            result, leaves = run_with_memory(problem, output, memory, interval, torch.float32)
+            if grad_output is None:
+                grad_output = torch.randn(result.shape, generator=torch.Generator().manual_seed(2))
+            results[name] = (result, gradients(result, leaves, grad_output))
+        assert torch.equal(results["avx2"][0], results["portable"][0])
+        for name, value in results["avx2"][1].items():
+            assert torch.equal(value, results["portable"][1][name]), name
+
+    @pytest.mark.parametrize("bias", [True, False])
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_float32_sign_gradient_is_as_close_to_float64_as_the_stored_one(self, kind, bias):
+        """Against the float64 stored backward, the checkpointed float32 gradient of the signs is
+        within a factor 1.5 of the float32 stored one's error (the recomputed states drift for at
+        most k = 256 steps); a wrong shortcut (say, without the division by u) is far off."""
+        problem = make_problem(64, 64, 2, 700, kind, width=1 if kind == "features" else 3, seed=5, bias=bias)
+        exact, exact_leaves = run_with_memory(problem, "last", "stored", None, torch.float64)
+        grad_output = torch.randn(exact.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        expected = gradients(exact, exact_leaves, grad_output)["signs"]
+
+        def error(memory, interval=None):
+            result, leaves = run_with_memory(problem, "last", memory, interval, torch.float32)
+            return relative_error(gradients(result, leaves, grad_output)["signs"], expected)
+
+        stored = error("stored")
+        assert stored < 1e-4
+        assert error("checkpointed", 256) <= 1.5 * stored
+        assert error("checkpointed", 7) <= 1.5 * stored
+
+    def test_float64_sign_gradient_equals_the_reference_without_the_shortcut(self):
+        """The shortcut against the definition, written out here for a loss on h_T:
+        ∂L/∂u = Σ_{b,t} δ_t ⊙ H h_{t-1}/√m with every h_{t-1} from the float64 reference forward and
+        δ_T = ∂L/∂h_T, δ_{t-1} = H(u ⊙ δ_t)/√m; equal to 1e-12."""
+        problem = make_problem(32, 8, 2, 30, "features", width=1, seed=3, dtype=torch.float64)
+        result, leaves = run_with_memory(problem, "last", "checkpointed", 4, torch.float64)
+        grad_output = torch.randn(result.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        actual = gradients(result, leaves, grad_output)["signs"]
+        # The definition: states of the reference forward, adjoints by the transposed step.
+        states, ref_leaves = run_reference(problem, "linear", torch.float64)
+        previous = torch.cat([ref_leaves["h0"][:, None], states[:, :-1]], dim=1).detach()
+        scale = 1 / math.sqrt(8)
+        signs = problem["signs"]
+        delta, expected = grad_output.clone(), torch.zeros(32, dtype=torch.float64)
+        for t in range(problem["inputs"].shape[1] - 1, -1, -1):
+            expected += (delta * fwht(previous[:, t], 8) * scale).sum(0)
+            delta = fwht(delta * signs, 8) * scale
+        assert_relative_close(actual, expected, FLOAT64_RTOL, "gradient of the signs")
+
+
+@requires_extension
+class TestLayerAnchoredBackward:
+    """``out, h_n = rnn(x)`` with a loss on ``h_n`` alone, linear recurrence, ``memory="auto"``: the
+    backward walks back as the checkpointed one, re-anchored on every k-th returned state, and so
+    gives the gradients of ``last_state`` (the heads' path) bit for bit."""
+
+    @pytest.mark.parametrize("block_size", [None, 24])
+    def test_gradients_are_those_of_last_state(self, block_size):
+        torch.manual_seed(0)
+        layer = HadamRNN(1, 96, block_size=block_size, backend="native")
+        x = torch.rand(3, 600, 1)  # the anchors t = 256 and 512 are crossed
+        weight = torch.randn(3, 96)
+        grads = []
+        for run in (lambda: layer(x)[1][0], lambda: layer.last_state(x)):
+            layer.zero_grad()
+            ((run() * weight).sum() + run().square().sum()).backward()
+            grads.append([parameter.grad.clone() for parameter in layer.parameters()])
+        for first, second in zip(*grads):
+            assert torch.equal(first, second)
+
+    def test_stored_memory_reads_every_state(self, monkeypatch):
+        """memory="stored" keeps the stored backward, bit for bit that of last_state(memory="stored");
+        the spy sees no anchor interval there, and the default's interval under "auto"."""
+        calls = []
+        kernel_call = native._backward_kernel_call
+
+        def watch(**arguments):
+            calls.append(arguments)
+            kernel_call(**arguments)
+
+        monkeypatch.setattr(native, "_backward_kernel_call", watch)
+        torch.manual_seed(0)
+        stored = HadamRNN(1, 64, backend="native", memory="stored")
+        auto = HadamRNN(1, 64, backend="native")
+        auto.load_state_dict(stored.state_dict())
+        x = torch.rand(2, 300, 1)
+        grads = []
+        for run in (lambda: stored(x)[1][0], lambda: stored.last_state(x)):
+            stored.zero_grad()
+            run().square().sum().backward()
+            grads.append([parameter.grad.clone() for parameter in stored.parameters()])
+        for first, second in zip(*grads):
+            assert torch.equal(first, second)
+        auto(x)[1].square().sum().backward()
+        outputs, _ = auto(x)
+        outputs.sum().backward()  # a loss on the states: they are read back
+        assert [call.get("anchor_interval", 0) for call in calls] == [0, 0, native.CHECKPOINT_INTERVAL, 0]
+
+    def test_relu_recurrence_keeps_the_stored_backward(self):
+        torch.manual_seed(0)
+        layer = HadamRNN(3, 32, recurrence="relu", backend="native")
+        with pytest.raises(HadamRNNError, match="anchor_interval needs the linear recurrence"):
+            native._recurrence_for_layer(
+                torch.randn(2, 5, 3), torch.zeros(2, 32), layer.signs(), layer.input_proj.weight, None, 32, "relu",
+                output="states_and_last", anchor_interval=4,
+            )
+        x = torch.randn(2, 9, 3)
+        _, h_n = layer(x)
+        h_n.sum().backward()  # runs: the layer asks for no anchors with the ReLU step
+
+    def test_kernel_refuses_anchors_with_checkpoints_or_relu(self):
+        problem = make_problem(8, 8, 2, 3)
+        arguments = native._problem(
+            "features", False, 8, problem["inputs"], problem["h0"], problem["signs"], problem["weight_ih"].t().contiguous(),
+            problem["bias"], torch.empty(2, 1, 8), 4,
+        )
+        with pytest.raises(ValueError, match="anchor_interval goes with every state stored"):
+            native._kernels.recurrence_backward(
+                **arguments, grad_states=0, grad_inputs=0, grad_h0=0, grad_signs=0, grad_columns=0, grad_bias=0,
+                anchor_interval=4,
+            )
+        arguments = dict(arguments, relu=True, checkpoint_interval=0)
+        with pytest.raises(ValueError, match="needs the linear recurrence"):
+            native._kernels.recurrence_backward(
+                **arguments, grad_states=0, grad_inputs=0, grad_h0=0, grad_signs=0, grad_columns=0, grad_bias=0,
+                anchor_interval=4,
+            )
+
+
+@requires_extension
+class TestStatesPool:
+    """Returned states of 32 MiB or more live in memory that goes back to the kernels' pool when
+    freed, and the next forward of the same size takes it again (no fresh pages to fault in)."""
+
+    SHAPE = (8, 1024, 1024)  # 32 MiB of float32 states: the smallest pooled size
+
+    @pytest.fixture(autouse=True)
+    def empty_pool(self):
+        native.empty_cache()
+        yield
+        native.empty_cache()
+
+    def run(self, inputs):
+        batch, steps, n = inputs.shape[0], inputs.shape[1], self.SHAPE[2]
+        generator = torch.Generator().manual_seed(0)
+        signs = random_signs(n, generator)
+        weight_ih = torch.randn(n, 1, generator=generator)
+        return native.hadamard_recurrence_native(inputs, torch.zeros(batch, n), signs, weight_ih, None, n)
+
+    def test_memory_is_reused_and_fully_written(self):
+        batch, steps, _ = self.SHAPE
+        first = self.run(torch.rand(batch, steps, 1))
+        address = first.data_ptr()
+        assert native.POOLED_STATES_MIN_BYTES == first.numel() * first.element_size()
+        del first
+        assert native._kernels.states_pool_bytes() == native.POOLED_STATES_MIN_BYTES
+        inputs = torch.rand(batch, steps, 1, generator=torch.Generator().manual_seed(1))
+        second = self.run(inputs)
+        assert second.data_ptr() == address  # the released block, not fresh memory
+        assert native._kernels.states_pool_bytes() == 0
+        # Every state was written: the halves of the batch (16 MiB each, from PyTorch's allocator)
+        # give the same bits.
+        assert torch.equal(second[: batch // 2], self.run(inputs[: batch // 2]))
+        assert torch.equal(second[batch // 2 :], self.run(inputs[batch // 2 :]))
+
+    def test_a_view_keeps_the_memory_and_the_pool_keeps_two_blocks(self):
+        batch, steps, _ = self.SHAPE
+        states = [self.run(torch.rand(batch, steps, 1)) for _ in range(3)]
+        view = states[0][:, -1]
+        del states[0]
+        assert native._kernels.states_pool_bytes() == 0  # the view still holds its block
+        del view
+        states.clear()
+        assert native._kernels.states_pool_bytes() == 2 * native.POOLED_STATES_MIN_BYTES
+        assert native.empty_cache() == 2 * native.POOLED_STATES_MIN_BYTES
+        assert native._kernels.states_pool_bytes() == 0
+
+    def test_pooled_states_train_like_fresh_ones(self):
+        """Autograd, in-place writes and saving work on the pooled tensor as on any other."""
+        batch, steps, n = self.SHAPE
+        inputs = torch.rand(batch, steps, 1)
+        states = self.run(inputs)
+        assert not states.requires_grad and states.is_contiguous() and states.shape == self.SHAPE
+        states[0, 0].fill_(3.0)
+        assert float(states[0, 0, 5]) == 3.0

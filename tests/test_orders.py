@@ -356,7 +356,8 @@ class TestNativeBits:
     def test_threads_do_not_change_the_bits(self):
         before = torch.get_num_threads()
         try:
-            x = torch.randn(200, 384)
+            rows_per_worker = -(-native._kernels.FWHT_MIN_ELEMENTS_PER_WORKER // 384)
+            x = torch.randn(2 * rows_per_worker + 3, 384)  # two workers at two threads
             torch.set_num_threads(1)
             one = native.fwht_native(x, None, 1.0, 24)
             torch.set_num_threads(2)

@@ -215,7 +215,7 @@ static int KERNEL(fwht_rows)(const void *src, void *dst, int64_t rows, int64_t n
     REAL *gain = KERNEL(new_gain)(signs, n, scale);
     if (!gain)
         return KERNEL_OUT_OF_MEMORY;
-    const int64_t rows_per_worker = (MIN_ELEMENTS_PER_WORKER + n - 1) / n;
+    const int64_t rows_per_worker = (FWHT_MIN_ELEMENTS_PER_WORKER + n - 1) / n;
     const int workers = parallel_workers(rows, threads, rows_per_worker);
     REAL *scratch = NULL;
     if (base_order > 1 && !(scratch = malloc((size_t)(workers * 2 * n) * sizeof(REAL)))) {
@@ -250,8 +250,10 @@ typedef struct {
     const REAL *h0, *signs, *columns, *bias;
     REAL *states;
     int64_t checkpoint_interval;  /* 0: every state stored; k > 0: see recurrence_problem */
+    int64_t anchor_interval;      /* backward, every state stored: see recurrence_problem */
     int64_t checkpoints;          /* slots per sequence with k > 0: ceil(T/k) */
-    REAL *inverse_signs;          /* 1/u, with k > 0: W^{-1} x = plain_gain ⊙ Hᵀ(x / u) */
+    const REAL *inverse_signs;    /* 1/u, with k > 0: W^{-1} x = plain_gain ⊙ Hᵀ(x / u) */
+    REAL *owned_inverse_signs;    /* its allocation, unless u = ±1 (then inverse_signs = signs) */
     int64_t readout_size;                 /* k, 0 without a fused read-out */
     const REAL *readout_weight, *readout_bias;
     REAL *logits;
@@ -619,6 +621,19 @@ static inline int64_t KERNEL(checkpoint_slot)(const KERNEL(recurrence) *r, int64
     return t == r->steps - 1 ? r->checkpoints - 1 : -1;
 }
 
+/* The backward's anchor h_{t+1} of sequence b (t counted from 0): the checkpoint, or with an
+ * anchor interval k the stored state itself when t + 1 is a multiple of k or T; NULL when the
+ * backward recomputes that state instead. */
+static inline const REAL *KERNEL(anchor)(const KERNEL(recurrence) *r, int64_t b, int64_t t)
+{
+    if (r->checkpoint_interval) {
+        const int64_t slot = KERNEL(checkpoint_slot)(r, t);
+        return slot >= 0 ? r->states + (b * r->checkpoints + slot) * r->n : NULL;
+    }
+    const int64_t k = r->anchor_interval;
+    return t % k == k - 1 || t == r->steps - 1 ? r->states + (b * r->steps + t) * r->n : NULL;
+}
+
 KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin, int64_t end, int worker)
 {
     const KERNEL(recurrence) *r = context;
@@ -637,11 +652,19 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
         for (int64_t t = 0; t < r->steps; t++) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
-            const REAL *drive = KERNEL(drive)(r, scratch, step);
             KERNEL(transform_row)(previous, state, transform_scratch, n, r->block_size, r->base_order, r->base,
                                   r->signed_gain); /* W h_{t-1} */
-            for (int64_t i = 0; i < n; i++)
-                state[i] += drive[i];
+            if (r->kind == INPUT_FEATURES && r->width == 1 && r->bias && r->features[step] != 0) {
+                /* the drive of one feature, bias + U x, formed and added in one pass */
+                const REAL x0 = r->features[step];
+                const REAL *restrict bias = r->bias, *restrict column = r->columns;
+                for (int64_t i = 0; i < n; i++)
+                    state[i] += bias[i] + column[i] * x0;
+            } else {
+                const REAL *drive = KERNEL(drive)(r, scratch, step);
+                for (int64_t i = 0; i < n; i++)
+                    state[i] += drive[i];
+            }
             if (r->relu) /* as torch.relu: negatives to 0, NaN kept */
                 for (int64_t i = 0; i < n; i++)
                     state[i] = state[i] < 0 ? 0 : state[i];
@@ -761,6 +784,33 @@ KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrenc
 }
 
 /*
+ * The element-wise work of one backward step of the linear recurrence when both the signs and
+ * the bias want gradients (training), in one pass over the row instead of four:
+ *   δ = g + carry (carry alone without g),  u ⊙ δ,  ∂u += δ ⊙ transformed,  ∂b += δ,
+ *   and, with a column, ∂U[:, j] += δ x_j.
+ * Each entry takes the very operations of the separate loops, so the results are the same bit
+ * for bit; the flags are constants at each call site, so every variant is a plain vector loop
+ * (a loop with optional outputs tested at run time does not vectorise).
+ */
+KERNEL_TARGET __attribute__((always_inline)) static inline void
+KERNEL(adjoint_step)(int64_t n, const REAL *restrict incoming, const REAL *restrict carry, const REAL *restrict signs,
+                     const REAL *restrict transformed, REAL *restrict delta, REAL *restrict signed_delta,
+                     REAL *restrict partial_signs, REAL *restrict partial_bias, REAL *restrict column, REAL xj,
+                     const int has_incoming, const int has_column, const int keeps_delta)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const REAL d = has_incoming ? incoming[i] + carry[i] : carry[i];
+        if (keeps_delta)
+            delta[i] = d;
+        signed_delta[i] = d * signs[i];
+        partial_signs[i] += d * transformed[i];
+        partial_bias[i] += d;
+        if (has_column)
+            column[i] += d * xj;
+    }
+}
+
+/*
  * The adjoint recurrence of one sequence. With δ_t = ∂L/∂(pre-activation at step t):
  *
  *   δ_t = mask_t ⊙ (g_t + Wᵀ δ_{t+1}),   Wᵀ δ = S(u ⊙ δ) / sqrt(m)   (S is symmetric),
@@ -773,7 +823,9 @@ KERNEL_TARGET static inline void KERNEL(readout_backward)(const KERNEL(recurrenc
  * S h_{t-1} is recomputed from the stored states rather than stored by the forward: one more
  * transform per step, no more memory. (Reading W h_{t-1} off h_t - drive_t instead would save the
  * transform but not the memory traffic, and loses all relative accuracy where W h_{t-1} is small
- * against the drive.)
+ * against the drive.) With checkpoints, a state recomputed from the next one comes from
+ * (h_t - drive_t)/u = S h_{t-1}/sqrt(m) itself, which the sign gradient then reads directly: the
+ * recomputed h_{t-1} carries that subtraction's rounding anyway.
  */
 KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begin, int64_t end, int worker)
 {
@@ -792,7 +844,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
     REAL *loss_work = step_logits + outputs, *step_grad = loss_work + outputs;
     REAL *waiting_states = step_logits + LOSS_SCRATCH_VALUES(outputs); /* READOUT_STEPS rows of ReLU(h) */
     REAL *waiting_grads = waiting_states + READOUT_STEPS * n;           /* READOUT_STEPS rows of k */
-    const int64_t interval = r->checkpoint_interval;
+    /* > 0: walk back by recomputing the states, re-anchored on the checkpoints or stored states */
+    const int64_t interval = r->checkpoint_interval ? r->checkpoint_interval : r->anchor_interval;
 
     for (int64_t b = begin; b < end; b++) {
         REAL *partial_signs = r->partial_signs ? r->partial_signs + b * n : NULL;
@@ -803,33 +856,49 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
         memset(carry, 0, (size_t)n * sizeof(REAL));
         int waiting = 0; /* steps whose ∂V terms wait in waiting_states and waiting_grads */
         /* With checkpoints, the state of the step (h_T first: the last slot). */
-        const REAL *recomputed = interval ? r->states + (b * r->checkpoints + r->checkpoints - 1) * n : NULL;
+        const REAL *recomputed = interval ? KERNEL(anchor)(r, b, r->steps - 1) : NULL;
 
         for (int64_t t = r->steps - 1; t >= 0; t--) {
             const int64_t step = KERNEL(step_index)(r, b, t);
             const REAL *grad = r->grad_states ? r->grad_states + step * n : NULL;
             const REAL *last = t == r->steps - 1 && r->grad_last ? r->grad_last + b * n : NULL;
             const REAL *state, *previous;
+            /* H h_{t-1} / sqrt(m) where h_{t-1} was recomputed from it (below), else NULL */
+            const REAL *transformed = NULL;
             if (!interval) {
                 state = r->states + step * n;
                 previous = t > 0 ? state - n : r->h0 + b * n;
             } else {
                 state = recomputed;
-                const int64_t slot = t > 0 ? KERNEL(checkpoint_slot)(r, t - 1) : -1;
+                const REAL *anchor = t > 0 ? KERNEL(anchor)(r, b, t - 1) : NULL;
                 if (t == 0) {
                     previous = r->h0 + b * n;
-                } else if (slot >= 0) { /* re-anchor on the stored state */
-                    previous = r->states + (b * r->checkpoints + slot) * n;
+                } else if (anchor) { /* re-anchor on the stored state */
+                    previous = anchor;
                 } else {
                     /* h_{t-1} = W^{-1}(h_t - drive_t) = Hᵀ((h_t - drive_t) / u) / sqrt(m), into the
                      * ring row that does not hold h_t. */
                     REAL *target = state == ring ? ring + n : ring;
-                    const REAL *drive = KERNEL(drive)(r, drive_scratch, step);
-                    for (int64_t i = 0; i < n; i++)
-                        difference[i] = (state[i] - drive[i]) * r->inverse_signs[i];
+                    if (r->kind == INPUT_FEATURES && width == 1 && r->bias && r->features[step] != 0) {
+                        /* the drive of one feature, bias + U x, formed inside the same pass */
+                        const REAL x0 = r->features[step];
+                        const REAL *restrict bias = r->bias, *restrict column = r->columns;
+                        for (int64_t i = 0; i < n; i++)
+                            difference[i] = (state[i] - (bias[i] + column[i] * x0)) * r->inverse_signs[i];
+                    } else {
+                        const REAL *drive = KERNEL(drive)(r, drive_scratch, step);
+                        for (int64_t i = 0; i < n; i++)
+                            difference[i] = (state[i] - drive[i]) * r->inverse_signs[i];
+                    }
                     KERNEL(transform_row)(difference, target, transform_scratch, n, r->block_size, r->base_order,
                                           r->base_transposed, r->plain_gain);
                     previous = target;
+                    /* H h_{t-1}/sqrt(m) = H Hᵀ(difference)/m = difference in exact arithmetic (H Hᵀ = m I,
+                     * block by block): the sign gradient reads it here instead of transforming the
+                     * recomputed h_{t-1} again, which could only add the rounding of two transforms to
+                     * it. At an exact (stored) h_{t-1} the transform stays: there h_t - drive_t would
+                     * carry the rounding of the forward's addition, relative to the drive. */
+                    transformed = difference;
                 }
                 recomputed = previous;
             }
@@ -860,6 +929,8 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 incoming = grad;
             else if (grad)
                 memcpy(outside, grad, (size_t)n * sizeof(REAL));
+            else if (!last && !reads_out)
+                incoming = NULL; /* nothing from outside at this step: δ_t = Wᵀ δ_{t+1} */
             else
                 memset(outside, 0, (size_t)n * sizeof(REAL));
             if (last)
@@ -879,27 +950,68 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                 }
             }
 
-            for (int64_t i = 0; i < n; i++) {
-                REAL d = incoming[i] + carry[i];
-                if (r->relu && state[i] <= 0) /* torch's threshold_backward */
-                    d = 0;
-                delta[i] = d;
-                signed_delta[i] = d * r->signs[i];
-            }
-
-            if (partial_signs) {
+            if (partial_signs && !transformed) {
                 KERNEL(transform_row)(previous, transformed_previous, transform_scratch, n, r->block_size,
                                       r->base_order, r->base, r->plain_gain);
-                for (int64_t i = 0; i < n; i++)
-                    partial_signs[i] += delta[i] * transformed_previous[i];
+                transformed = transformed_previous;
             }
-            if (partial_bias)
-                for (int64_t i = 0; i < n; i++)
-                    partial_bias[i] += delta[i];
+            /* The training step of the linear recurrence in one pass (with the one column of U
+             * that a single feature or a token id touches); every other case in separate loops. */
+            const int fused = !r->relu && partial_signs && partial_bias;
+            REAL *fused_column = NULL;
+            REAL fused_x = 1;
+            /* a single feature (skipped when 0: it adds exactly nothing, as in the forward), or a
+             * token id, whose column takes δ times 1: exactly δ */
+            const int fuses_column = fused && partial_columns
+                                     && (r->kind == INPUT_TOKENS || (r->kind == INPUT_FEATURES && width == 1));
+            if (fuses_column && r->kind == INPUT_TOKENS) {
+                fused_column = partial_columns + r->tokens[step] * n;
+            } else if (fuses_column && r->features[step] != 0) {
+                fused_column = partial_columns;
+                fused_x = r->features[step];
+            }
+            /* δ_t itself is stored only for what reads it below (the one-pass step keeps the rows a
+             * step touches within L1 otherwise) */
+            const int keeps_delta = r->grad_inputs || (partial_columns && !fuses_column);
+            if (fused) {
+#define ADJOINT_STEP(INCOMING, COLUMN, KEEPS)                                                                    \
+    KERNEL(adjoint_step)(n, incoming, carry, r->signs, transformed, delta, signed_delta, partial_signs, partial_bias, \
+                         fused_column, fused_x, INCOMING, COLUMN, KEEPS)
+                switch ((incoming != NULL) | (fused_column != NULL) << 1 | keeps_delta << 2) {
+                case 0: ADJOINT_STEP(0, 0, 0); break;
+                case 1: ADJOINT_STEP(1, 0, 0); break;
+                case 2: ADJOINT_STEP(0, 1, 0); break;
+                case 3: ADJOINT_STEP(1, 1, 0); break;
+                case 4: ADJOINT_STEP(0, 0, 1); break;
+                case 5: ADJOINT_STEP(1, 0, 1); break;
+                case 6: ADJOINT_STEP(0, 1, 1); break;
+                default: ADJOINT_STEP(1, 1, 1); break;
+                }
+#undef ADJOINT_STEP
+            } else {
+                if (incoming)
+                    for (int64_t i = 0; i < n; i++)
+                        delta[i] = incoming[i] + carry[i];
+                else
+                    memcpy(delta, carry, (size_t)n * sizeof(REAL));
+                for (int64_t i = 0; i < n; i++) {
+                    REAL d = delta[i];
+                    if (r->relu && state[i] <= 0) /* torch's threshold_backward */
+                        d = 0;
+                    delta[i] = d;
+                    signed_delta[i] = d * r->signs[i];
+                }
+                if (partial_signs)
+                    for (int64_t i = 0; i < n; i++)
+                        partial_signs[i] += delta[i] * transformed[i];
+                if (partial_bias)
+                    for (int64_t i = 0; i < n; i++)
+                        partial_bias[i] += delta[i];
+            }
 
             if (r->kind == INPUT_FEATURES) {
                 const REAL *x = r->features + step * width;
-                if (partial_columns)
+                if (partial_columns && !fuses_column)
                     for (int64_t j = 0; j < width; j++) {
                         if (x[j] == 0) /* adds exactly nothing, as in the forward */
                             continue;
@@ -912,7 +1024,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                     for (int64_t j = 0; j < width; j++)
                         r->grad_inputs[step * width + j] = DOT(r->columns + j * n, delta, n);
             } else if (r->kind == INPUT_TOKENS) {
-                if (partial_columns) {
+                if (partial_columns && !fuses_column) {
                     REAL *column = partial_columns + r->tokens[step] * n;
                     for (int64_t i = 0; i < n; i++)
                         column[i] += delta[i];
@@ -987,6 +1099,7 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .bias = problem->bias,
         .states = problem->states,
         .checkpoint_interval = problem->checkpoint_interval,
+        .anchor_interval = problem->checkpoint_interval ? 0 : problem->anchor_interval,
         .checkpoints = problem->checkpoint_interval
                            ? (problem->steps + problem->checkpoint_interval - 1) / problem->checkpoint_interval
                            : 0,
@@ -1012,14 +1125,20 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
     const int64_t order = r->base_order;
     if (order > 1)
         r->base_transposed = KERNEL(new_transpose)(r->base, order);
-    if (r->checkpoint_interval) {
-        r->inverse_signs = malloc((size_t)r->n * sizeof(REAL));
-        if (r->inverse_signs)
-            for (int64_t i = 0; i < r->n; i++) /* exact for u = ±1; any nonzero u inverts */
-                r->inverse_signs[i] = 1 / r->signs[i];
+    if (r->checkpoint_interval || r->anchor_interval) {
+        int unit = 1; /* u = ±1: 1/u = u exactly, and the step reads u itself (one row less in L1) */
+        for (int64_t i = 0; i < r->n; i++)
+            unit &= r->signs[i] == 1 || r->signs[i] == -1;
+        if (unit) {
+            r->inverse_signs = r->signs;
+        } else if ((r->owned_inverse_signs = malloc((size_t)r->n * sizeof(REAL)))) {
+            for (int64_t i = 0; i < r->n; i++) /* any nonzero u inverts */
+                r->owned_inverse_signs[i] = 1 / r->signs[i];
+            r->inverse_signs = r->owned_inverse_signs;
+        }
     }
     if (!r->signed_gain || !r->plain_gain || (order > 1 && !r->base_transposed)
-        || (r->checkpoint_interval && !r->inverse_signs)) {
+        || ((r->checkpoint_interval || r->anchor_interval) && !r->inverse_signs)) {
         KERNEL(release)(r); /* everything else is still NULL */
         return KERNEL_OUT_OF_MEMORY;
     }
@@ -1047,7 +1166,7 @@ static void KERNEL(release)(KERNEL(recurrence) *r)
     free(r->token_drives);
     free(r->signed_gain);
     free(r->plain_gain);
-    free(r->inverse_signs);
+    free(r->owned_inverse_signs);
     free(r->partial_signs);
     free(r->partial_bias);
     free(r->partial_columns);
@@ -1110,7 +1229,7 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
         || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch
         /* recomputing states from checkpoints forms the drives again */
-        || (r.checkpoint_interval && KERNEL(prepare_token_drives)(&r) != KERNEL_OK)) {
+        || ((r.checkpoint_interval || r.anchor_interval) && KERNEL(prepare_token_drives)(&r) != KERNEL_OK)) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
     }

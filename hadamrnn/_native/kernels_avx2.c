@@ -469,3 +469,32 @@ KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, in
     }
 }
 #endif
+
+#if HADAMRNN_HAVE_AVX2
+/*
+ * The yardstick of the transform's speed (benchmarks/kernels_ratio.py): `iterations` rounds of one
+ * 8-lane addition on each of 12 independent accumulators, 96 float additions per round, with
+ * nothing else to do (12 chains cover the latency of the two addition pipes). Returns a sum of the
+ * accumulators, so that the compiler keeps the work.
+ */
+#define PROBE_ADD(k) a##k = _mm256_add_ps(a##k, step);
+KERNEL_TARGET float add_probe_avx2(int64_t iterations)
+{
+    const __m256 step = _mm256_set1_ps(1e-7f);
+    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3);
+    __m256 a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7);
+    __m256 a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10), a11 = _mm256_set1_ps(11);
+    for (int64_t i = 0; i < iterations; i++) {
+        PROBE_ADD(0) PROBE_ADD(1) PROBE_ADD(2) PROBE_ADD(3) PROBE_ADD(4) PROBE_ADD(5)
+        PROBE_ADD(6) PROBE_ADD(7) PROBE_ADD(8) PROBE_ADD(9) PROBE_ADD(10) PROBE_ADD(11)
+        /* keeps the accumulators in registers (GCC would otherwise keep an array of them in memory) */
+        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6), "+x"(a7),
+                         "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+    }
+    __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                               _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    sum = _mm256_add_ps(sum, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+    return _mm256_cvtss_f32(sum);
+}
+#undef PROBE_ADD
+#endif

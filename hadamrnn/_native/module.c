@@ -6,11 +6,14 @@
  * before it calls. This module re-checks what would make a kernel read or write out of bounds or
  * loop forever (sizes, block size, missing buffers), and releases the GIL while a kernel runs.
  *
- * Every function takes keyword arguments, so that a call reads like the kernel's contract.
+ * The kernel functions take keyword arguments, so that a call reads like the kernel's contract;
+ * fwht also takes its nine required ones by position, which native.py uses: parsing the keywords
+ * cost about 0.7 µs more per call, 5 % of the transform of a (128, 512) batch.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __linux__
@@ -385,8 +388,8 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                "grad_inputs", "grad_h0", "grad_signs", "grad_columns", "grad_bias", "threads",
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
                                "grad_readout_weight", "grad_readout_bias", "base_order", "base",
-                               "checkpoint_interval", "loss", "targets", "has_ignore_index", "ignore_index",
-                               "normalizers", "loss_gradient", NULL};
+                               "checkpoint_interval", "anchor_interval", "loss", "targets", "has_ignore_index",
+                               "ignore_index", "normalizers", "loss_gradient", NULL};
     const char *dtype, *kind, *loss = "none";
     int relu, has_ignore_index = 0;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
@@ -396,18 +399,23 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
-    long long checkpoint_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLsKpLKd:recurrence_backward",
+    long long checkpoint_interval = 0, anchor_interval = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLLsKpLKd:recurrence_backward",
                                      keywords, &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale,
                                      &input_width, &inputs, &h0, &signs, &columns, &bias, &states, &grad_states,
                                      &grad_inputs, &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads,
                                      &readout_size, &readout_weight, &readout_bias, &grad_last, &grad_logits,
                                      &grad_readout_weight, &grad_readout_bias, &base_order, &base,
-                                     &checkpoint_interval, &loss, &targets, &has_ignore_index, &ignore_index,
-                                     &normalizers, &loss_gradient))
+                                     &checkpoint_interval, &anchor_interval, &loss, &targets, &has_ignore_index,
+                                     &ignore_index, &normalizers, &loss_gradient))
         return NULL;
-    if (check_checkpoint_interval(checkpoint_interval, relu))
+    if (check_checkpoint_interval(checkpoint_interval, relu) || check_checkpoint_interval(anchor_interval, relu))
         return NULL;
+    if (anchor_interval && checkpoint_interval) {
+        PyErr_Format(PyExc_ValueError, "anchor_interval goes with every state stored (checkpoint_interval=0), got "
+                     "checkpoint_interval=%lld", checkpoint_interval);
+        return NULL;
+    }
     const kernel_table *kernels = kernels_for(dtype);
     recurrence_problem problem;
     if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, base_order, base, scale,
@@ -432,6 +440,7 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     problem.grad_columns = ADDRESS(grad_columns);
     problem.grad_bias = ADDRESS(grad_bias);
     problem.checkpoint_interval = checkpoint_interval;
+    problem.anchor_interval = anchor_interval;
 
     int status;
     Py_BEGIN_ALLOW_THREADS
@@ -440,6 +449,146 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
     status = kernels->recurrence_backward(&problem, (int)threads);
     Py_END_ALLOW_THREADS
     return status_to_result(status);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * add_probe: the yardstick of the transform's speed
+ * --------------------------------------------------------------------------------------------- */
+
+static PyObject *py_add_probe(PyObject *module, PyObject *args)
+{
+    (void)module;
+    long long iterations;
+    if (!PyArg_ParseTuple(args, "L:add_probe", &iterations))
+        return NULL;
+    if (check_count("iterations", iterations))
+        return NULL;
+#if HADAMRNN_HAVE_AVX2
+    if (cpu_has_avx2()) {
+        float result;
+        Py_BEGIN_ALLOW_THREADS
+        result = add_probe_avx2(iterations);
+        Py_END_ALLOW_THREADS
+        return Py_BuildValue("(Ld)", iterations * 96, (double)result);
+    }
+#endif
+    PyErr_SetString(PyExc_RuntimeError, "add_probe needs a CPU with AVX2 and FMA");
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * states_buffer: memory for the (B, T, n) states that the forward returns, reused across calls
+ *
+ * A fresh allocation this large comes straight from the system (malloc maps it, free unmaps it),
+ * and the first touch of each of its pages costs a fault in which the system zeroes the page:
+ * 15 ms for the 160 MB of one pMNIST batch, more than the forward kernel itself takes to write
+ * them. A states_buffer exposes its memory through the buffer protocol (torch.frombuffer makes
+ * the tensor, which holds the buffer); when the last tensor on it goes, its memory goes back to a
+ * pool of STATES_POOL_SLOTS blocks, and the next request of the same size takes it again, already
+ * mapped. The pool is touched only with the GIL held (creation here, deallocation by Python).
+ * --------------------------------------------------------------------------------------------- */
+
+#define STATES_POOL_SLOTS 2
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
+
+typedef struct {
+    void *memory;
+    Py_ssize_t bytes;
+} pooled_block;
+
+static pooled_block states_pool[STATES_POOL_SLOTS]; /* oldest first */
+static int states_pool_count;
+
+typedef struct {
+    PyObject_HEAD
+    void *memory;
+    Py_ssize_t bytes;
+} states_buffer;
+
+static int states_buffer_get(PyObject *self, Py_buffer *view, int flags)
+{
+    states_buffer *buffer = (states_buffer *)self;
+    return PyBuffer_FillInfo(view, self, buffer->memory, buffer->bytes, 0, flags); /* writable */
+}
+
+static void states_buffer_dealloc(PyObject *self)
+{
+    states_buffer *buffer = (states_buffer *)self;
+    if (buffer->memory) {
+        if (states_pool_count == STATES_POOL_SLOTS) { /* evict the oldest block */
+            free(states_pool[0].memory);
+            memmove(states_pool, states_pool + 1, (STATES_POOL_SLOTS - 1) * sizeof *states_pool);
+            states_pool_count--;
+        }
+        states_pool[states_pool_count++] = (pooled_block){buffer->memory, buffer->bytes};
+    }
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyBufferProcs states_buffer_procs = {states_buffer_get, NULL};
+
+static PyTypeObject states_buffer_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hadamrnn._kernels.states_buffer",
+    .tp_basicsize = sizeof(states_buffer),
+    .tp_dealloc = states_buffer_dealloc,
+    .tp_as_buffer = &states_buffer_procs,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory for returned states; it returns to the kernels' pool when released.",
+};
+
+static PyObject *py_states_buffer(PyObject *module, PyObject *args)
+{
+    (void)module;
+    Py_ssize_t bytes;
+    if (!PyArg_ParseTuple(args, "n:states_buffer", &bytes))
+        return NULL;
+    if (bytes < 1) {
+        PyErr_Format(PyExc_ValueError, "bytes must be at least 1, got %zd", bytes);
+        return NULL;
+    }
+    void *memory = NULL;
+    for (int i = states_pool_count - 1; i >= 0; i--) /* the most recently released first */
+        if (states_pool[i].bytes == bytes) {
+            memory = states_pool[i].memory;
+            memmove(states_pool + i, states_pool + i + 1, (size_t)(states_pool_count - i - 1) * sizeof *states_pool);
+            states_pool_count--;
+            break;
+        }
+    if (!memory) {
+        /* aligned to 2 MiB, so that the huge-page hint covers the whole block */
+        if (posix_memalign(&memory, HUGE_PAGE_BYTES, (size_t)bytes))
+            return PyErr_NoMemory();
+        advise_huge_pages(memory, bytes / 4, "float32");
+    }
+    states_buffer *buffer = PyObject_New(states_buffer, &states_buffer_type);
+    if (!buffer) {
+        free(memory);
+        return NULL;
+    }
+    buffer->memory = memory;
+    buffer->bytes = bytes;
+    return (PyObject *)buffer;
+}
+
+static PyObject *py_release_states_pool(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    for (int i = 0; i < states_pool_count; i++)
+        free(states_pool[i].memory);
+    states_pool_count = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_states_pool_bytes(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    Py_ssize_t total = 0;
+    for (int i = 0; i < states_pool_count; i++)
+        total += states_pool[i].bytes;
+    return PyLong_FromSsize_t(total);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -473,6 +622,15 @@ static PyMethodDef methods[] = {
      "The instruction sets this CPU and build can run: ('portable',) or ('portable', 'avx2')."},
     {"set_instruction_set", py_set_instruction_set, METH_VARARGS,
      "set_instruction_set(name): use 'portable' or 'avx2' float32 kernels from now on."},
+    {"add_probe", py_add_probe, METH_VARARGS,
+     "add_probe(iterations) -> (additions, checksum): 96 * iterations float additions in AVX2 registers and\n"
+     "nothing else, the add rate the transform is measured against."},
+    {"states_buffer", py_states_buffer, METH_VARARGS,
+     "states_buffer(bytes): writable memory (buffer protocol) of `bytes` bytes, from the pool when it\n"
+     "holds a released block of that size; released memory returns to the pool."},
+    {"release_states_pool", py_release_states_pool, METH_NOARGS,
+     "Free every block the pool of released states holds."},
+    {"states_pool_bytes", py_states_pool_bytes, METH_NOARGS, "Bytes the pool of released states holds."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -492,5 +650,12 @@ PyMODINIT_FUNC PyInit__kernels(void)
         float32_instruction_set = "avx2";
     }
 #endif
-    return PyModule_Create(&module_definition);
+    if (PyType_Ready(&states_buffer_type) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&module_definition);
+    if (module && PyModule_AddIntConstant(module, "FWHT_MIN_ELEMENTS_PER_WORKER", FWHT_MIN_ELEMENTS_PER_WORKER) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }
