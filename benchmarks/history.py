@@ -11,7 +11,9 @@ and the headline shapes at full length), with ``HADAMRNN_DATA`` unset (the sMNIS
 skipped: a minute of training per commit). The set is recorded in each result file
 (``env_vars``), so that a point measured otherwise would show as a series of its own.
 
-The run is incremental and resumable: a commit whose result file already holds the set and, for
+The commits that change the code (:data:`CODE_PATHS`) are measured first, then the others
+(docs, results, tests), each group oldest first: a run stopped halfway has already measured every
+change of the code. The run is incremental and resumable: a commit whose result file already holds the set and, for
 every benchmark of today's suite, a result of the benchmark's current version (asv hashes each
 benchmark's code) is skipped; one recorded with another set, or missing a benchmark, or holding
 one whose code has changed since, is measured again. A run that is stopped loses at most the
@@ -49,6 +51,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from pathlib import Path
 
 from .common import HISTORY_SET
@@ -67,6 +70,9 @@ SUITE_MARKER = "asv.conf.json"
 #: What the compiled extension depends on: a commit whose C sources and setup.py equal an
 #: earlier build's reuses that build.
 EXTENSION_INPUTS = ("hadamrnn/_native", "setup.py")
+#: What the measured code is: a commit that changes none of these (docs, results, tests) measures
+#: the same code as its parent.
+CODE_PATHS = ("hadamrnn", "setup.py", "pyproject.toml")
 #: The package a commit is measured through: a link in the history venv's site-packages.
 PACKAGE = "hadamrnn"
 
@@ -116,6 +122,22 @@ def select_commits(commits: list[str], since: str | None, last: int | None) -> l
     if start not in commits:
         raise SystemExit(f"{since} is not a first-parent commit of the branch")
     return commits[commits.index(start):]
+
+
+def changes_code(sha: str) -> bool:
+    """Whether ``sha`` changes :data:`CODE_PATHS` against its first parent (True for a root)."""
+    parent = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{sha}^1"],
+                            capture_output=True, text=True).stdout.strip()
+    if not parent:
+        return True
+    return subprocess.run(["git", "-C", str(ROOT), "diff", "--quiet", parent, sha, "--", *CODE_PATHS]).returncode != 0
+
+
+def code_first(plan: list[str]) -> list[str]:
+    """``plan`` (oldest first) with its oldest commit and those that change the code first, each
+    group oldest first: a run stopped halfway has measured every change of the code already."""
+    changed = {sha for sha in plan[1:] if changes_code(sha)} | set(plan[:1])
+    return [sha for sha in plan if sha in changed] + [sha for sha in plan if sha not in changed]
 
 
 def result_path(machine: str, sha: str) -> Path:
@@ -274,6 +296,22 @@ def discover(machine: str) -> dict:
     return json.loads((RESULTS / "benchmarks.json").read_text(encoding="utf-8"))
 
 
+def wait_for_load(limit: float | None, poll: float = 60.0) -> None:
+    """Return once the one-minute load average is at most ``limit`` (at once when None): a commit
+    measured while other processes hold the cores measures the scheduler, and a ``nice`` run
+    barely advances."""
+    if limit is None:
+        return
+    waited = False
+    while (load := os.getloadavg()[0]) > limit:
+        if not waited:
+            log(f"load average {load:.2f} > {limit}: waiting for it to fall")
+            waited = True
+        time.sleep(poll)
+    if waited:
+        log(f"load average {load:.2f}: going on")
+
+
 def remove_worktree(worktree: Path) -> None:
     subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], capture_output=True)
     shutil.rmtree(worktree, ignore_errors=True)
@@ -313,7 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--machine", default=DEFAULT_MACHINE, help=f"asv machine name (default {DEFAULT_MACHINE})")
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="the venv the commits are installed in")
     parser.add_argument("--rerun", action="store_true", help="measure the selected commits even where up to date")
+    parser.add_argument("--oldest-first", action="store_true",
+                        help="measure in commit order (default: the commits that change the code first)")
     parser.add_argument("--dry-run", action="store_true", help="say which commits would be measured, and stop")
+    parser.add_argument("--wait-load", type=float, metavar="L",
+                        help="before each commit, wait until the one-minute load average is at most L")
     parser.add_argument("--no-publish", action="store_true", help="skip the site at the end")
     args = parser.parse_args(argv)
     if args.last is not None and args.last < 1:
@@ -338,12 +380,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         log(f"to measure ({reason}): {subject}")
         plan.append(sha)
+    if not args.oldest_first:
+        plan = code_first(plan)
     log(f"{len(plan)} of {len(commits)} commit(s) to measure")
     if args.dry_run:
         return 0
     recorded, skipped = [], []
     try:
         for index, sha in enumerate(plan):
+            wait_for_load(args.wait_load)
             log(f"[{index + 1}/{len(plan)}] {git('log', '-1', '--format=%h %s', sha).strip()[:90]}")
             (recorded if benchmark_commit(python, sha, args.machine, []) else skipped).append(sha)
     finally:
