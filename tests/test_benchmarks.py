@@ -202,6 +202,18 @@ def test_a_commit_changes_the_code_when_it_touches_the_package():
         assert not history.changes_code("6918c8d") and history.changes_code("35193b0")
 
 
+def test_history_waits_for_the_load_to_fall(monkeypatch):
+    from benchmarks import history
+
+    loads, sleeps = iter([5.0, 3.5, 2.9]), []
+    monkeypatch.setattr(history.os, "getloadavg", lambda: (next(loads), 0.0, 0.0))
+    monkeypatch.setattr(history.time, "sleep", sleeps.append)
+    history.wait_for_load(None)
+    assert sleeps == []  # no limit: no look at the load
+    history.wait_for_load(3.0, poll=7.0)
+    assert sleeps == [7.0, 7.0]
+
+
 def test_the_committed_history_has_one_parameter_set():
     """Every committed point was measured with the history's set: no graph mixes two sets."""
     from benchmarks import history
