@@ -372,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     python = ensure_venv(args.venv.resolve())
     uninstall(python)  # a link left by an interrupted run
     asv(python, "machine", "--yes", "--machine", args.machine)
+    wait_for_load(args.wait_load)
     suite = discover(args.machine)
     plan = []
     for sha in commits:
