@@ -81,7 +81,7 @@ def test_quick_smoke_run(tmp_path):
     assert machine.returncode == 0, machine.stdout + machine.stderr
     result = asv(
         "--config", str(config_path), "run", "--python=same", "--quick", "--dry-run", "--show-stderr",
-        "--machine", "ci-smoke", env=env, timeout=300,
+        "--machine", "ci-smoke", env=env, timeout=900,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output  # asv run exits with 2 when a benchmark failed
