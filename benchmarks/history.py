@@ -78,7 +78,7 @@ PACKAGE = "hadamrnn"
 
 
 def log(message: str) -> None:
-    print(f"[history] {message}", flush=True)
+    print(f"[history {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def run(command: list, **kwargs) -> subprocess.CompletedProcess:
