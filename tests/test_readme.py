@@ -25,3 +25,15 @@ def test_ci_runs_the_readme_test_command():
     assert "hadamrnn train copy" in demo and "pytest" in tests
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests in ci.splitlines()
+
+
+def test_readme_benchmark_commands_run():
+    """The Benchmarks section publishes and previews the committed history and extends it, with
+    modules that exist (the publishing itself: tests/test_benchmarks.py)."""
+    block = re.search(r"## Benchmarks\n.*?```bash\n(.*?)```", README, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.splitlines()]
+    assert ".venv/bin/python -m benchmarks.site preview" in commands, commands
+    assert ".venv/bin/python -m benchmarks.history" in commands, commands
+    for module in ("benchmarks.site", "benchmarks.history"):
+        result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert result.returncode == 0 and "usage:" in result.stdout, result.stderr
