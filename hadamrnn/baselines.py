@@ -129,6 +129,7 @@ class _BaselineHead(SequenceHead):
         num_classes: int,
         *,
         vocab_size: int | None = None, embedding_dim: int | None = None, embedding_dropout: float = 0.0,
+        embedding_init_std: float | None = None,
         recurrence: str = "linear",
         input_bits: int | None = None,
         output_bits: int | None = None,
@@ -145,6 +146,10 @@ class _BaselineHead(SequenceHead):
             vocab_size: token ids of the embedding; None for feature inputs (no embedding).
             embedding_dim: size of the learned embedding (required with ``vocab_size``).
             embedding_dropout: dropout on the embedding output during training.
+            embedding_init_std: standard deviation of the initial embedding; None keeps
+                ``nn.Embedding``'s N(0, 1).
+        embedding_init_std: standard deviation of the initial embedding; None keeps
+            ``nn.Embedding``'s N(0, 1).
             recurrence: ``"linear"`` or ``"relu"`` (ORNN and QORNN; LSTM and GRU have their gates).
             input_bits: bit-width ``p`` of ``U`` (ORNN and QORNN); None keeps ``U`` in float.
             output_bits: bit-width ``p`` of ``V``; None keeps ``V`` in float.
@@ -162,7 +167,8 @@ class _BaselineHead(SequenceHead):
         super().__init__(
             cells[spec.cell],
             input_size, hidden_size, num_classes,
-            vocab_size=vocab_size, embedding_dim=embedding_dim, embedding_dropout=embedding_dropout, output_bits=output_bits,
+            vocab_size=vocab_size, embedding_dim=embedding_dim, embedding_dropout=embedding_dropout,
+            embedding_init_std=embedding_init_std, output_bits=output_bits,
         )
         self.kind = kind
 

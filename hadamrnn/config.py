@@ -199,6 +199,9 @@ class ModelConfig(_Strict):
         None, ge=1, description="size of the learned word embedding (token tasks only)"
     )
     embedding_dropout: _Float = Field(0.0, ge=0, lt=1, description="dropout on the embedding output during training")
+    embedding_init_std: _Float | None = Field(
+        None, gt=0, description="standard deviation of the initial embedding (token tasks only); omit for N(0, 1)"
+    )
     recurrent_bits: _Int | None = Field(None, ge=1, le=16, description="bit-width p of W for qornn (required there)")
 
     @model_validator(mode="before")
@@ -304,6 +307,9 @@ class TrainConfig(_Strict):
     )
     num_threads: Annotated[_Int, _at_most(1024, "more threads than any machine has cores")] | None = Field(
         None, ge=1, description="torch threads; None keeps torch's default"
+    )
+    embedding_weight_decay: _Float | None = Field(
+        None, ge=0, description="decoupled weight decay of the embedding alone (AdamW's, times lr); omit for none"
     )
     keep_best: _Bool = Field(
         False, description="also keep the weights of the best validation epoch (RUN/best) and report their test metrics"

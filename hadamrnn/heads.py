@@ -45,6 +45,8 @@ class SequenceHead(nn.Module):
         vocab_size: token ids of the embedding; None for feature inputs (no embedding).
         embedding_dim: size of the learned embedding (required with ``vocab_size``).
         embedding_dropout: dropout on the embedding output during training.
+        embedding_init_std: standard deviation of the initial embedding; None keeps
+            ``nn.Embedding``'s N(0, 1).
         output_bits: bit-width ``p`` of ``V``; None keeps ``V`` in float.
 
     Attributes:
@@ -62,12 +64,13 @@ class SequenceHead(nn.Module):
         num_classes: int,
         *,
         vocab_size: int | None = None, embedding_dim: int | None = None, embedding_dropout: float = 0.0,
+        embedding_init_std: float | None = None,
         output_bits: int | None = 4,
     ):
         super().__init__()
         # The order of construction is the order the initialisation draws random numbers in, so
         # seeded models stay the same: embedding, then cell, then read-out.
-        self.embedding, input_size = token_embedding(input_size, vocab_size, embedding_dim)
+        self.embedding, input_size = token_embedding(input_size, vocab_size, embedding_dim, embedding_init_std)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.rnn = cell(input_size)
         self.readout = QuantizedLinear(hidden_size, num_classes, output_bits)

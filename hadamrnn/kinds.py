@@ -4,7 +4,7 @@ This is the one list of kinds. The config schema (:mod:`hadamrnn.config`), the h
 (:mod:`hadamrnn.models`, :mod:`hadamrnn.baselines`) and the results page read it. It imports
 neither torch nor pydantic, so that anything may read it.
 
-Every kind takes ``hidden_size``, ``output_bits``, ``embedding_dim`` and ``embedding_dropout``.
+Every kind takes ``hidden_size``, ``output_bits``, ``embedding_dim``, ``embedding_dropout`` and ``embedding_init_std``.
 The options of :data:`KIND_OPTIONS` apply to some kinds only; a kind that does not take one
 accepts it only at its neutral value (the value that means "not used").
 

@@ -95,7 +95,7 @@ PADDING_ID = 0
 
 
 def token_embedding(
-    input_size: int | None, vocab_size: int | None, embedding_dim: int | None
+    input_size: int | None, vocab_size: int | None, embedding_dim: int | None, init_std: float | None = None
 ) -> tuple[nn.Embedding | None, int]:
     """The front end of a head: an embedding of token ids, or none for feature inputs.
 
@@ -103,6 +103,10 @@ def token_embedding(
     and gets no gradient (``nn.Embedding(padding_idx=0)``): sequences are left-padded, and a
     learned padding vector would be added to the state at every padded step, hundreds of times
     for short reviews.
+
+    ``init_std`` scales ``nn.Embedding``'s N(0, 1) draw to N(0, init_std²) instead of drawing
+    again, so that the layers built after the embedding start from the same random numbers
+    whatever ``init_std`` is.
 
     Raises:
         ShapeError: ``vocab_size`` without ``embedding_dim``, an ``input_size`` that contradicts
@@ -116,7 +120,13 @@ def token_embedding(
         raise ShapeError("embedding_dim is required with vocab_size, got None")
     if input_size not in (None, embedding_dim):
         raise ShapeError(f"with an embedding, input_size must be None or embedding_dim={embedding_dim}, got {input_size}")
-    return nn.Embedding(vocab_size, embedding_dim, padding_idx=PADDING_ID), embedding_dim
+    embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PADDING_ID)
+    if init_std is not None:
+        if not init_std > 0:
+            raise HadamRNNError(f"the embedding's init_std must be positive, got {init_std}")
+        with torch.no_grad():
+            embedding.weight.mul_(init_std)
+    return embedding, embedding_dim
 
 
 class HadamRNN(nn.Module):

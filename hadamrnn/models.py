@@ -30,6 +30,8 @@ _HEAD_OPTIONS = """
         vocab_size: token ids of the embedding; None for feature inputs (no embedding).
         embedding_dim: size of the learned embedding (required with ``vocab_size``).
         embedding_dropout: dropout on the embedding output during training.
+        embedding_init_std: standard deviation of the initial embedding; None keeps
+            ``nn.Embedding``'s N(0, 1).
         block_size: ``m`` for Block-HadamRNN (a power of two dividing ``n``); None for full.
         recurrence: ``"linear"`` (the paper) or ``"relu"`` (vanilla ORNN).
         input_bits: bit-width ``p`` of ``U``; None keeps ``U`` in float.
@@ -51,6 +53,7 @@ class _HadamRNNHead(SequenceHead):
         num_classes: int,
         *,
         vocab_size: int | None = None, embedding_dim: int | None = None, embedding_dropout: float = 0.0,
+        embedding_init_std: float | None = None,
         block_size: int | None = None,
         recurrence: str = "linear",
         input_bits: int | None = 4,
@@ -63,7 +66,8 @@ class _HadamRNNHead(SequenceHead):
         super().__init__(
             lambda size: HadamRNN(size, hidden_size, block_size, recurrence, input_bits, backend=backend, sign_clip=sign_clip),
             input_size, hidden_size, num_classes,
-            vocab_size=vocab_size, embedding_dim=embedding_dim, embedding_dropout=embedding_dropout, output_bits=output_bits,
+            vocab_size=vocab_size, embedding_dim=embedding_dim, embedding_dropout=embedding_dropout,
+            embedding_init_std=embedding_init_std, output_bits=output_bits,
         )
 
 
@@ -93,11 +97,12 @@ def _recurrence_input(config, task) -> tuple[int | None, int]:
     """``(vocab_size, input size of the recurrence)`` of the head ``config`` builds for ``task``,
     after the checks that the two fit together."""
     vocab_size = getattr(task, "vocab_size", None)
-    if vocab_size is None and config.embedding_dropout:
-        raise ConfigError(
-            f"model.embedding_dropout applies to token tasks only; task {task.name!r} has no vocabulary, "
-            f"got embedding_dropout={config.embedding_dropout}"
-        )
+    for option, neutral in (("embedding_dropout", 0.0), ("embedding_init_std", None)):
+        if vocab_size is None and getattr(config, option) != neutral:
+            raise ConfigError(
+                f"model.{option} applies to token tasks only; task {task.name!r} has no vocabulary, "
+                f"got {option}={getattr(config, option)}"
+            )
     if vocab_size is not None and config.embedding_dim is None:
         raise ConfigError(f"task {task.name!r} reads token ids: model.embedding_dim is required, got None")
     return vocab_size, (config.embedding_dim if vocab_size is not None else task.input_size)
@@ -124,6 +129,7 @@ def build_model(config, task) -> nn.Module:
         vocab_size=vocab_size,
         embedding_dim=config.embedding_dim if vocab_size is not None else None,
         embedding_dropout=config.embedding_dropout,
+        embedding_init_std=config.embedding_init_std,
         output_bits=config.output_bits,
         **{option: getattr(config, option) for option in kind.options},
     )

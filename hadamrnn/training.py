@@ -265,6 +265,21 @@ def _check_training_state(checkpoint) -> None:
         )
 
 
+def _with_embedding_group(groups: list[dict], model: nn.Module, weight_decay: float) -> list[dict]:
+    """``groups`` with the embedding's weight moved into a last group of its own, decayed."""
+    embedding = getattr(model, "embedding", None)
+    if not isinstance(embedding, nn.Embedding):
+        raise ConfigError(
+            f"train.embedding_weight_decay needs a model with a token embedding, got {type(model).__name__} "
+            f"without one (embedding_weight_decay={weight_decay})"
+        )
+    weight = embedding.weight
+    rest = [{**group, "params": [p for p in group["params"] if p is not weight]} for group in groups]
+    # Decoupled (AdamW's) decay: it shrinks the embedding by lr·decay a step whatever the scale of
+    # its gradient, which Adam's own (coupled) decay would divide away.
+    return [*rest, {"params": [weight], "weight_decay": weight_decay, "decoupled_weight_decay": True}]
+
+
 class Trainer:
     """Train ``model`` on ``task`` as ``config.train`` says, checkpointing under ``run_dir``.
 
@@ -311,6 +326,8 @@ class Trainer:
             )
         if train.sign_optimizer == "search":
             check_searchable(model, task, train.search_options())
+        if train.embedding_weight_decay is not None:
+            groups = _with_embedding_group(groups, model, train.embedding_weight_decay)
         self.optimizer = torch.optim.Adam(groups, lr=train.lr)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=1, gamma=train.gamma)
         self.batches_per_epoch = task.num_batches("train", train.batch_size)
