@@ -127,6 +127,10 @@ class HARTaskConfig(_Strict):
     source: Literal["auto", "uci", "hapt"] = Field(
         "auto", description="uci: the 'UCI HAR Dataset' folder; hapt: HAPT.pkl.gz windowed; auto: uci if present"
     )
+    signals: Literal["uci", "raw"] = Field(
+        "uci", description="uci: the nine UCI HAR signals (from HAPT recordings through the UCI filters); "
+        "raw: the six raw HAPT channels (hapt source only)"
+    )
     val_subjects: _Int = Field(4, ge=1, description="training subjects held out for validation (a fixed seeded draw)")
     train_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)
     val_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description=_LIMIT)

