@@ -12,7 +12,16 @@ import torch
 
 from hadamrnn.errors import DataError, DataNotFoundError
 from hadamrnn.tasks import HARTask
-from hadamrnn.tasks.har import HAPT_TEST_SUBJECTS, HAR_VALIDATION_SEED, UCI_SIGNALS, load_hapt_recordings, window_recording
+from hadamrnn.errors import HadamRNNError
+from hadamrnn.tasks.har import (
+    HAPT_CHANNELS,
+    HAPT_TEST_SUBJECTS,
+    HAR_VALIDATION_SEED,
+    UCI_SIGNALS,
+    load_hapt_recordings,
+    uci_signals,
+    window_recording,
+)
 
 from helpers import shared_data_dir
 
@@ -195,13 +204,18 @@ def test_hapt_task_splits_subjects(tmp_path, monkeypatch):
     (tmp_path / "har").mkdir()
     (tmp_path / "har" / "HAPT.pkl.gz").write_bytes(gzip.compress(hapt_pickle(monkeypatch, subjects)))
     task = HARTask(tmp_path, val_subjects=1)
-    assert (task.source, task.input_size) == ("hapt", 6)
+    assert (task.source, task.input_size, task.channels) == ("hapt", 9, UCI_SIGNALS)
+    raw = HARTask(tmp_path, val_subjects=1, signals="raw")
+    assert (raw.input_size, raw.channels) == (6, HAPT_CHANNELS)
+    assert raw.split_size("test") == task.split_size("test")
     test_subjects = sorted(set(subjects) & HAPT_TEST_SUBJECTS)
     assert test_subjects == [2, 4]
     assert task.split_size("test") == 2 * 2  # 192 samples -> windows at 0 and 64
     assert sorted(task._labels["test"].tolist()) == sorted([2 % 6, 2 % 6, 4 % 6, 4 % 6])
     assert task.split_size("train") + task.split_size("val") == 4 * 2
-    assert task.batch("train", 0, 3, epoch=1).inputs.shape == (3, 128, 6)
+    assert task.batch("train", 0, 3, epoch=1).inputs.shape == (3, 128, 9)
+    with pytest.raises(HadamRNNError, match="signals='raw' .* needs the HAPT recordings, got source='uci'"):
+        HARTask(tmp_path, source="uci", signals="raw")
 
 
 class _Exploit:
@@ -238,4 +252,62 @@ def test_real_hapt():
         pytest.skip("HAPT.pkl.gz not found under <data>/har/ (it is not part of ../shared/data)")
     task = HARTask(root, source="hapt")
     assert task.split_size("train") + task.split_size("val") > 5000 and task.split_size("test") > 2000
-    assert task.batch("train", 0, 32).inputs.shape == (32, 128, 6)
+    assert task.batch("train", 0, 32).inputs.shape == (32, 128, 9)
+    train = task._inputs["train"]
+    assert np.abs(train.mean(axis=(0, 1))).max() < 1e-4 and np.abs(train.std(axis=(0, 1)) - 1).max() < 1e-4
+    # Gravity is in the total acceleration only: before standardising, body acceleration averages
+    # near zero while the total's x axis (the phone's long side, upright) is near 1 g.
+    assert np.abs(task.mean[:3]).max() < 0.01 and 0.7 < task.mean[6] < 1.1
+
+
+# --- The UCI filters ------------------------------------------------------------------------------
+
+RATE = 50.0
+SECONDS = np.arange(3000) / RATE  # a minute of recording
+
+
+def _amplitude(signal, hertz):
+    """The amplitude of the ``hertz`` component of ``signal``, away from the recording's ends."""
+    middle = slice(500, -500)
+    t = SECONDS[middle]
+    basis = np.stack([np.sin(2 * np.pi * hertz * t), np.cos(2 * np.pi * hertz * t)], 1)
+    coefficients, *_ = np.linalg.lstsq(basis, signal[middle], rcond=None)
+    return float(np.hypot(*coefficients))
+
+
+def test_uci_signals_order_and_gravity_split():
+    gravity = np.array([0.1, -0.98, 0.2])
+    walking = 0.3 * np.sin(2 * np.pi * 2.0 * SECONDS)  # 2 Hz, well inside both pass bands
+    acceleration = gravity + walking[:, None] * np.array([1.0, 0.5, 0.0])
+    gyroscope = np.cos(2 * np.pi * 1.0 * SECONDS)[:, None] * np.array([0.0, 1.0, 2.0])
+    signals = uci_signals(acceleration, gyroscope)
+    assert signals.shape == (SECONDS.size, 9) and signals.dtype == np.float32
+    body, body_gyro, total = signals[:, :3], signals[:, 3:6], signals[:, 6:]
+    # The high-pass takes the constant gravity out of the body acceleration and keeps the 2 Hz motion.
+    assert np.abs(body[500:-500].mean(axis=0)).max() < 1e-3
+    assert _amplitude(body[:, 0], 2.0) == pytest.approx(0.3, rel=0.01)
+    assert _amplitude(body[:, 1], 2.0) == pytest.approx(0.15, rel=0.01)
+    assert np.abs(body[:, 2]).max() < 1e-3
+    # The total acceleration keeps both; the gyroscope keeps its 1 Hz signal per axis.
+    assert total[500:-500].mean(axis=0) == pytest.approx(gravity, abs=1e-3)
+    assert _amplitude(total[:, 0], 2.0) == pytest.approx(0.3, rel=0.01)
+    assert [_amplitude(body_gyro[:, axis], 1.0) for axis in range(3)] == pytest.approx([0.0, 1.0, 2.0], abs=0.01)
+
+
+def test_uci_signals_remove_noise_above_20_hz_and_single_sample_spikes():
+    fast = np.sin(2 * np.pi * 23.0 * SECONDS)  # above the 20 Hz cut-off
+    spikes = np.zeros(SECONDS.size)
+    spikes[1000::400] = 5.0
+    signals = uci_signals(np.stack([fast, spikes, np.zeros_like(fast)], 1), np.stack([spikes, fast, fast], 1))
+    # Two passes of a 3rd-order Butterworth at 20 Hz leave under a third of 23 Hz (|H|^2 = 0.32).
+    assert _amplitude(signals[:, 6], 23.0) < 0.32
+    assert _amplitude(signals[:, 4], 23.0) < 0.32
+    # The median filter of 3 samples removes isolated spikes before the low-pass can spread them.
+    assert np.abs(signals[:, 3]).max() < 1e-6 and np.abs(signals[:, 7]).max() < 1e-6
+
+
+def test_uci_signals_refuse_bad_shapes_and_short_recordings():
+    with pytest.raises(DataError, match=r"expected acceleration and gyroscope of one shape \(L, 3\), got \(100, 3\) and \(99, 3\)"):
+        uci_signals(np.zeros((100, 3)), np.zeros((99, 3)))
+    with pytest.raises(DataError, match="expected a recording of at least 16 samples to filter, got 10"):
+        uci_signals(np.zeros((10, 3)), np.zeros((10, 3)))
