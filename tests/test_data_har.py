@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from hadamrnn.errors import DataError, DataNotFoundError
-from hadamrnn.tasks import HARTask
+from hadamrnn import parse_config
+from hadamrnn.tasks import HARTask, task_shape
 from hadamrnn.errors import HadamRNNError
 from hadamrnn.tasks.har import (
     HAPT_CHANNELS,
@@ -216,6 +217,10 @@ def test_hapt_task_splits_subjects(tmp_path, monkeypatch):
     assert task.batch("train", 0, 3, epoch=1).inputs.shape == (3, 128, 9)
     with pytest.raises(HadamRNNError, match="signals='raw' .* needs the HAPT recordings, got source='uci'"):
         HARTask(tmp_path, source="uci", signals="raw")
+    # `hadamrnn size` reads no data: its shape must agree with the task built from the data.
+    for built, signals in ((task, "uci"), (raw, "raw")):
+        config = parse_config({"task": {"name": "har", "signals": signals}}).task
+        assert task_shape(config, 0).input_size == built.input_size
 
 
 class _Exploit:

@@ -7,13 +7,13 @@ read the standard data files from a data directory (``data_dir``, else ``$HADAMR
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError, DataNotFoundError
+from ..errors import ConfigError
 from .arrays import ArraysTask
 from .base import Batch, Task
 from .copy import CopyTask
 from .data import resolve_data_dir
 from .glue import GLUETask, write_glue_predictions
-from .har import HAPT_CHANNELS, UCI_FOLDER, UCI_SIGNALS, HARTask
+from .har import HAPT_CHANNELS, UCI_SIGNALS, HARTask
 from .idx_images import IDXImagesTask
 from .imdb import IMDBTask
 from .mnist import MNISTTask
@@ -141,9 +141,8 @@ def task_shape(config, seed: int, data_dir=None) -> TaskShape | Task:
     ``hadamrnn size`` uses it: the MNIST, IMDB, GLUE and HAR tasks have sizes set by the task (or
     by its config), so no data directory is needed; for GLUE the vocabulary counts up to
     ``vocab_size`` ids (fewer when train.tsv has fewer words; the embedding is reported apart from
-    the recurrent model anyway). HAR's input size depends on its source: 9 channels for the UCI
-    folder, 6 for HAPT; ``source = "auto"`` looks at the data directory when there is one and
-    assumes HAPT otherwise. ``copy`` (generated), ``arrays`` and ``idx_images`` (the user's own
+    the recurrent model anyway). HAR's input size depends on its signals: the nine UCI signals
+    (from either source), or HAPT's six raw channels. ``copy`` (generated), ``arrays`` and ``idx_images`` (the user's own
     files) build the task itself.
     """
     name = getattr(config, "name", None)
@@ -154,12 +153,7 @@ def task_shape(config, seed: int, data_dir=None) -> TaskShape | Task:
     if name in ("sst2", "qqp"):
         return TaskShape(name, None, GLUETask.output_size, False, config.vocab_size)
     if name == "har":
-        source = config.source
-        if source == "auto":
-            try:
-                source = "uci" if (resolve_data_dir(data_dir) / "har" / UCI_FOLDER).is_dir() else "hapt"
-            except DataNotFoundError:
-                source = "hapt"
-        channels = UCI_SIGNALS if source == "uci" else HAPT_CHANNELS
+        # Either source gives the nine UCI signals; only HAPT's raw channels are six.
+        channels = HAPT_CHANNELS if config.signals == "raw" else UCI_SIGNALS
         return TaskShape(name, len(channels), HARTask.output_size, False, None)
     return build_task(config, seed, data_dir)

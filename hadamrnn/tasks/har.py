@@ -255,7 +255,7 @@ def window_recording(signals: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
 
 
 def uci_signals(acceleration: np.ndarray, gyroscope: np.ndarray) -> np.ndarray:
-    """The nine UCI HAR signals of one recording: ``(L, 9)`` float32, in the order of :data:`UCI_SIGNALS`.
+    """The nine UCI HAR signals of one recording: ``(L, 9)`` float32, in the order of ``UCI_SIGNALS``.
 
     ``acceleration`` (total, in g) and ``gyroscope`` (rad/s) are ``(L, 3)`` at 50 Hz. Both go
     through a 3-sample median filter and a 3rd-order Butterworth low-pass at 20 Hz (the noise
