@@ -29,7 +29,7 @@ from .config import RunConfig
 from .errors import HadamRNNError
 from .models import planned_model_size
 from .runs import METRICS_FILE, write_metrics
-from .tasks import task_shape
+from .tasks import TASK_NAMES, task_shape
 
 __all__ = ["write_quoted_run", "quoted_metrics", "quoted_mark", "refuse_quoted", "QUOTED_KEY", "UNQUOTABLE_TASKS"]
 
@@ -70,7 +70,7 @@ def quoted_metrics(config: RunConfig, *, accuracy: float, epochs: int, citation:
     accuracy, epochs, citation, note = _check_figures(accuracy, epochs, citation, note)
     task = config.task.name
     if task in UNQUOTABLE_TASKS:
-        quotable = sorted({"smnist", "pmnist", "imdb", "sst2", "qqp", "har"})
+        quotable = sorted(name for name in TASK_NAMES if name not in UNQUOTABLE_TASKS)
         raise HadamRNNError(
             f"task {task!r} cannot be quoted: {UNQUOTABLE_TASKS[task]}; expected one of {', '.join(quotable)}"
         )
