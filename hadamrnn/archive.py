@@ -4,7 +4,8 @@ An archived run directory holds ``metrics.json`` with the run's config added, ``
 (the learning curves, thinned), the learning-curve PNG and, when they are small, the final weights
 as a weights-only checkpoint. It is tens of kilobytes, where a checkpoint with an embedding is tens
 of megabytes, and :func:`hadamrnn.runs.load_run`, ``hadamrnn evaluate`` and ``hadamrnn export``
-read it as they read the run itself.
+read it as they read the run itself. A quoted run (a published figure) is archived as it is: its
+``metrics.json`` alone.
 """
 
 from __future__ import annotations
@@ -53,10 +54,14 @@ def archive_run(run_dir: str | Path, destination: str | Path) -> Path:
     Writes ``metrics.json`` with the run's config added, ``history.json`` (every validation row,
     the per-step series thinned to at most :data:`ARCHIVED_TRAINING_POINTS` evenly spaced steps),
     the learning-curve PNG and (by :func:`archive_final_weights`) the final weights, each
-    atomically. Archiving an archived run into its own folder changes nothing.
+    atomically. A quoted run (:mod:`hadamrnn.quoted`) is its ``metrics.json`` alone: no curves,
+    no weights. Archiving an archived run into its own folder changes nothing.
     """
     record = load_run(run_dir)
     target = Path(destination) / Path(run_dir).resolve().name
+    if record.quoted is not None:  # a published figure: its metrics.json (config included) is the whole run
+        atomic_write_json(target / METRICS_FILE, record.metrics, sort_keys=True)
+        return target
     history = dict(record.history)
     steps = len(history.get("step", []))
     if steps > ARCHIVED_TRAINING_POINTS:

@@ -9,6 +9,8 @@
     hadamrnn export runs/copy-demo-... --format hrnn --out copy.hrnn   # integer-only deployment
     hadamrnn export runs/copy-demo-... --format onnx --out copy.onnx   # the float model for onnxruntime
     hadamrnn report runs/* --archive results --out docs/results.md   # merge runs into the results page
+    hadamrnn quote --config configs/pmnist_lstm.toml --accuracy 0.92 --epochs 100 \
+        --citation "Authors, Title, Venue, table 2" --out results/pmnist-lstm-quoted   # a published figure
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import csv
 import json
 import sys
 
-from . import __version__, workflows
+from . import __version__, quoted, workflows
 from .devices import DEVICE_CHOICES
 from .errors import ConfigError, HadamRNNError, TrainingInterrupted, describe_os_error
 from .workflows import BUILTIN_CONFIGS, EXPORT_FORMATS, builtin_config
@@ -102,6 +104,16 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quote(args: argparse.Namespace) -> int:
+    config = workflows.resolve_config(None, args.config, args.set)
+    path = quoted.write_quoted_run(
+        args.out, config, accuracy=args.accuracy, epochs=args.epochs, citation=args.citation, note=args.note
+    )
+    print(f"quoted: {100 * args.accuracy:.2f} % accuracy after {args.epochs} epochs ({args.citation})")
+    print(f"metrics: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hadamrnn", description="Binary and sparse-ternary orthogonal RNNs.")
     parser.add_argument("--version", action="version", version=f"hadamrnn {__version__}")
@@ -170,6 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--figures", metavar="DIR", help="where the PNG figures go (default: _static/results/ next to --out)")
     report.add_argument("--archive", metavar="DIR", help="first copy each run's metrics, config, curves and (when under 300 kB) final weights into DIR/<run>/, and report from there")
     report.set_defaults(handler=_report)
+
+    quote = commands.add_parser(
+        "quote",
+        help="write a quoted run: a published figure, with its citation, for the results page (no training)",
+        description="Write a quoted run directory: the config, test accuracy, epochs and citation of a published "
+        "figure, with the model size computed from the config (no weights, no data). hadamrnn report shows it "
+        "beside the measured runs, marked (quoted: CITATION) and drawn hollow.",
+    )
+    quote.add_argument("--config", required=True, help="the TOML config of the published model (its task and model give the size)")
+    quote.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value (TOML syntax)")
+    quote.add_argument("--accuracy", required=True, type=float, help="the published test accuracy, as a fraction in [0, 1] (98.7 %% is 0.987)")
+    quote.add_argument("--epochs", required=True, type=int, help="the published training budget, in epochs")
+    quote.add_argument("--citation", required=True, help="where the figure is published: authors, title, venue, table")
+    quote.add_argument("--note", help="what a reader should know beside it (e.g. why it is quoted rather than trained here)")
+    quote.add_argument("--out", required=True, metavar="RUN_DIR", help="the quoted run directory: new, empty, or a quoted run (overwritten)")
+    quote.set_defaults(handler=_quote)
     _add_debug_option(parser, commands)
     return parser
 

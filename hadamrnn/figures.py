@@ -4,12 +4,15 @@
 (:func:`hadamrnn.report.write_report`) draws the :data:`FIGURES` next to the page:
 
 * ``size_accuracy_pmnist.png``: model size (kB, log scale) against test accuracy on pMNIST, one
-  marker per model kind (the paper's Figure 1);
+  marker per model kind (the paper's Figure 1), quoted runs (published figures) hollow;
 * ``learning_curves.png``: training and validation loss of every run, one panel per task;
 * ``block_size_tradeoff.png``: test metric against the block size ``m``, for runs that differ only
   by ``model.block_size``;
 * ``recurrence_comparison.png``: linear against ReLU recurrence, for runs that differ only by
   ``model.recurrence``.
+
+The last three draw runs trained here only: a quoted run has no curves, and the comparisons are
+between runs of the same code.
 
 Each figure function returns None, and draws nothing, when no run matches it. Every PNG is written
 atomically. Matplotlib is imported on first use.
@@ -102,21 +105,28 @@ _MARKERS = {"HadamRNN": "*", "Block-HadamRNN": "P", "ORNN": "o", "QORNN": "s", "
 
 
 def _size_accuracy_figure(runs: list[RunRecord], path: Path) -> Path | None:
+    """One marker shape and colour per model kind; a quoted run (a published figure) is drawn
+    hollow, in its kind's colour, under the label ``<kind> (quoted)``, so that it is never read
+    as a measured point."""
     points = [run for run in runs if run.task == "pmnist" and run.test_metric[0] == "accuracy"]
     if not points:
         return None
     figure, (axis,) = _new_figure()
-    by_kind: dict[str, list[RunRecord]] = defaultdict(list)
+    by_kind: dict[str, dict[bool, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for run in points:
-        by_kind[run.kind_label].append(run)
-    for label, group in sorted(by_kind.items()):
-        axis.scatter(
-            [run.size_kilobytes for run in group],
-            [100 * run.test_metric[1] for run in group],
-            marker=_MARKERS.get(label, "x"),
-            s=90,
-            label=label,
-        )
+        by_kind[run.kind_label][run.quoted is not None].append(run)
+    for index, (label, groups) in enumerate(sorted(by_kind.items())):
+        colour = f"C{index % 10}"
+        for quoted, group in sorted(groups.items()):
+            style = {"facecolors": "none", "edgecolors": colour, "linewidths": 1.5} if quoted else {"color": colour}
+            axis.scatter(
+                [run.size_kilobytes for run in group],
+                [100 * run.test_metric[1] for run in group],
+                marker=_MARKERS.get(label, "x"),
+                s=90,
+                label=f"{label} (quoted)" if quoted else label,
+                **style,
+            )
     axis.set_xscale("log")
     axis.set_xlabel("model size (kB, log scale)")
     axis.set_ylabel("test accuracy (%)")
@@ -127,7 +137,8 @@ def _size_accuracy_figure(runs: list[RunRecord], path: Path) -> Path | None:
 
 
 def _learning_curves_figure(runs: list[RunRecord], path: Path) -> Path | None:
-    with_history = [run for run in runs if run.history.get("train_loss")]
+    # A quoted run (a published figure) has no history, and is left out like a run without curves.
+    with_history = [run for run in runs if run.quoted is None and run.history.get("train_loss")]
     if not with_history:
         return None
     tasks = sorted({run.task for run in with_history})
@@ -186,7 +197,7 @@ def _shown(run: RunRecord) -> float:
 
 
 def _block_size_figure(runs: list[RunRecord], path: Path) -> Path | None:
-    hadamrnn = [run for run in runs if run.kind == HADAMRNN]
+    hadamrnn = [run for run in runs if run.kind == HADAMRNN and run.quoted is None]
     groups = _groups_differing_only_by(hadamrnn, ("model", "block_size"), lambda run: run.block_size)
     if not groups:
         return None
@@ -207,6 +218,7 @@ def _block_size_figure(runs: list[RunRecord], path: Path) -> Path | None:
 
 
 def _recurrence_figure(runs: list[RunRecord], path: Path) -> Path | None:
+    runs = [run for run in runs if run.quoted is None]  # a comparison of runs trained here
     groups = _groups_differing_only_by(runs, ("model", "recurrence"), lambda run: run.model.get("recurrence", "linear"))
     if not groups:
         return None

@@ -9,6 +9,11 @@ with one row per run (run, task, model, test metric, size, epochs), and links to
 command) goes to a second page beside it, ``<page>_details.md``. A figure without matching runs
 is skipped, with a note, rather than drawn empty. Sizes count 1 kB = 1000 bytes.
 
+**Quoted runs** (:mod:`hadamrnn.quoted`: a published figure, not trained here) have rows like the
+others, marked in the test cell ``(quoted: CITATION)``; their training time and commit are "—",
+their command cell names the citation, their epochs are the published budget, and the size
+figure draws them hollow.
+
 **Merging.** A report adds runs to a page; it does not forget the rows already there. The rows of
 the existing table are kept: each is read again from where the previous report found it (the
 section records its sources) or, by its run name, from the ``search_dirs`` (the archive), and a
@@ -91,6 +96,14 @@ def _best_text(run: RunRecord) -> str:
     return f"; best validation epoch {best['epoch']}: {shown}"
 
 
+def _test_text(run: RunRecord) -> str:
+    """The test cell: the measured metric (and the best epoch's), or the published one with its citation."""
+    text = _metric_text(*run.test_metric)
+    if run.quoted is not None:
+        return f"{text} (quoted: {run.quoted.get('citation')})"
+    return text + _best_text(run)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -103,7 +116,7 @@ def summary_table(runs: list[RunRecord]) -> str:
             run.name,
             run.task,
             run.model_description(),
-            _metric_text(*run.test_metric) + _best_text(run),
+            _test_text(run),
             f"{run.size_kilobytes:.3f}",
             str(run.metrics.get("epochs", "?")),
         ]
@@ -113,6 +126,20 @@ def summary_table(runs: list[RunRecord]) -> str:
 
 def _detail_cells(run: RunRecord) -> list[str]:
     metrics = run.metrics
+    if run.quoted is not None:  # a published figure: nothing was timed or run here
+        note = run.quoted.get("note")
+        return [
+            run.name,
+            run.task,
+            run.model_description(),
+            _test_text(run),
+            str(run.size_bits),
+            f"{run.size_kilobytes:.3f}",
+            "—",
+            str(metrics.get("epochs", "?")),
+            "—",
+            f"quoted from {run.quoted.get('citation')}" + (f" ({note})" if note else ""),
+        ]
     command = metrics.get("command")
     resumes = metrics.get("resumes") or []
     commit = metrics.get("commit")
@@ -120,7 +147,7 @@ def _detail_cells(run: RunRecord) -> list[str]:
         run.name,
         run.task,
         run.model_description(),
-        _metric_text(*run.test_metric) + _best_text(run),
+        _test_text(run),
         str(run.size_bits),
         f"{run.size_kilobytes:.3f}",
         _duration(float(metrics.get("train_seconds", math.nan))),
@@ -327,6 +354,13 @@ def write_report(
         relative = Path(os.path.relpath(path, out.parent)).as_posix()
         links.append(f"![{caption}]({relative})")
     sources = json.dumps([_relative(run.run_dir, out.parent) for run in sort_runs(runs)])
+    quoted = sum(run.quoted is not None for run in runs)
+    quoted_text = (
+        f" {quoted} of the rows are quoted: published figures, marked \"(quoted: citation)\" and drawn as hollow "
+        "markers, not runs trained here; their size is computed from the published model's config."
+        if quoted
+        else ""
+    )
     notice = "<!-- written by `hadamrnn report`; edits between these markers are overwritten -->"
     section = "\n\n".join(
         [
@@ -335,7 +369,7 @@ def write_report(
             f"{SOURCES_PREFIX}{sources} -->",
             f"Runs: {len(runs)}. Sizes count the recurrent model without embeddings (1 kB = 1000 bytes); "
             "the test column is the accuracy where the task has one, the cross-entropy otherwise. "
-            f"[Every run in detail]({details.name}): size in bits, training time, commit and command.",
+            f"[Every run in detail]({details.name}): size in bits, training time, commit and command." + quoted_text,
             summary_table(runs).rstrip("\n"),
             *links,
             END_MARKER,
@@ -346,7 +380,7 @@ def write_report(
         [
             BEGIN_MARKER,
             notice,
-            f"Runs: {len(runs)}.",
+            f"Runs: {len(runs)}." + quoted_text,
             figures_table.rstrip("\n"),
             "The code and the command of each run: the commit checked out when it started (and when "
             "it was resumed), and the command that reproduces it.",

@@ -4,7 +4,8 @@
 of the code that trained (:func:`source_commit`). :func:`load_run` reads a finished run directory
 back as a :class:`RunRecord`: its metrics, and the config and learning curves stored in its latest
 checkpoint, or, in an archived run (:mod:`hadamrnn.archive`), in ``metrics.json`` and
-``history.json``.
+``history.json``. A quoted run (:mod:`hadamrnn.quoted`: a published figure, not trained here) is
+its ``metrics.json`` alone, config included, and has no learning curves.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class RunRecord:
     @property
     def name(self) -> str:
         return self.run_dir.name
+
+    @property
+    def quoted(self) -> dict[str, Any] | None:
+        """``{"citation": ..., "note": ...}`` of a quoted run (a published figure, not trained
+        here: :mod:`hadamrnn.quoted`); None for a run trained here."""
+        mark = self.metrics.get("quoted")
+        return mark if isinstance(mark, dict) else None
 
     @property
     def task(self) -> str:
@@ -101,7 +109,9 @@ class RunRecord:
 
 
 def load_run(run_dir: str | Path) -> RunRecord:
-    """Read a finished run directory: ``metrics.json`` and the config and history of its latest checkpoint."""
+    """Read a finished run directory: ``metrics.json`` and the config and history of its latest
+    checkpoint (of ``metrics.json`` and ``history.json`` in an archive; of ``metrics.json`` alone,
+    with no history, in a quoted run)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HadamRNNError(f"run directory not found: expected a directory, got {str(run_dir)!r}")
@@ -118,6 +128,13 @@ def load_run(run_dir: str | Path) -> RunRecord:
     missing = [key for key in ("test", "model_size") if key not in metrics]
     if missing:
         raise HadamRNNError(f"{metrics_path} lacks {', '.join(missing)}: expected the metrics of a finished run")
+    if "quoted" in metrics:  # a published figure: metrics.json is the whole run
+        if not isinstance(metrics["quoted"], dict) or not isinstance(metrics.get("config"), dict):
+            raise HadamRNNError(
+                f"{metrics_path} is marked quoted but lacks its config or citation: expected the metrics.json "
+                "that hadamrnn quote writes (write it again with hadamrnn quote)"
+            )
+        return RunRecord(run_dir, metrics, metrics["config"], {})
     history_path = run_dir / HISTORY_FILE
     if "config" in metrics and history_path.is_file():  # an archived run: no checkpoint kept
         try:

@@ -34,6 +34,7 @@ from .export.quantize import DEFAULT_PERCENTILE, task_calibration_inputs
 from .models import build_model, planned_model_size
 from .archive import archive_run
 from .figures import plot_learning_curve
+from .quoted import refuse_quoted
 from .report import ReportResult, check_mergeable, write_report
 from .run_directory import RunDirectoryClaim, claim_new_run_directory, claim_run_directory
 from .runs import METRICS_FILE, source_commit, write_metrics
@@ -399,8 +400,10 @@ def evaluate_run(
     """What ``hadamrnn evaluate`` prints: the checkpoint's path and step, and the metrics of each split.
 
     ``path`` is a checkpoint or a run directory (its latest checkpoint); the splits are evaluated
-    with the run's ``train.eval_batch_size``, on ``device`` (default: the CPU).
+    with the run's ``train.eval_batch_size``, on ``device`` (default: the CPU). A quoted run
+    (:mod:`hadamrnn.quoted`) has no weights, and is refused.
     """
+    refuse_quoted(path, "evaluate")
     trained = load_trained_model(path, data_dir)
     trained.model.to(resolve_device(device))
     batch_size = trained.config.train.eval_batch_size
@@ -439,6 +442,7 @@ def export_checkpoint(
         data_dir: where the task's data are (None reads ``$HADAMRNN_DATA``; copy needs none).
         force: replace an existing file at ``out`` (never one inside a run's checkpoints).
     """
+    refuse_quoted(path, "export")
     _check_export_destination(out, force)
     trained = load_trained_model(path, data_dir)
     task, train = trained.task, trained.config.train

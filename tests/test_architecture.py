@@ -1,7 +1,7 @@
 """The dependency rules of the package, checked on the import statements themselves (ast).
 
 Data flows config → task → model → trainer → report; only :mod:`hadamrnn.workflows` (and the CLI
-through it) composes them. Each rule below forbids an edge against that flow. Every import
+through it, and :mod:`hadamrnn.quoted`, which sizes a config's model for the report) composes them. Each rule below forbids an edge against that flow. Every import
 counts, including those inside functions.
 """
 
@@ -21,7 +21,7 @@ MATH = ("hadamrnn.core", "hadamrnn.hadamard", "hadamrnn.functional", "hadamrnn.n
 LAYERS = ("hadamrnn.layers", "hadamrnn.heads", "hadamrnn.models", "hadamrnn.baselines",
           "hadamrnn.parametrizations", "hadamrnn.size", "hadamrnn.optim", "hadamrnn.sign_search")
 TRAINER = ("hadamrnn.training",)
-WORKFLOWS = ("hadamrnn.workflows", "hadamrnn.cli", "hadamrnn.__main__")
+WORKFLOWS = ("hadamrnn.workflows", "hadamrnn.quoted", "hadamrnn.cli", "hadamrnn.__main__")
 
 #: (who, what it must not import, why)
 RULES = [
