@@ -74,8 +74,7 @@ def quoted_metrics(config: RunConfig, *, accuracy: float, epochs: int, citation:
         raise HadamRNNError(
             f"task {task!r} cannot be quoted: {UNQUOTABLE_TASKS[task]}; expected one of {', '.join(quotable)}"
         )
-    # task_shape knows the sizes of these tasks without their data (HAR with source="auto" looks
-    # at the data directory when there is one, and assumes HAPT otherwise).
+    # task_shape knows the sizes of these tasks without their data.
     size = planned_model_size(config.model, task_shape(config.task, config.train.seed))
     return {
         "name": config.name,
