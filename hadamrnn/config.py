@@ -198,6 +198,9 @@ class ModelConfig(_Strict):
     input_bits: _Int | None = Field(4, ge=1, le=16, description="bit-width p of U; omit for float")
     output_bits: _Int | None = Field(4, ge=1, le=16, description="bit-width p of V; omit for float")
     sign_clip: _Float | None = Field(None, gt=0, description="clip of the sign STE gradient; omit for none")
+    sign_seed: Annotated[_Int, _SEED] | None = Field(
+        None, ge=0, description="seed of the initial signs of W alone (the rest keeps train.seed's draws); omit to draw them with the rest"
+    )
     backend: Literal["auto", "reference", "dense", "native"] = Field("auto", description="how W h is computed (see HadamRNN)")
     embedding_dim: Annotated[_Int, _at_most(4096, "the float embedding holds vocab_size·embedding_dim values")] | None = Field(
         None, ge=1, description="size of the learned word embedding (token tasks only)"

@@ -43,6 +43,7 @@ __all__ = [
 KIND_OPTIONS: dict[str, tuple[Any, str]] = {
     "block_size": (None, "m, the block size of Block-HadamRNN"),
     "sign_clip": (None, "the clip of the sign STE gradient"),
+    "sign_seed": (None, "the seed of the initial signs of W, apart from the training seed"),
     "backend": ("auto", "how W h is computed"),
     "recurrence": ("linear", "linear or ReLU recurrence"),
     "input_bits": (None, "the bit-width p of U"),
@@ -97,7 +98,7 @@ KINDS: dict[str, ModelKind] = {
             "HadamRNN",
             "binary W = diag(u) S_n/sqrt(n), or Block-HadamRNN with block_size",
             "hadamard",
-            ("block_size", "sign_clip", "backend", "recurrence", "input_bits"),
+            ("block_size", "sign_clip", "sign_seed", "backend", "recurrence", "input_bits"),
             hadamard_sizes=True,
             recurrent_bits=1,
         ),

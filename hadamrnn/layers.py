@@ -283,11 +283,21 @@ class HadamRNN(nn.Module):
         """
         self.input_proj.reset_parameters()
         self._require_parametrization("HadamRNN.reset_parameters")
+        self.reset_signs()
         with torch.no_grad():
-            nn.init.xavier_uniform_(self.latent_signs.view(1, -1))
             if self.input_proj.bias is not None:
                 bound = 1.0 / math.sqrt(self.hidden_size)
                 nn.init.uniform_(self.input_proj.bias, -bound, bound)
+
+    def reset_signs(self, generator: torch.Generator | None = None) -> None:
+        """Draw ``ũ`` again, Xavier-uniform, from ``generator`` (None: torch's global generator).
+
+        With a generator of its own, the signs of ``W`` can change while every other weight and
+        the order of the batches stay those of the training seed (``model.sign_seed``).
+        """
+        self._require_parametrization("HadamRNN.reset_signs")
+        with torch.no_grad():
+            nn.init.xavier_uniform_(self.latent_signs.view(1, -1), generator=generator)
 
     def _check_input(self, x: torch.Tensor, h0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, bool]:
         if not isinstance(x, torch.Tensor):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import torch
 from torch import nn
 
 from .baselines import BaselineClassifier, BaselineTagger
@@ -39,6 +40,9 @@ _HEAD_OPTIONS = """
         backend: how ``W h`` is computed: ``"auto"``, ``"reference"``, ``"dense"`` or ``"native"``
             (see :class:`~hadamrnn.layers.HadamRNN`).
         sign_clip: clip of the straight-through gradient of the signs; None for none.
+        sign_seed: draws the initial signs of ``W`` from a generator of their own, seeded with
+            it, after every other weight (which then stay those of the global seed); None draws
+            them from the global generator with the rest.
 
     The latent signs are ``model.rnn.latent_signs``; to give them their own learning rate, put
     them in their own optimizer group (the trainer's ``train.sign_lr`` does).
@@ -60,6 +64,7 @@ class _HadamRNNHead(SequenceHead):
         output_bits: int | None = 4,
         backend: str = "auto",
         sign_clip: float | None = None,
+        sign_seed: int | None = None,
     ):
         """A head around a :class:`~hadamrnn.layers.HadamRNN` layer; the options are those of
         :class:`SequenceClassifier` and :class:`SequenceTagger`, documented there."""
@@ -69,6 +74,8 @@ class _HadamRNNHead(SequenceHead):
             vocab_size=vocab_size, embedding_dim=embedding_dim, embedding_dropout=embedding_dropout,
             embedding_init_std=embedding_init_std, output_bits=output_bits,
         )
+        if sign_seed is not None:
+            self.rnn.reset_signs(torch.Generator().manual_seed(sign_seed))
 
 
 class SequenceClassifier(_HadamRNNHead):

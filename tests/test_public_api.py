@@ -19,7 +19,7 @@ from hadamrnn.training import Trainer, evaluate_model
 HEAD_OPTIONS = (
     "input_size", "hidden_size", "num_classes", "vocab_size", "embedding_dim", "embedding_dropout",
     "embedding_init_std",
-    "block_size", "recurrence", "input_bits", "output_bits", "backend", "sign_clip",
+    "block_size", "recurrence", "input_bits", "output_bits", "backend", "sign_clip", "sign_seed",
 )
 CUDA = torch.cuda.is_available()
 
