@@ -120,6 +120,10 @@ class GLUETaskConfig(_Strict):
     balanced: _Bool = Field(True, description="class-balanced training batches (the paper)")
     train_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description="keep only the first rows of train.tsv (quick runs)")
     val_limit: Annotated[_Int, _SAMPLES] | None = Field(None, ge=1, description="keep only the first rows of dev.tsv (quick runs)")
+    val_rows: Annotated[_Int, _SAMPLES] | None = Field(
+        None, ge=1, description="hold out this many rows of train.tsv (a fixed draw) for validation; omit to validate on dev.tsv, "
+        "which is also the test split"
+    )
 
 
 class HARTaskConfig(_Strict):

@@ -134,3 +134,34 @@ def test_real_sst2():
     assert task.class_counts("train") == [29_780, 37_569] and task.class_counts("val") == [428, 444]
     batch = task.batch("train", 0, 100)
     assert batch.inputs.shape == (100, 128) and float(batch.targets.sum()) == 50.0
+
+
+def test_val_rows_hold_out_training_rows_for_validation(tmp_path):
+    # Each training row has a word of its own, so that the held-out rows can be told apart.
+    train = [f"common word{i} \t{i % 2}" for i in range(20)]
+    write_sst2(tmp_path, train=train)
+    task = GLUETask("sst2", tmp_path, max_tokens=4, val_rows=5)
+    assert (task.split_size("train"), task.split_size("val"), task.split_size("test")) == (15, 5, 2)
+    own_words = {f"word{i}" for i in range(20)}
+    in_vocabulary = own_words & set(task.vocabulary)
+    # The held-out rows' own words are out of the vocabulary: it is built from training rows only.
+    assert len(in_vocabulary) == 15
+    held_out = sorted(own_words - in_vocabulary)
+    val = task.batch("val", 0, 5)
+    assert val.inputs[:, -1].tolist() == [OOV] * 5 and val.inputs[:, -2].tolist() == [task.vocabulary["common"]] * 5
+    # Labels travel with their rows: word{i} has label i % 2.
+    assert sorted(val.targets.tolist()) == sorted(float(int(word[4:]) % 2) for word in held_out)
+    # The draw is fixed: a second task holds out the same rows; the test split stays dev.tsv.
+    again = GLUETask("sst2", tmp_path, max_tokens=4, val_rows=5, seed=9)
+    assert set(again.vocabulary) == set(task.vocabulary)
+    assert task.batch("test", 0, 2).targets.tolist() == [1.0, 0.0]
+    assert task.summary()["val_split"] == "5 held-out rows of train.tsv"
+    assert GLUETask("sst2", tmp_path, max_tokens=4).summary()["val_split"] == "dev"
+
+
+def test_val_rows_must_leave_training_rows(tmp_path):
+    write_sst2(tmp_path)
+    with pytest.raises(Exception, match=r"val_rows must be in 1\.\.5 \(the rows of .*train\.tsv minus one\), got 6"):
+        GLUETask("sst2", tmp_path, val_rows=6)
+    config = parse_config({"task": {"name": "sst2", "val_rows": 2}})
+    assert build_task(config.task, 0, tmp_path).split_size("val") == 2

@@ -85,6 +85,7 @@ def build_task(config, seed: int, data_dir=None) -> Task:
             balanced=config.balanced,
             train_limit=config.train_limit,
             val_limit=config.val_limit,
+            val_rows=config.val_rows,
         )
     if name == "har":
         return HARTask(

@@ -18,8 +18,10 @@ Protocol (the paper's set-up):
 * Sequences are ``max_tokens`` long (128), left-padded with 0. A single sentence keeps its first
   ``max_tokens`` tokens. A QQP pair is ``question1 SEP SEP question2``; when too long, the longer
   question loses its last token until the pair fits (BERT's "longest first").
-* Splits: GLUE does not publish test labels. Train is ``train.tsv``; validation is ``dev.tsv``;
-  the labelled "test" split used for metrics is ``dev.tsv`` as well. :func:`write_glue_predictions`
+* Splits: GLUE does not publish test labels. Train is ``train.tsv``; the labelled "test" split
+  used for metrics is ``dev.tsv``. Validation is ``dev.tsv`` as well, unless ``val_rows`` holds
+  out that many rows of ``train.tsv`` (a fixed draw, :data:`GLUE_VALIDATION_SEED`) for it: then
+  the epoch ``keep_best`` keeps is chosen without looking at ``dev.tsv``. :func:`write_glue_predictions`
   writes the predictions on the unlabelled ``test.tsv`` in GLUE's submission format.
 * Training batches are class-balanced (see :func:`~hadamrnn.tasks.data.balanced_order`).
 * Binary label, one logit, BCE-with-logits, accuracy.
@@ -44,6 +46,9 @@ __all__ = ["GLUETask", "GLUE_TASKS", "glue_tokenize", "write_glue_predictions"]
 
 PAD, OOV, SEP = 0, 1, 2
 _FIRST_WORD = 3
+#: Seeds the draw of the held-out training rows (``val_rows``): a constant, so every run of a
+#: benchmark validates on the same rows.
+GLUE_VALIDATION_SEED = 20_250_202
 _WORDS = re.compile(r"\w+|[^\w\s]")
 
 
@@ -150,6 +155,8 @@ class GLUETask(ArrayClassificationTask):
             number of ids actually needed, whichever is smaller.
         balanced: class-balanced training batches (the paper); False shuffles plainly.
         train_limit, val_limit: keep only the first rows of ``train.tsv`` or ``dev.tsv``.
+        val_rows: hold out this many rows of ``train.tsv`` (after ``train_limit``) for validation,
+            out of training and of the vocabulary; None validates on ``dev.tsv``.
     """
 
     output_size = 1
@@ -165,6 +172,7 @@ class GLUETask(ArrayClassificationTask):
         balanced: bool = True,
         train_limit: int | None = None,
         val_limit: int | None = None,
+        val_rows: int | None = None,
     ):
         super().__init__(seed, balanced=balanced)
         if benchmark not in GLUE_TASKS:
@@ -187,6 +195,19 @@ class GLUETask(ArrayClassificationTask):
             rows = limit(_read_tsv(path, header), train_limit if split == "train" else val_limit)
             labels[split] = _labels(path, rows, label_column)
             texts[split] = self._tokenised(rows, header)
+        self.val_rows = val_rows
+        held_out = None
+        if val_rows is not None:
+            available = len(texts["train"])
+            if not 0 < val_rows < available:
+                raise HadamRNNError(
+                    f"val_rows must be in 1..{available - 1} (the rows of {paths['train']} minus one), got {val_rows}"
+                )
+            held_out = np.zeros(available, dtype=bool)
+            held_out[np.random.default_rng(GLUE_VALIDATION_SEED).choice(available, size=val_rows, replace=False)] = True
+            texts["val"] = [parts for parts, out in zip(texts["train"], held_out) if out]
+            texts["train"] = [parts for parts, out in zip(texts["train"], held_out) if not out]
+            labels["val"], labels["train"] = labels["train"][held_out], labels["train"][~held_out]
         counts = Counter()
         for parts in texts["train"]:
             for part in parts:
@@ -195,8 +216,9 @@ class GLUETask(ArrayClassificationTask):
         self.vocabulary = {word: rank + _FIRST_WORD for rank, (word, _) in enumerate(ranked)}
         self.vocab_size = _FIRST_WORD + len(self.vocabulary)
         dev_tokens = self.encode(texts["dev"])
-        self._inputs = {"train": self.encode(texts["train"]), "val": dev_tokens, "test": dev_tokens}
-        self._labels = {"train": labels["train"], "val": labels["dev"], "test": labels["dev"]}
+        self._inputs = {"train": self.encode(texts["train"]), "test": dev_tokens}
+        self._inputs["val"] = dev_tokens if held_out is None else self.encode(texts["val"])
+        self._labels = {"train": labels["train"], "val": labels.get("val", labels["dev"]), "test": labels["dev"]}
 
     def _tokenised(self, rows: list[list[str]], header: tuple[str, ...]) -> list[list[list[str]]]:
         columns = [header.index(name) for name in self.layout.text]
@@ -236,7 +258,7 @@ class GLUETask(ArrayClassificationTask):
             "seq_len": self.max_tokens,
             "vocab_size": self.vocab_size,
             "tokenizer": "word-level vocabulary built from train.tsv (not the paper's bert-base-uncased WordPiece)",
-            "val_split": "dev",
+            "val_split": "dev" if self.val_rows is None else f"{self.val_rows} held-out rows of train.tsv",
             "test_split": "dev (GLUE test labels are not public)",
             "sampling": "class-balanced" if self.balanced else "shuffled",
         }
