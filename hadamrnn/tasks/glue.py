@@ -20,7 +20,7 @@ Protocol (the paper's set-up):
   question loses its last token until the pair fits (BERT's "longest first").
 * Splits: GLUE does not publish test labels. Train is ``train.tsv``; the labelled "test" split
   used for metrics is ``dev.tsv``. Validation is ``dev.tsv`` as well, unless ``val_rows`` holds
-  out that many rows of ``train.tsv`` (a fixed draw, :data:`GLUE_VALIDATION_SEED`) for it: then
+  out that many rows of ``train.tsv`` (a fixed draw, seeded with ``GLUE_VALIDATION_SEED``) for it: then
   the epoch ``keep_best`` keeps is chosen without looking at ``dev.tsv``. :func:`write_glue_predictions`
   writes the predictions on the unlabelled ``test.tsv`` in GLUE's submission format.
 * Training batches are class-balanced (see :func:`~hadamrnn.tasks.data.balanced_order`).
