@@ -28,7 +28,7 @@ running, or no C compiler at install time) :func:`is_available` is False,
 :func:`unavailable_reason` says why, and :class:`~hadamrnn.layers.HadamRNN` with
 ``backend="auto"`` uses the pure-torch reference. ``HADAMRNN_NATIVE_ISA=portable`` (or
 :func:`set_instruction_set`) forces the portable float32 kernels, which agree with the AVX2 ones
-bit for bit.
+bit for bit; ``HADAMRNN_NATIVE_ISA=avx2`` keeps the AVX2 row transform on a CPU with AVX-512.
 """
 
 from __future__ import annotations
@@ -124,20 +124,25 @@ def _require_extension():
 
 
 def instruction_set() -> str:
-    """The instruction set of the float32 kernels in use: ``"avx2"`` or ``"portable"``."""
+    """The instruction set of the float32 kernels in use: ``"avx512"``, ``"avx2"`` or ``"portable"``."""
     return _require_extension().instruction_set()
 
 
 def available_instruction_sets() -> tuple[str, ...]:
-    """The instruction sets this CPU can run: ``("portable",)`` or ``("portable", "avx2")``."""
+    """The instruction sets this CPU can run: ``("portable",)``, ``("portable", "avx2")`` or
+    ``("portable", "avx2", "avx512")``."""
     return _require_extension().available_instruction_sets()
 
 
 def set_instruction_set(name: str) -> None:
-    """Use the ``"portable"`` or ``"avx2"`` float32 kernels from now on (process-wide).
+    """Use the ``"portable"``, ``"avx2"`` or ``"avx512"`` float32 kernels from now on (process-wide).
+
+    ``"avx512"`` is the AVX2 set with an AVX-512 row transform (the default where the CPU has
+    AVX-512 F, DQ and VL); all three agree bit for bit.
 
     Raises:
-        HadamRNNError: ``name`` is unknown, or ``"avx2"`` on a CPU without AVX2 and FMA.
+        HadamRNNError: ``name`` is unknown, or names a set this CPU lacks (``"avx2"`` needs AVX2 and
+            FMA, ``"avx512"`` AVX-512 F, DQ and VL besides).
     """
     try:
         _require_extension().set_instruction_set(name)

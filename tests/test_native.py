@@ -38,6 +38,18 @@ requires_avx2 = pytest.mark.skipif(
     reason="needs the native extension on a CPU with AVX2 and FMA",
 )
 
+requires_avx512 = pytest.mark.skipif(
+    not native.is_available() or "avx512" not in native.available_instruction_sets(),
+    reason="needs the native extension on a CPU with AVX-512 F, DQ and VL (the 'avx512' set)",
+)
+
+# The fast float32 sets, each checked bit for bit against the portable one; 'avx512' only where the
+# CPU has it.
+FAST_SETS = [
+    pytest.param("avx2", marks=requires_avx2),
+    pytest.param("avx512", marks=requires_avx512),
+]
+
 FLOAT32_RTOL = 1e-5
 FLOAT64_RTOL = 1e-12
 
@@ -487,27 +499,54 @@ class TestDeterminism:
         threads(2)
         assert torch.equal(native.fwht_native(x), one)
 
-    @requires_avx2
+    @pytest.mark.parametrize("fast_set", FAST_SETS)
+    @pytest.mark.parametrize("n, m", [(256, 64), (2048, 2048)])  # one pass of the row, and two
     @pytest.mark.parametrize("kind", KINDS)
-    def test_avx2_and_portable_paths_give_the_same_bits(self, kind, instruction_set):
-        problem = make_problem(256, 64, 5, 9, kind)
-        instruction_set("avx2")
+    def test_fast_and_portable_paths_give_the_same_bits(self, kind, n, m, fast_set, instruction_set):
+        problem = make_problem(n, m, 5 if n <= 256 else 2, 9, kind)
+        instruction_set(fast_set)
         fast = self._forward_and_gradients(problem)
         instruction_set("portable")
         portable = self._forward_and_gradients(problem)
         self._assert_identical(fast, portable)
 
-    @requires_avx2
-    def test_fwht_avx2_and_portable_paths_give_the_same_bits(self, instruction_set):
+    @requires_avx512
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_avx512_and_avx2_paths_give_the_same_bits(self, kind, instruction_set):
+        """The two sets differ only in the row transform: at n = 2048 (a first pass over 256 entries
+        and a radix-8 pass), with a base order (m = 12 · 128), and on blocks within one register."""
+        for n, m in ((2048, 2048), (1536, 1536), (256, 8)):
+            problem = make_problem(n, m, 2, 7, kind)
+            instruction_set("avx512")
+            fast = self._forward_and_gradients(problem)
+            instruction_set("avx2")
+            self._assert_identical(fast, self._forward_and_gradients(problem))
+
+    @pytest.mark.parametrize("fast_set", FAST_SETS)
+    def test_fwht_fast_and_portable_paths_give_the_same_bits(self, fast_set, instruction_set):
         generator = torch.Generator().manual_seed(0)
         for n in (1 << k for k in range(12)):
             x = torch.randn(3, n, generator=generator)
             signs = random_signs(n, generator)
             for m in all_block_sizes(n):
-                instruction_set("avx2")
-                fast = native.fwht_native(x, signs, 1 / math.sqrt(m), m)
-                instruction_set("portable")
-                assert torch.equal(native.fwht_native(x, signs, 1 / math.sqrt(m), m), fast), (n, m)
+                for gain in ((signs, 1 / math.sqrt(m)), (None, 1.0)):  # the gain applied by the last pass, and none
+                    instruction_set(fast_set)
+                    fast = native.fwht_native(x, *gain, m)
+                    instruction_set("portable")
+                    assert torch.equal(native.fwht_native(x, *gain, m), fast), (n, m, gain[1])
+
+    @pytest.mark.parametrize("fast_set", FAST_SETS)
+    @pytest.mark.parametrize("n, m", [(24, 24), (48, 12), (768, 192), (1536, 1536), (2560, 1280)])
+    def test_fwht_with_base_orders_fast_and_portable_give_the_same_bits(self, n, m, fast_set, instruction_set):
+        """Rows of m = r · 2^j (r = 12, 20): the row transform runs on blocks of 2^j, then the base
+        product."""
+        generator = torch.Generator().manual_seed(1)
+        x = torch.randn(3, n, generator=generator)
+        signs = random_signs(n, generator)
+        instruction_set(fast_set)
+        fast = native.fwht_native(x, signs, 1 / math.sqrt(m), m)
+        instruction_set("portable")
+        assert torch.equal(native.fwht_native(x, signs, 1 / math.sqrt(m), m), fast)
 
 
 @requires_extension
@@ -919,26 +958,28 @@ class TestRecomputedSignGradient:
     """At a state recomputed from the next one, the sign gradient reads ``H h_{t-1}/√m`` off the
     recomputation, ``(h_t − drive_t)/u``, instead of transforming the recomputed state again."""
 
-    @requires_avx2
+    @pytest.mark.parametrize("fast_set", FAST_SETS)
     @pytest.mark.parametrize("memory, interval", MEMORY_MODES)
     @pytest.mark.parametrize("output", ["last", "logits"])
     @pytest.mark.parametrize("kind, width, bias", [
         ("features", 1, True), ("features", 1, False), ("features", 3, True), ("tokens", 3, True), ("projected", 3, True),
     ])
-    def test_avx2_and_portable_paths_give_the_same_bits(self, kind, width, bias, output, memory, interval, instruction_set):
+    def test_fast_and_portable_paths_give_the_same_bits(
+        self, kind, width, bias, output, memory, interval, fast_set, instruction_set
+    ):
         problem = make_problem(256, 64, 3, 40, kind, width=width, bias=bias)
         if kind == "features":
             problem["inputs"][:, ::5] = 0  # the zero features that the fused drive skips
         grad_output = None
         results = {}
-        for name in ("avx2", "portable"):
+        for name in (fast_set, "portable"):
             instruction_set(name)
             result, leaves = run_with_memory(problem, output, memory, interval, torch.float32)
             if grad_output is None:
                 grad_output = torch.randn(result.shape, generator=torch.Generator().manual_seed(2))
             results[name] = (result, gradients(result, leaves, grad_output))
-        assert torch.equal(results["avx2"][0], results["portable"][0])
-        for name, value in results["avx2"][1].items():
+        assert torch.equal(results[fast_set][0], results["portable"][0])
+        for name, value in results[fast_set][1].items():
             assert torch.equal(value, results["portable"][1][name]), name
 
     @pytest.mark.parametrize("bias", [True, False])

@@ -46,7 +46,7 @@
  * part of the contract: a fast FWHT_ROW performs these butterflies in this order, and multiplies
  * by the gain last, so that its result is bit-identical to this one. `src` may equal `dst`.
  */
-KERNEL_TARGET static void KERNEL(fwht_row_reference)(const REAL *src, REAL *dst, int64_t n,
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(fwht_row_reference)(const REAL *src, REAL *dst, int64_t n,
                                                      int64_t block_size, const REAL *gain)
 {
     if (dst != src)
@@ -391,7 +391,7 @@ KERNEL_TARGET static inline REAL KERNEL(dot_reference)(const REAL *a, const REAL
  * outputs in registers) adds in exactly this order. `rectified` is scratch of n values.
  */
 #define READOUT_LANES 8
-KERNEL_TARGET static void KERNEL(readout_reference)(const REAL *weight, const REAL *bias, int64_t outputs, int64_t n,
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(readout_reference)(const REAL *weight, const REAL *bias, int64_t outputs, int64_t n,
                                                     const REAL *state, REAL *rectified, REAL *logits)
 {
     for (int64_t i = 0; i < n; i++) /* as torch.relu: negatives to 0, NaN kept */
@@ -473,7 +473,7 @@ KERNEL_TARGET static inline REAL KERNEL(exp_nonpositive)(REAL x)
 
 /* out_j = e^(values_j - shift) for j < count, the readable reference; a build may bring a faster
  * EXP_ROW that computes exp_nonpositive's operations on several values at once. */
-KERNEL_TARGET static void KERNEL(exp_row_reference)(const REAL *values, int64_t count, REAL shift, REAL *out)
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(exp_row_reference)(const REAL *values, int64_t count, REAL shift, REAL *out)
 {
     for (int64_t j = 0; j < count; j++)
         out[j] = KERNEL(exp_nonpositive)(values[j] - shift);

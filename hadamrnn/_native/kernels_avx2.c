@@ -498,3 +498,157 @@ KERNEL_TARGET float add_probe_avx2(int64_t iterations)
 }
 #undef PROBE_ADD
 #endif
+
+#if HADAMRNN_HAVE_AVX2
+/*
+ * The AVX2 kernels again, with an AVX-512 row transform: the table kernels_f32_avx512 is the
+ * template compiled once more with FWHT_ROW set to fwht_row_avx512, so it shares every other
+ * helper above (DOT, READOUT, ...) and differs from kernels_f32_avx2 only in the row transform.
+ * module.c chooses it after __builtin_cpu_supports says the CPU has AVX-512 F and DQ.
+ *
+ * The row transform follows fwht_row_avx2 with 16-float registers: four stages (distances 1, 2, 4
+ * and 8) inside one register, then passes of up to AVX512_RADIX_STAGES stages over the row.
+ */
+#undef KERNEL
+#undef KERNEL_TABLE
+#undef FWHT_ROW
+#define KERNEL(name) name##_f32_avx512
+#define KERNEL_TABLE kernels_f32_avx512
+#define FWHT_ROW fwht_row_avx512
+#define AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+
+AVX512_TARGET static void fwht_row_avx512(const float *src, float *dst, int64_t n, int64_t block_size,
+                                          const float *gain);
+
+#include "kernel_template.h"
+
+/* The butterflies at distance d inside a register, as butterflies_at_distance_1 above: the partner
+ * lanes swapped into place, then fma(x, ±1, partner), one rounded a ± b per lane. */
+AVX512_TARGET static inline __m512 butterflies16_at_distance_1(__m512 x)
+{
+    const __m512 sign = _mm512_setr_ps(1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1);
+    return _mm512_fmadd_ps(x, sign, _mm512_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+AVX512_TARGET static inline __m512 butterflies16_at_distance_2(__m512 x)
+{
+    const __m512 sign = _mm512_setr_ps(1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1);
+    return _mm512_fmadd_ps(x, sign, _mm512_permute_ps(x, _MM_SHUFFLE(1, 0, 3, 2)));
+}
+
+AVX512_TARGET static inline __m512 butterflies16_at_distance_4(__m512 x)
+{
+    const __m512 sign = _mm512_setr_ps(1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1);
+    return _mm512_fmadd_ps(x, sign, _mm512_shuffle_f32x4(x, x, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+AVX512_TARGET static inline __m512 butterflies16_at_distance_8(__m512 x)
+{
+    const __m512 sign = _mm512_setr_ps(1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1);
+    return _mm512_fmadd_ps(x, sign, _mm512_shuffle_f32x4(x, x, _MM_SHUFFLE(1, 0, 3, 2)));
+}
+
+AVX512_TARGET __attribute__((always_inline)) static inline __m512 butterflies16_in_register(__m512 x, const int stages)
+{
+    if (stages >= 1)
+        x = butterflies16_at_distance_1(x);
+    if (stages >= 2)
+        x = butterflies16_at_distance_2(x);
+    if (stages >= 3)
+        x = butterflies16_at_distance_4(x);
+    if (stages >= 4)
+        x = butterflies16_at_distance_8(x);
+    return x;
+}
+
+AVX512_TARGET __attribute__((always_inline)) static inline void butterflies16_across_registers(__m512 *v, const int stages)
+{
+    const int count = 1 << stages;
+#pragma GCC unroll 8
+    for (int distance = 1; distance < count; distance *= 2)
+#pragma GCC unroll 32
+        for (int k = 0; k < count; k++)
+            if (!(k & distance)) {
+                const __m512 sum = _mm512_add_ps(v[k], v[k + distance]);
+                v[k + distance] = _mm512_sub_ps(v[k], v[k + distance]);
+                v[k] = sum;
+            }
+}
+
+AVX512_TARGET __attribute__((always_inline)) static inline void
+first_pass16(const float *src, float *dst, int64_t n, const int in_register, const int across, const float *gain)
+{
+    const int count = 1 << across;
+    for (int64_t i = 0; i < n; i += 16 * count) {
+        __m512 v[16];
+#pragma GCC unroll 32
+        for (int k = 0; k < count; k++)
+            v[k] = butterflies16_in_register(_mm512_loadu_ps(src + i + 16 * k), in_register);
+        butterflies16_across_registers(v, across);
+#pragma GCC unroll 32
+        for (int k = 0; k < count; k++) {
+            if (gain)
+                v[k] = _mm512_mul_ps(v[k], _mm512_loadu_ps(gain + i + 16 * k));
+            _mm512_storeu_ps(dst + i + 16 * k, v[k]);
+        }
+    }
+}
+
+AVX512_TARGET __attribute__((always_inline)) static inline void
+radix_pass16(float *x, int64_t n, int64_t half, const int stages, const float *gain)
+{
+    const int count = 1 << stages;
+    for (int64_t group = 0; group < n; group += (int64_t)count * half)
+        for (int64_t i = group; i < group + half; i += 16) {
+            __m512 v[8];
+#pragma GCC unroll 32
+            for (int k = 0; k < count; k++)
+                v[k] = _mm512_loadu_ps(x + i + k * half);
+            butterflies16_across_registers(v, stages);
+#pragma GCC unroll 32
+            for (int k = 0; k < count; k++) {
+                if (gain)
+                    v[k] = _mm512_mul_ps(v[k], _mm512_loadu_ps(gain + i + k * half));
+                _mm512_storeu_ps(x + i + k * half, v[k]);
+            }
+        }
+}
+
+#define FIRST_PASS16(ACROSS) first_pass16(src, dst, n, 4, ACROSS, first_gain)
+#define RADIX_PASS16(STAGES) radix_pass16(dst, n, half, STAGES, pass_gain)
+
+/*
+ * The plan of passes, for the t = log2(block_size) - 4 stages after those inside registers: one
+ * pass when t <= 4, else later passes of 3 stages each and the rest (2 to 4) in the first pass,
+ * so that no pass does a single stage (a sweep over the row for one addition per element). On
+ * the project's Zen 4 machine this beat both wider passes (16 and 32 registers: spills) and
+ * narrower ones (see docs/performance.md).
+ */
+AVX512_TARGET static void fwht_row_avx512(const float *src, float *dst, int64_t n, int64_t block_size,
+                                          const float *gain)
+{
+    if (n % 16 || block_size < 16) { /* shorter than one register, or blocks within one: AVX2 */
+        fwht_row_avx2(src, dst, n, block_size, gain);
+        return;
+    }
+    const int after_register = __builtin_ctzll((unsigned long long)block_size) - 4;
+    const int later_passes = after_register <= 4 ? 0 : (after_register - 4 + 2) / 3;
+    const int across = after_register - 3 * later_passes;
+
+    const float *first_gain = later_passes == 0 ? gain : NULL;
+    switch (across) {
+    case 0: FIRST_PASS16(0); break;
+    case 1: FIRST_PASS16(1); break;
+    case 2: FIRST_PASS16(2); break;
+    case 3: FIRST_PASS16(3); break;
+    default: FIRST_PASS16(4); break;
+    }
+    int64_t half = (int64_t)16 << across;
+    for (int pass = 1; pass <= later_passes; pass++, half <<= 3) {
+        const float *pass_gain = pass == later_passes ? gain : NULL;
+        RADIX_PASS16(3);
+    }
+}
+#undef FIRST_PASS16
+#undef RADIX_PASS16
+#endif /* HADAMRNN_HAVE_AVX2 */
