@@ -41,12 +41,13 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from ._io import atomic_directory, atomic_write_text, read_bounded, temporary_target
-from .errors import CheckpointError, CheckpointNotFoundError
+from .errors import CheckpointError, CheckpointNotFoundError, HadamRNNError
 
 __all__ = [
     "Checkpoint",
     "save_checkpoint",
     "load_checkpoint",
+    "refuse_checkpoint_area",
     "latest_checkpoint",
     "remove_staging_leftovers",
     "enclosing_checkpoint_area",
@@ -209,6 +210,17 @@ def enclosing_checkpoint_area(path: str | Path) -> Path | None:
                 return folder
     return None
 
+
+
+def refuse_checkpoint_area(path: str | Path, option: str) -> None:
+    """Raise when ``path`` lies inside a checkpoint area (:func:`enclosing_checkpoint_area`):
+    ``option`` names where the path came from (``--out``)."""
+    area = enclosing_checkpoint_area(path)
+    if area is not None:
+        raise HadamRNNError(
+            f"{option} {str(path)!r}: expected a path outside any run's checkpoints, got one inside {str(area)!r} "
+            "(anything written there would be taken for part of a checkpoint or break its SHA-256)"
+        )
 
 def _regular_file(path: Path, checkpoint: Path) -> os.stat_result:
     """``lstat`` of a checkpoint file that must be a regular file, not a link or a device."""

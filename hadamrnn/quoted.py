@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import CHECKPOINTS_DIR, enclosing_checkpoint_area
+from .checkpoint import CHECKPOINTS_DIR, refuse_checkpoint_area
 from .config import RunConfig
 from .errors import HadamRNNError
 from .models import planned_model_size
@@ -113,9 +113,7 @@ def refuse_quoted(path: str | Path, action: str) -> None:
 
 
 def _check_destination(out: Path) -> None:
-    area = enclosing_checkpoint_area(out)
-    if area is not None:
-        raise HadamRNNError(f"--out {str(out)!r}: expected a path outside any run's checkpoints, got one inside {str(area)!r}")
+    refuse_checkpoint_area(out, "--out")
     if out.exists() and not out.is_dir():
         raise HadamRNNError(f"--out {str(out)!r}: expected a directory (new, empty or a quoted run), got a file")
     if not out.is_dir() or not any(out.iterdir()):

@@ -126,32 +126,18 @@ def summary_table(runs: list[RunRecord]) -> str:
 
 def _detail_cells(run: RunRecord) -> list[str]:
     metrics = run.metrics
+    described = [run.name, run.task, run.model_description(), _test_text(run), str(run.size_bits), f"{run.size_kilobytes:.3f}"]
+    epochs = str(metrics.get("epochs", "?"))
     if run.quoted is not None:  # a published figure: nothing was timed or run here
         note = run.quoted.get("note")
-        return [
-            run.name,
-            run.task,
-            run.model_description(),
-            _test_text(run),
-            str(run.size_bits),
-            f"{run.size_kilobytes:.3f}",
-            "—",
-            str(metrics.get("epochs", "?")),
-            "—",
-            f"quoted from {run.quoted.get('citation')}" + (f" ({note})" if note else ""),
-        ]
+        return [*described, "—", epochs, "—", f"quoted from {run.quoted.get('citation')}" + (f" ({note})" if note else "")]
     command = metrics.get("command")
     resumes = metrics.get("resumes") or []
     commit = metrics.get("commit")
     return [
-        run.name,
-        run.task,
-        run.model_description(),
-        _test_text(run),
-        str(run.size_bits),
-        f"{run.size_kilobytes:.3f}",
+        *described,
         _duration(float(metrics.get("train_seconds", math.nan))),
-        str(metrics.get("epochs", "?")),
+        epochs,
         (f"`{commit}`" if commit else "—") + "".join(f", then `{r['commit']}`" for r in resumes if r.get("commit") != commit),
         (f"`{command}`" if command else "—") + (f", then resumed {len(resumes)}× with `{resumes[-1]['command']}`" if resumes else ""),
     ]

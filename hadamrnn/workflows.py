@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from .checkpoint import Checkpoint, enclosing_checkpoint_area, load_checkpoint, remove_staging_leftovers
+from .checkpoint import Checkpoint, enclosing_checkpoint_area, load_checkpoint, refuse_checkpoint_area, remove_staging_leftovers
 from .config import RunConfig, apply_overrides, load_config, parse_config
 from .distributed import SINGLE_PROCESS, DistributedContext, init_from_env
 from .devices import resolve_device
@@ -146,19 +146,10 @@ class TrainingOutcome:
 def _claim_new_run_dir(config: RunConfig, out: str | Path | None, runs_dir: str | Path) -> RunDirectoryClaim:
     """Create and claim the directory of a new run: ``out``, or ``runs_dir/<name>-<timestamp>``."""
     if out:
-        _refuse_checkpoint_area(out, "--out")
+        refuse_checkpoint_area(out, "--out")
         return claim_run_directory(out, must_be_empty=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return claim_new_run_directory(runs_dir, f"{config.name}-{stamp}")
-
-
-def _refuse_checkpoint_area(path: str | Path, option: str) -> None:
-    area = enclosing_checkpoint_area(path)
-    if area is not None:
-        raise HadamRNNError(
-            f"{option} {str(path)!r}: expected a path outside any run's checkpoints, got one inside {str(area)!r} "
-            "(anything written there would be taken for part of a checkpoint or break its SHA-256)"
-        )
 
 
 def _resumable_run_dir(resume: str | Path) -> Path:
@@ -467,7 +458,7 @@ def export_checkpoint(
 
 def _check_export_destination(out: str | Path, force: bool) -> None:
     """Refuse to export over a checkpoint, a folder, or (without ``force``) an existing file."""
-    _refuse_checkpoint_area(out, "--out")
+    refuse_checkpoint_area(out, "--out")
     target = Path(out)
     if target.is_dir():
         raise HadamRNNError(f"--out {str(out)!r}: expected a file path, got an existing folder")
