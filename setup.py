@@ -41,7 +41,7 @@ class OptionalBuildExt(build_ext):
         if self.compiler.compiler_type == "unix":
             for extension in self.extensions:
                 extension.extra_compile_args = ["-std=gnu11", "-O3", "-ffp-contract=off", "-pthread"]
-                extension.extra_link_args = ["-pthread"]
+                extension.extra_link_args = ["-pthread", "-ldl"]  # dlsym finds the OpenMP runtime
         super().build_extensions()
 
     def run(self) -> None:

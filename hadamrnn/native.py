@@ -14,6 +14,9 @@ Each is a :class:`torch.autograd.Function` whose forward and backward call C ker
 buffers (no torch headers): float32 with AVX2 + FMA when the CPU has them (checked at run time),
 portable C otherwise, and float64 on the portable kernels. Kernels run on
 ``torch.get_num_threads()`` threads over the batch; no result depends on the number of threads.
+The threads are those of PyTorch's OpenMP team where the process has one (:func:`thread_pool`):
+that team spins for milliseconds after each parallel operator, and threads of the kernels' own
+would compete with it for the same cores.
 
 Every supported order runs natively. For a block of order ``m = r · 2^j`` with ``r > 1`` (a Paley
 base matrix, e.g. ``96 = 12 · 8``) the row transform is the ``2^j``-point butterflies followed by the
@@ -29,6 +32,8 @@ running, or no C compiler at install time) :func:`is_available` is False,
 ``backend="auto"`` uses the pure-torch reference. ``HADAMRNN_NATIVE_ISA=portable`` (or
 :func:`set_instruction_set`) forces the portable float32 kernels, which agree with the AVX2 ones
 bit for bit; ``HADAMRNN_NATIVE_ISA=avx2`` keeps the AVX2 row transform on a CPU with AVX-512.
+``HADAMRNN_NATIVE_THREADS=pthreads`` (or :func:`set_thread_pool`) gives the kernels threads of
+their own instead of the OpenMP team; the results are the same bit for bit.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ __all__ = [
     "instruction_set",
     "available_instruction_sets",
     "set_instruction_set",
+    "thread_pool",
+    "available_thread_pools",
+    "set_thread_pool",
     "fwht_native",
     "fwht_native_",
     "hadamard_recurrence_native",
@@ -152,6 +160,34 @@ def set_instruction_set(name: str) -> None:
 
 if _kernels is not None and os.environ.get("HADAMRNN_NATIVE_ISA"):
     set_instruction_set(os.environ["HADAMRNN_NATIVE_ISA"])
+
+
+def thread_pool() -> str:
+    """The threads that run the kernels' share of the batch: ``"openmp"`` (the process's OpenMP
+    team, PyTorch's, the default where there is one) or ``"pthreads"`` (threads started per call)."""
+    return _require_extension().thread_pool()
+
+
+def available_thread_pools() -> tuple[str, ...]:
+    """``("openmp", "pthreads")`` where the process has an OpenMP runtime, else ``("pthreads",)``."""
+    return _require_extension().available_thread_pools()
+
+
+def set_thread_pool(name: str) -> None:
+    """Run the kernels on ``"openmp"`` or ``"pthreads"`` threads from now on (process-wide). No
+    result depends on it.
+
+    Raises:
+        HadamRNNError: ``name`` is unknown, or is ``"openmp"`` where no OpenMP runtime is loaded.
+    """
+    try:
+        _require_extension().set_thread_pool(name)
+    except ValueError as error:
+        raise HadamRNNError(str(error)) from None
+
+
+if _kernels is not None and os.environ.get("HADAMRNN_NATIVE_THREADS"):
+    set_thread_pool(os.environ["HADAMRNN_NATIVE_THREADS"])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -247,13 +247,17 @@ class TestDeterminism:
                 assert all(torch.equal(a, b) for a, b in zip(result, results["portable"])), (step_loss, name)
 
     @pytest.mark.parametrize("count", [2, 3])
-    def test_thread_counts_give_the_same_bits(self, count, threads):
+    def test_thread_counts_give_the_same_bits(self, count, threads, thread_pool):
+        """On one thread, and on `count` threads of each pool (the OpenMP team, threads of the
+        kernels' own)."""
         problem = make_problem(32, 32, 7, 19, seed=1)
         threads(1)
         one = self._everything(problem, LOSSES["ce_ignore"])
         threads(count)
-        more = self._everything(problem, LOSSES["ce_ignore"])
-        assert all(torch.equal(a, b) for a, b in zip(one, more))
+        for pool in native.available_thread_pools():
+            thread_pool(pool)
+            more = self._everything(problem, LOSSES["ce_ignore"])
+            assert all(torch.equal(a, b) for a, b in zip(one, more)), pool
 
 
 @pytest.fixture
@@ -261,6 +265,13 @@ def instruction_set():
     before = native.instruction_set()
     yield native.set_instruction_set
     native.set_instruction_set(before)
+
+
+@pytest.fixture
+def thread_pool():
+    before = native.thread_pool()
+    yield native.set_thread_pool
+    native.set_thread_pool(before)
 
 
 @pytest.fixture

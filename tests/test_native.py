@@ -85,6 +85,14 @@ def instruction_set():
 
 
 @pytest.fixture
+def thread_pool():
+    """Restores the process-wide thread pool of the kernels after a test that changes it."""
+    before = native.thread_pool()
+    yield native.set_thread_pool
+    native.set_thread_pool(before)
+
+
+@pytest.fixture
 def threads():
     """Restores torch's thread count after a test that changes it."""
     before = torch.get_num_threads()
@@ -216,6 +224,20 @@ class TestBuild:
     def test_unknown_instruction_set(self):
         with pytest.raises(HadamRNNError, match="got 'sse9'"):
             native.set_instruction_set("sse9")
+
+    @requires_extension
+    def test_thread_pools(self):
+        assert native.thread_pool() in native.available_thread_pools()
+        assert "pthreads" in native.available_thread_pools()
+        # PyTorch's CPU builds with the OpenMP backend load a runtime, which the kernels then use
+        if "ATen parallel backend: OpenMP" in torch.__config__.parallel_info():
+            assert native.available_thread_pools() == ("openmp", "pthreads")
+
+    @requires_extension
+    def test_unknown_thread_pool(self, thread_pool):
+        with pytest.raises(HadamRNNError, match="got 'tbb'"):
+            thread_pool("tbb")
+        assert native.thread_pool() in native.available_thread_pools()
 
 
 @requires_extension
@@ -490,6 +512,18 @@ class TestDeterminism:
         threads(2)
         two = self._forward_and_gradients(problem)
         self._assert_identical(one, two)
+
+    @pytest.mark.parametrize("count", [2, 3])  # two slices, and three (more than this machine's cores)
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_openmp_and_pthreads_give_the_same_bits(self, kind, count, threads, thread_pool):
+        if "openmp" not in native.available_thread_pools():
+            pytest.skip("no OpenMP runtime in this process")
+        problem = make_problem(128, 128, 33, 12, kind)
+        threads(count)
+        thread_pool("openmp")
+        team = self._forward_and_gradients(problem)
+        thread_pool("pthreads")
+        self._assert_identical(team, self._forward_and_gradients(problem))
 
     def test_fwht_across_threads(self, threads):
         # rows enough for two workers of the kernel's minimum size each

@@ -33,6 +33,30 @@
 /* Below this many elements a thread costs more to start than the work it would take over. */
 #define MIN_ELEMENTS_PER_WORKER ((int64_t)1 << 15)
 
+/* Buffers that the time loops read and write start on a cache line, and each worker's scratch
+ * takes whole lines: a worker whose rows straddled lines paid a split access for every vector,
+ * and two workers sharing a line stole it from each other at every step (the copy step's forward
+ * took as long on two threads as on one). */
+#ifndef CACHE_LINE
+#define CACHE_LINE 64
+static void *aligned_buffer(size_t bytes)
+{
+    return aligned_alloc(CACHE_LINE, (bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE);
+}
+
+static void *aligned_zeroed(size_t count, size_t size)
+{
+    void *buffer = aligned_buffer(count * size);
+    if (buffer)
+        memset(buffer, 0, count * size);
+    return buffer;
+}
+#endif
+/* `values` of REAL rounded up to whole cache lines. */
+#define LINE_VALUES(values) \
+    (((values) + CACHE_LINE / (int64_t)sizeof(REAL) - 1) / (CACHE_LINE / (int64_t)sizeof(REAL)) \
+     * (CACHE_LINE / (int64_t)sizeof(REAL)))
+
 /* ------------------------------------------------------------------------------------------------
  * The transform of one row
  * --------------------------------------------------------------------------------------------- */
@@ -180,7 +204,7 @@ static int8_t *KERNEL(new_transpose)(const int8_t *matrix, int64_t order)
  * the gain once equals flipping the sign and scaling separately. Returns NULL when out of memory. */
 static REAL *KERNEL(new_gain)(const REAL *signs, int64_t n, double scale)
 {
-    REAL *gain = malloc((size_t)n * sizeof(REAL));
+    REAL *gain = aligned_buffer((size_t)n * sizeof(REAL));
     if (gain)
         for (int64_t i = 0; i < n; i++)
             gain[i] = signs ? signs[i] * (REAL)scale : (REAL)scale;
@@ -203,7 +227,7 @@ typedef struct {
 KERNEL_TARGET static void KERNEL(fwht_rows_range)(void *context, int64_t begin, int64_t end, int worker)
 {
     const KERNEL(fwht_job) *job = context;
-    REAL *scratch = job->scratch ? job->scratch + (int64_t)worker * 2 * job->n : NULL;
+    REAL *scratch = job->scratch ? job->scratch + (int64_t)worker * LINE_VALUES(2 * job->n) : NULL;
     for (int64_t row = begin; row < end; row++)
         KERNEL(transform_row)(job->src + row * job->n, job->dst + row * job->n, scratch, job->n, job->block_size,
                               job->base_order, job->base, job->gain);
@@ -218,7 +242,7 @@ static int KERNEL(fwht_rows)(const void *src, void *dst, int64_t rows, int64_t n
     const int64_t rows_per_worker = (FWHT_MIN_ELEMENTS_PER_WORKER + n - 1) / n;
     const int workers = parallel_workers(rows, threads, rows_per_worker);
     REAL *scratch = NULL;
-    if (base_order > 1 && !(scratch = malloc((size_t)(workers * 2 * n) * sizeof(REAL)))) {
+    if (base_order > 1 && !(scratch = aligned_buffer((size_t)(workers * LINE_VALUES(2 * n)) * sizeof(REAL)))) {
         free(gain);
         return KERNEL_OUT_OF_MEMORY;
     }
@@ -355,7 +379,10 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
 #define BACKWARD_SCRATCH 11
 /* The backward's scratch per worker: BACKWARD_SCRATCH rows, the loss's values, and with a read-out
  * the READOUT_STEPS states and gradients whose ∂V terms wait. */
-#define BACKWARD_SCRATCH_VALUES(n, k) (BACKWARD_SCRATCH * (n) + LOSS_SCRATCH_VALUES(k) + ((k) ? READOUT_STEPS * ((n) + (k)) : 0))
+#define BACKWARD_SCRATCH_VALUES(n, k) \
+    LINE_VALUES(BACKWARD_SCRATCH * (n) + LOSS_SCRATCH_VALUES(k) + ((k) ? READOUT_STEPS * ((n) + (k)) : 0))
+/* The forward's scratch per worker: FORWARD_SCRATCH rows and the loss's values. */
+#define FORWARD_SCRATCH_VALUES(n, k) LINE_VALUES(FORWARD_SCRATCH * (n) + LOSS_SCRATCH_VALUES(k))
 
 /*
  * Σ_i a_i b_i with 32 running sums (sum k takes the i ≡ k mod 32) combined in a fixed tree. The
@@ -638,7 +665,7 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
 {
     const KERNEL(recurrence) *r = context;
     const int64_t n = r->n;
-    REAL *scratch = r->scratch + (int64_t)worker * (FORWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r->readout_size));
+    REAL *scratch = r->scratch + (int64_t)worker * FORWARD_SCRATCH_VALUES(n, r->readout_size);
     REAL *rectified = scratch + n;
     REAL *transform_scratch = scratch + 2 * n;
     REAL *ring = scratch + 4 * n; /* with checkpoints: two rows, h_t and h_{t-1} */
@@ -1131,7 +1158,7 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
             unit &= r->signs[i] == 1 || r->signs[i] == -1;
         if (unit) {
             r->inverse_signs = r->signs;
-        } else if ((r->owned_inverse_signs = malloc((size_t)r->n * sizeof(REAL)))) {
+        } else if ((r->owned_inverse_signs = aligned_buffer((size_t)r->n * sizeof(REAL)))) {
             for (int64_t i = 0; i < r->n; i++) /* any nonzero u inverts */
                 r->owned_inverse_signs[i] = 1 / r->signs[i];
             r->inverse_signs = r->owned_inverse_signs;
@@ -1151,7 +1178,7 @@ static int KERNEL(prepare_token_drives)(KERNEL(recurrence) *r)
     if (r->kind != INPUT_TOKENS)
         return KERNEL_OK;
     const int64_t n = r->n;
-    r->token_drives = malloc((size_t)(r->width * n) * sizeof(REAL));
+    r->token_drives = aligned_buffer((size_t)(r->width * n) * sizeof(REAL));
     if (!r->token_drives)
         return KERNEL_OUT_OF_MEMORY;
     for (int64_t v = 0; v < r->width; v++)
@@ -1183,9 +1210,9 @@ static int KERNEL(recurrence_forward)(const recurrence_problem *problem, int thr
         return KERNEL_OUT_OF_MEMORY;
     const int64_t n = r.n;
     const int workers = parallel_workers(r.batch, threads, 1);
-    r.scratch = malloc((size_t)(workers * (FORWARD_SCRATCH * n + LOSS_SCRATCH_VALUES(r.readout_size))) * sizeof(REAL));
+    r.scratch = aligned_buffer((size_t)(workers * FORWARD_SCRATCH_VALUES(n, r.readout_size)) * sizeof(REAL));
     if (r.loss)
-        r.partial_loss = calloc((size_t)r.batch, sizeof(double));
+        r.partial_loss = aligned_zeroed((size_t)r.batch, sizeof(double));
     if (!r.scratch || (r.loss && !r.partial_loss) || KERNEL(prepare_token_drives)(&r) != KERNEL_OK) {
         KERNEL(release)(&r);
         return KERNEL_OUT_OF_MEMORY;
@@ -1210,21 +1237,21 @@ static int KERNEL(recurrence_backward)(const recurrence_problem *problem, int th
     const int64_t n = r.n, batch = r.batch, width = r.width;
     const int workers = parallel_workers(batch, threads, 1);
     const int wants_columns = problem->grad_columns && r.kind != INPUT_PROJECTED;
-    /* calloc: the partial sums start at zero, and sequences of length 0 leave them there. */
+    /* zeroed: the partial sums start at zero, and sequences of length 0 leave them there. */
     if (problem->grad_signs)
-        r.partial_signs = calloc((size_t)(batch * n), sizeof(REAL));
+        r.partial_signs = aligned_zeroed((size_t)(batch * n), sizeof(REAL));
     if (problem->grad_bias)
-        r.partial_bias = calloc((size_t)(batch * n), sizeof(REAL));
+        r.partial_bias = aligned_zeroed((size_t)(batch * n), sizeof(REAL));
     if (wants_columns)
-        r.partial_columns = calloc((size_t)(batch * width * n), sizeof(REAL));
+        r.partial_columns = aligned_zeroed((size_t)(batch * width * n), sizeof(REAL));
     const int64_t outputs = r.readout_size;
     const int wants_readout_weight = outputs && problem->grad_readout_weight;
     const int wants_readout_bias = outputs && problem->grad_readout_bias;
     if (wants_readout_weight)
-        r.partial_readout_weight = calloc((size_t)(batch * outputs * n), sizeof(REAL));
+        r.partial_readout_weight = aligned_zeroed((size_t)(batch * outputs * n), sizeof(REAL));
     if (wants_readout_bias)
-        r.partial_readout_bias = calloc((size_t)(batch * outputs), sizeof(REAL));
-    r.scratch = malloc((size_t)(workers * BACKWARD_SCRATCH_VALUES(n, outputs)) * sizeof(REAL));
+        r.partial_readout_bias = aligned_zeroed((size_t)(batch * outputs), sizeof(REAL));
+    r.scratch = aligned_buffer((size_t)(workers * BACKWARD_SCRATCH_VALUES(n, outputs)) * sizeof(REAL));
     if ((problem->grad_signs && !r.partial_signs) || (problem->grad_bias && !r.partial_bias)
         || (wants_columns && !r.partial_columns) || (wants_readout_weight && !r.partial_readout_weight)
         || (wants_readout_bias && !r.partial_readout_bias) || !r.scratch

@@ -21,6 +21,7 @@
 #endif
 
 #include "kernels.h"
+#include "parallel.h"
 
 /* ------------------------------------------------------------------------------------------------
  * Instruction set: chosen once at import from the CPU, changeable for tests
@@ -99,6 +100,42 @@ static PyObject *py_set_instruction_set(PyObject *module, PyObject *args)
     else
         PyErr_Format(PyExc_ValueError, "instruction set must be 'portable', 'avx2' or 'avx512', got '%s'", name);
     return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Threads: the process's OpenMP team when there is one, changeable for tests
+ * --------------------------------------------------------------------------------------------- */
+
+static PyObject *py_thread_pool(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyUnicode_FromString(parallel_pool());
+}
+
+static PyObject *py_available_thread_pools(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return parallel_openmp_available() ? Py_BuildValue("(ss)", "openmp", "pthreads") : Py_BuildValue("(s)", "pthreads");
+}
+
+static PyObject *py_set_thread_pool(PyObject *module, PyObject *args)
+{
+    (void)module;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:set_thread_pool", &name))
+        return NULL;
+    const int status = parallel_use_pool(name);
+    if (status == -1)
+        PyErr_Format(PyExc_ValueError, "thread pool must be 'openmp' or 'pthreads', got '%s'", name);
+    else if (status == -2)
+        PyErr_SetString(PyExc_ValueError,
+                        "thread pool 'openmp' is not available: no OpenMP runtime is loaded in this process "
+                        "(import torch first); expected 'pthreads'");
+    if (status)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -644,6 +681,12 @@ static PyMethodDef methods[] = {
      "('portable', 'avx2', 'avx512')."},
     {"set_instruction_set", py_set_instruction_set, METH_VARARGS,
      "set_instruction_set(name): use 'portable', 'avx2' or 'avx512' float32 kernels from now on."},
+    {"thread_pool", py_thread_pool, METH_NOARGS,
+     "The threads that run the kernels' slices: 'openmp' (the process's OpenMP team) or 'pthreads'."},
+    {"available_thread_pools", py_available_thread_pools, METH_NOARGS,
+     "('openmp', 'pthreads') where the process has an OpenMP runtime, else ('pthreads',)."},
+    {"set_thread_pool", py_set_thread_pool, METH_VARARGS,
+     "set_thread_pool(name): run the kernels' slices on 'openmp' or 'pthreads' threads from now on."},
     {"add_probe", py_add_probe, METH_VARARGS,
      "add_probe(iterations) -> (additions, checksum): 96 * iterations float additions in AVX2 registers and\n"
      "nothing else, the add rate the transform is measured against."},
@@ -676,6 +719,7 @@ PyMODINIT_FUNC PyInit__kernels(void)
         float32_instruction_set = "avx2";
     }
 #endif
+    parallel_init();
     if (PyType_Ready(&states_buffer_type) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_definition);

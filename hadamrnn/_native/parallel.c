@@ -1,7 +1,10 @@
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include "parallel.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     range_body body;
@@ -27,12 +30,74 @@ int parallel_workers(int64_t items, int threads, int64_t min_items_per_worker)
     return workers < 1 ? 1 : (int)workers;
 }
 
+/* The OpenMP entry points, looked up by name so that the extension links no runtime of its own
+ * (a second OpenMP runtime in the process would start a second team). */
+typedef void (*gomp_parallel_fn)(void (*function)(void *), void *data, unsigned threads, unsigned flags);
+typedef int (*omp_query_fn)(void);
+static gomp_parallel_fn gomp_parallel;
+static omp_query_fn omp_thread_num, omp_team_size;
+static int use_openmp;
+
+void parallel_init(void)
+{
+    gomp_parallel = (gomp_parallel_fn)dlsym(RTLD_DEFAULT, "GOMP_parallel");
+    omp_thread_num = (omp_query_fn)dlsym(RTLD_DEFAULT, "omp_get_thread_num");
+    omp_team_size = (omp_query_fn)dlsym(RTLD_DEFAULT, "omp_get_num_threads");
+    use_openmp = parallel_openmp_available();
+}
+
+int parallel_openmp_available(void)
+{
+    return gomp_parallel && omp_thread_num && omp_team_size;
+}
+
+const char *parallel_pool(void)
+{
+    return use_openmp ? "openmp" : "pthreads";
+}
+
+int parallel_use_pool(const char *name)
+{
+    if (strcmp(name, "pthreads") == 0) {
+        use_openmp = 0;
+        return 0;
+    }
+    if (strcmp(name, "openmp") != 0)
+        return -1;
+    if (!parallel_openmp_available())
+        return -2;
+    use_openmp = 1;
+    return 0;
+}
+
+typedef struct {
+    range_body body;
+    void *context;
+    int64_t items;
+    int workers;
+} team_job;
+
+/* Each member of the team runs the slices of its number, modulo the team's size: the team may be
+ * smaller than asked (nested in another parallel region, or a runtime that limits it). */
+static void run_in_team(void *argument)
+{
+    const team_job *job = argument;
+    const int size = omp_team_size();
+    for (int w = omp_thread_num(); w < job->workers; w += size)
+        job->body(job->context, job->items * w / job->workers, job->items * (w + 1) / job->workers, w);
+}
+
 void parallel_for(int64_t items, int workers, range_body body, void *context)
 {
     if (items <= 0)
         return;
     if (workers <= 1) {
         body(context, 0, items, 0);
+        return;
+    }
+    if (use_openmp) {
+        team_job job = {body, context, items, workers};
+        gomp_parallel(run_in_team, &job, (unsigned)workers, 0);
         return;
     }
     slice *slices = malloc((size_t)workers * sizeof *slices);
