@@ -520,7 +520,149 @@ KERNEL_TARGET float add_probe_avx2(int64_t iterations)
 AVX512_TARGET static void fwht_row_avx512(const float *src, float *dst, int64_t n, int64_t block_size,
                                           const float *gain);
 
+/* The element-wise passes of the fused read-out and loss in 16 lanes: each value takes the same
+ * operations in the same order as in the AVX2 versions (none sums across lanes), so the two tables
+ * agree bit for bit. The read-out itself (READOUT) sums across lanes and stays the AVX2 one. */
+#undef EXP_ROW
+#undef READOUT_BACKWARD
+#undef READOUT_WEIGHT_GRADIENT
+#define EXP_ROW exp_row_avx512
+#define READOUT_BACKWARD readout_backward_avx512
+#define READOUT_WEIGHT_GRADIENT readout_weight_gradient_avx512
+AVX512_TARGET static void exp_row_avx512(const float *values, int64_t count, float shift, float *out);
+AVX512_TARGET static void readout_backward_avx512(const float *weight, int64_t outputs, int64_t n, const float *state,
+                                                  const float *grad_logits, float *outside, float *rectified_out);
+AVX512_TARGET static void readout_weight_gradient_avx512(float *partial_weight, int64_t outputs, int64_t n,
+                                                         const float *rectified, const float *grads, int count);
+
 #include "kernel_template.h"
+
+/* exp_nonpositive_avx2 on 16 values: the same operations, lane by lane. */
+AVX512_TARGET static inline __m512 exp_nonpositive_avx512(__m512 x)
+{
+    const __m512 clamped = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
+    const __m512 shifter = _mm512_set1_ps(12582912.0f);
+    const __m512 shifted = _mm512_add_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(1.44269504088896341f)), shifter);
+    const __m512 q = _mm512_sub_ps(shifted, shifter);
+    const __m512i power = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(shifter)),
+                         _mm512_set1_epi32(127)),
+        23);
+    const __m512 s = _mm512_sub_ps(_mm512_sub_ps(clamped, _mm512_mul_ps(q, _mm512_set1_ps(0.693145751953125f))),
+                                   _mm512_mul_ps(q, _mm512_set1_ps(1.428606765330187045e-06f)));
+    __m512 p = _mm512_set1_ps(1.98412698412698413e-04f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.38888888888888894e-03f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(8.33333333333333322e-03f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(4.16666666666666644e-02f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.66666666666666657e-01f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(0.5f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.0f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.0f));
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(power));
+}
+
+/* Whole registers, then the rest under a mask: the k logits of a step (k = 9 for the copy task) in
+ * one register instead of one AVX2 register and a scalar tail. */
+AVX512_TARGET static void exp_row_avx512(const float *values, int64_t count, float shift, float *out)
+{
+    const __m512 shift16 = _mm512_set1_ps(shift);
+    int64_t j = 0;
+    for (; j + 16 <= count; j += 16)
+        _mm512_storeu_ps(out + j, exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(values + j), shift16)));
+    if (j < count) {
+        const __mmask16 mask = (__mmask16)((1u << (count - j)) - 1);
+        const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, values + j), shift16);
+        _mm512_mask_storeu_ps(out + j, mask, exp_nonpositive_avx512(x));
+    }
+}
+
+/* readout_backward_group with 16 columns a chunk. */
+AVX512_TARGET __attribute__((always_inline)) static inline void
+readout_backward_group16(const float *weight, int64_t n, const float *state, const float *grad_logits, float *outside,
+                         float *rectified_out, const int count)
+{
+    __m512 g[12];
+    for (int k = 0; k < count; k++)
+        g[k] = _mm512_set1_ps(grad_logits[k]);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __m512 h = _mm512_loadu_ps(state + i);
+        __m512 sum = zero;
+        for (int k = 0; k < count; k++)
+            sum = _mm512_add_ps(sum, _mm512_mul_ps(_mm512_loadu_ps(weight + k * n + i), g[k]));
+        /* through where h_t > 0, +0 elsewhere */
+        const __m512 through = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(h, zero, _CMP_GT_OQ), sum);
+        _mm512_storeu_ps(outside + i, _mm512_add_ps(_mm512_loadu_ps(outside + i), through));
+        if (rectified_out)
+            _mm512_storeu_ps(rectified_out + i, _mm512_max_ps(zero, h));
+    }
+}
+
+AVX512_TARGET static void readout_backward_avx512(const float *weight, int64_t outputs, int64_t n, const float *state,
+                                                  const float *grad_logits, float *outside, float *rectified_out)
+{
+    switch (n % 16 ? 0 : outputs) { /* rows of whole registers and at most 12 outputs, else AVX2 */
+    case 1: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 1); break;
+    case 2: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 2); break;
+    case 3: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 3); break;
+    case 4: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 4); break;
+    case 5: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 5); break;
+    case 6: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 6); break;
+    case 7: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 7); break;
+    case 8: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 8); break;
+    case 9: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 9); break;
+    case 10: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 10); break;
+    case 11: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 11); break;
+    case 12: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 12); break;
+    default: readout_backward_avx2(weight, outputs, n, state, grad_logits, outside, rectified_out); break;
+    }
+}
+
+/* readout_weight_gradient_group with 16 columns a chunk. */
+AVX512_TARGET __attribute__((always_inline)) static inline void
+readout_weight_gradient_group16(float *partial_weight, int64_t outputs, int64_t n, const float *rectified,
+                                const float *grads, int count, const int group)
+{
+    for (int64_t i = 0; i < n; i += 16) {
+        __m512 sums[12];
+        for (int k = 0; k < group; k++)
+            sums[k] = _mm512_loadu_ps(partial_weight + k * n + i);
+        for (int s = 0; s < count; s++) {
+            const __m512 relu = _mm512_loadu_ps(rectified + s * n + i);
+            for (int k = 0; k < group; k++)
+                sums[k] = _mm512_add_ps(sums[k], _mm512_mul_ps(_mm512_set1_ps(grads[s * outputs + k]), relu));
+        }
+        for (int k = 0; k < group; k++)
+            _mm512_storeu_ps(partial_weight + k * n + i, sums[k]);
+    }
+}
+
+AVX512_TARGET static void readout_weight_gradient_avx512(float *partial_weight, int64_t outputs, int64_t n,
+                                                         const float *rectified, const float *grads, int count)
+{
+    if (n % 16) {
+        readout_weight_gradient_avx2(partial_weight, outputs, n, rectified, grads, count);
+        return;
+    }
+    for (int64_t first = 0; first < outputs; first += 12) {
+        float *rows = partial_weight + first * n;
+        const float *g = grads + first;
+        switch (outputs - first < 12 ? outputs - first : 12) {
+        case 1: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 1); break;
+        case 2: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 2); break;
+        case 3: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 3); break;
+        case 4: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 4); break;
+        case 5: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 5); break;
+        case 6: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 6); break;
+        case 7: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 7); break;
+        case 8: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 8); break;
+        case 9: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 9); break;
+        case 10: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 10); break;
+        case 11: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 11); break;
+        default: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 12); break;
+        }
+    }
+}
 
 /* The butterflies at distance d inside a register, as butterflies_at_distance_1 above: the partner
  * lanes swapped into place, then fma(x, ±1, partner), one rounded a ± b per lane. */
