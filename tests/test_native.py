@@ -358,6 +358,41 @@ class TestRecurrenceAgainstReference:
         expected, _ = run_native(one_hot, "linear")
         torch.testing.assert_close(output, expected, rtol=1e-6, atol=1e-6)
 
+    @pytest.mark.parametrize("recurrence, memory", [("linear", "stored"), ("linear", "checkpointed"), ("relu", "stored")])
+    def test_one_hot_features_equal_tokens_bit_for_bit(self, recurrence, memory):
+        """With one feature of 1 per step, the kernels form b + U[:, j] in the pass that uses it and
+        add δ to the one column j: the token path's operations (U[:, id] + b, and δ), to the bit,
+        states and every gradient."""
+        problem = make_problem(32, 32, 4, 600, "tokens", width=10, seed=4)
+        tokens = problem["inputs"]
+        one_hot = dict(problem, inputs=F.one_hot(tokens, 10).float(), kind="features")
+        results = []
+        for case in (problem, one_hot):
+            leaves = differentiable(case)
+            function = native.hadamard_recurrence_tokens_native if case["kind"] == "tokens" else native.hadamard_recurrence_native
+            output = function(leaves["inputs"], leaves["h0"], leaves["signs"], leaves["weight_ih"], leaves["bias"],
+                              case["block_size"], recurrence, output="last", memory=memory)
+            results.append((output, gradients(output, leaves, torch.randn(output.shape, generator=torch.Generator().manual_seed(2)))))
+        (token_output, token_grads), (feature_output, feature_grads) = results
+        assert torch.equal(token_output, feature_output)
+        assert set(feature_grads) == {"inputs", "h0", "signs", "weight_ih", "bias"}
+        for name, value in token_grads.items():
+            assert torch.equal(value, feature_grads[name]), name
+
+    @pytest.mark.parametrize("recurrence", ["linear", "relu"])
+    def test_one_hot_steps_mixed_with_empty_and_two_hot_steps(self, recurrence):
+        """Scaled one-hot steps take the single-feature path, steps without a nonzero feature and
+        steps with two the general one: all against the reference."""
+        problem = make_problem(32, 16, 3, 40, width=6, seed=5)
+        generator = torch.Generator().manual_seed(6)
+        inputs = torch.zeros(3, 40, 6)
+        hot = torch.randint(0, 6, (3, 40), generator=generator)
+        inputs.scatter_(2, hot.unsqueeze(-1), torch.randn(3, 40, 1, generator=generator))
+        inputs[:, ::7] = 0  # no feature at all
+        inputs[:, 3::5, 0] = 1.5  # a second feature (or the first again) on other steps
+        problem["inputs"] = inputs
+        compare_with_reference(problem, recurrence)
+
     def test_only_the_requested_gradients(self):
         problem = make_problem(16, 16, 3, 5)
         output, leaves = run_native(problem, "linear")

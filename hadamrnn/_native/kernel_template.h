@@ -372,6 +372,28 @@ KERNEL_TARGET static inline const REAL *KERNEL(drive)(const KERNEL(recurrence) *
     return scratch;
 }
 
+/*
+ * The features of step `step` when at most one is nonzero (one-hot inputs, and width 1): the index
+ * of the nonzero one, -1 when every feature is 0, -2 when two or more are not (and for inputs that
+ * are not features). With one nonzero feature x_j the drive is b + U[:, j] x_j, which a pass can
+ * form as it uses it, with the very operations of KERNEL(drive) (which skips zero features), and
+ * the gradient of U touches the one column j.
+ */
+static inline int64_t KERNEL(active_feature)(const KERNEL(recurrence) *r, int64_t step)
+{
+    if (r->kind != INPUT_FEATURES)
+        return -2;
+    const REAL *x = r->features + step * r->width;
+    int64_t active = -1;
+    for (int64_t j = 0; j < r->width; j++)
+        if (x[j] != 0) { /* NaN too, as in KERNEL(drive) */
+            if (active >= 0)
+                return -2;
+            active = j;
+        }
+    return active;
+}
+
 /* Rows of n values of per-worker scratch. Forward: the drive, ReLU(h_t), two for the transform
  * (base orders r > 1), two for h_t and h_{t-1} when only checkpoints are stored. Backward: see
  * backward_sequences. */
@@ -681,10 +703,12 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
             REAL *state = r->checkpoint_interval ? ring + (t & 1) * n : r->states + step * n;
             KERNEL(transform_row)(previous, state, transform_scratch, n, r->block_size, r->base_order, r->base,
                                   r->signed_gain); /* W h_{t-1} */
-            if (r->kind == INPUT_FEATURES && r->width == 1 && r->bias && r->features[step] != 0) {
-                /* the drive of one feature, bias + U x, formed and added in one pass */
-                const REAL x0 = r->features[step];
-                const REAL *restrict bias = r->bias, *restrict column = r->columns;
+            const int64_t active = r->bias ? KERNEL(active_feature)(r, step) : -2;
+            if (active >= 0) {
+                /* the drive of one feature, bias + U x, formed and added in one pass (without a
+                 * bias, KERNEL(drive)'s 0 + U x would turn a -0 into +0) */
+                const REAL x0 = r->features[step * r->width + active];
+                const REAL *restrict bias = r->bias, *restrict column = r->columns + active * n;
                 for (int64_t i = 0; i < n; i++)
                     state[i] += bias[i] + column[i] * x0;
             } else {
@@ -906,10 +930,11 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                     /* h_{t-1} = W^{-1}(h_t - drive_t) = Hᵀ((h_t - drive_t) / u) / sqrt(m), into the
                      * ring row that does not hold h_t. */
                     REAL *target = state == ring ? ring + n : ring;
-                    if (r->kind == INPUT_FEATURES && width == 1 && r->bias && r->features[step] != 0) {
+                    const int64_t active = r->bias ? KERNEL(active_feature)(r, step) : -2;
+                    if (active >= 0) {
                         /* the drive of one feature, bias + U x, formed inside the same pass */
-                        const REAL x0 = r->features[step];
-                        const REAL *restrict bias = r->bias, *restrict column = r->columns;
+                        const REAL x0 = r->features[step * width + active];
+                        const REAL *restrict bias = r->bias, *restrict column = r->columns + active * n;
                         for (int64_t i = 0; i < n; i++)
                             difference[i] = (state[i] - (bias[i] + column[i] * x0)) * r->inverse_signs[i];
                     } else {
@@ -987,15 +1012,15 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
             const int fused = !r->relu && partial_signs && partial_bias;
             REAL *fused_column = NULL;
             REAL fused_x = 1;
-            /* a single feature (skipped when 0: it adds exactly nothing, as in the forward), or a
-             * token id, whose column takes δ times 1: exactly δ */
-            const int fuses_column = fused && partial_columns
-                                     && (r->kind == INPUT_TOKENS || (r->kind == INPUT_FEATURES && width == 1));
+            /* at most one nonzero feature (zero features are skipped: they add exactly nothing, as
+             * in the forward), or a token id, whose column takes δ times 1: exactly δ */
+            const int64_t active = fused && partial_columns ? KERNEL(active_feature)(r, step) : -2;
+            const int fuses_column = fused && partial_columns && (r->kind == INPUT_TOKENS || active >= -1);
             if (fuses_column && r->kind == INPUT_TOKENS) {
                 fused_column = partial_columns + r->tokens[step] * n;
-            } else if (fuses_column && r->features[step] != 0) {
-                fused_column = partial_columns;
-                fused_x = r->features[step];
+            } else if (fuses_column && active >= 0) {
+                fused_column = partial_columns + active * n;
+                fused_x = r->features[step * width + active];
             }
             /* δ_t itself is stored only for what reads it below (the one-pass step keeps the rows a
              * step touches within L1 otherwise) */
