@@ -5,7 +5,10 @@ shape, on the same thread count, with the same loss and Adam: a well-known dense
 that anyone can rerun. Every figure is a median of per-repeat ratios, the variants interleaved
 repeat by repeat in one process, judged on the wall clock; the ratio of the process's CPU time
 (every thread's) is printed beside it, which time slices lost to other processes on a shared
-machine do not inflate.
+machine do not inflate. Each shape and thread count runs in a process of its own, as a training
+run would: the reference's large tensors come from fresh pages or from memory that earlier steps
+freed depending on what the process ran before (the copy reference took 290 ms a step after the
+pMNIST steps, 480 ms on its own), and a figure should not depend on the order of the others.
 
     python -m benchmarks.rnn_reference                       # every shape, 1 and 2 threads
     python -m benchmarks.rnn_reference --shapes pmnist --threads 1 --repeats 5
@@ -29,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -178,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated subset of {SHAPES}")
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--in-process", action="store_true", help="measure here instead of in a process per figure")
     args = parser.parse_args(argv)
     shapes = [shape for shape in args.shapes.split(",") if shape]
     unknown = sorted(set(shapes) - set(SHAPES))
@@ -185,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown shapes {unknown}; expected a subset of {SHAPES}")
     for shape in shapes:
         for threads in (int(value) for value in args.threads.split(",")):
+            if not args.in_process:
+                command = [sys.executable, "-m", "benchmarks.rnn_reference", "--in-process", "--shapes", shape,
+                           "--threads", str(threads), "--repeats", str(args.repeats)]
+                subprocess.run(command, check=True)
+                continue
             figures = measure(shape, threads, args.repeats)
             text = ", ".join(f"{key} {value:.1f}" if "ms" in key else f"{key} {value:.2f}x" for key, value in figures.items())
             print(f"{shape}, {threads} thread(s), medians of {args.repeats}: {text}", flush=True)
