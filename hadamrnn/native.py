@@ -145,7 +145,8 @@ def available_instruction_sets() -> tuple[str, ...]:
 def set_instruction_set(name: str) -> None:
     """Use the ``"portable"``, ``"avx2"`` or ``"avx512"`` float32 kernels from now on (process-wide).
 
-    ``"avx512"`` is the AVX2 set with an AVX-512 row transform (the default where the CPU has
+    ``"avx512"`` is the AVX2 set with an AVX-512 row transform and AVX-512 element-wise passes of
+    the fused read-out and loss (the default where the CPU has
     AVX-512 F, DQ and VL); all three agree bit for bit.
 
     Raises:

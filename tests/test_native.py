@@ -582,7 +582,8 @@ class TestDeterminism:
     @requires_avx512
     @pytest.mark.parametrize("kind", KINDS)
     def test_avx512_and_avx2_paths_give_the_same_bits(self, kind, instruction_set):
-        """The two sets differ only in the row transform: at n = 2048 (a first pass over 256 entries
+        """The two sets differ in the row transform (the read-out's passes are compared in
+        test_fused_loss.py): at n = 2048 (a first pass over 256 entries
         and a radix-8 pass), with a base order (m = 12 · 128), and on blocks within one register."""
         for n, m in ((2048, 2048), (1536, 1536), (256, 8)):
             problem = make_problem(n, m, 2, 7, kind)

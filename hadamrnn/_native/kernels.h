@@ -165,7 +165,8 @@ extern const kernel_table kernels_f32_portable;
 extern const kernel_table kernels_f64_portable;
 #if HADAMRNN_HAVE_AVX2
 extern const kernel_table kernels_f32_avx2;
-/* kernels_f32_avx2 with an AVX-512 row transform (needs AVX-512 F and DQ besides AVX2 + FMA). */
+/* kernels_f32_avx2 with an AVX-512 row transform and AVX-512 element-wise read-out and loss passes
+ * (needs AVX-512 F, DQ and VL besides AVX2 + FMA). */
 extern const kernel_table kernels_f32_avx512;
 /* 96 · iterations float additions and nothing else: the add rate that the transform is measured
  * against. */

@@ -501,10 +501,11 @@ KERNEL_TARGET float add_probe_avx2(int64_t iterations)
 
 #if HADAMRNN_HAVE_AVX2
 /*
- * The AVX2 kernels again, with an AVX-512 row transform: the table kernels_f32_avx512 is the
- * template compiled once more with FWHT_ROW set to fwht_row_avx512, so it shares every other
- * helper above (DOT, READOUT, ...) and differs from kernels_f32_avx2 only in the row transform.
- * module.c chooses it after __builtin_cpu_supports says the CPU has AVX-512 F and DQ.
+ * The AVX2 kernels again, with an AVX-512 row transform and AVX-512 element-wise passes of the
+ * fused read-out and loss: the table kernels_f32_avx512 is the template compiled once more with
+ * FWHT_ROW, READOUT_BACKWARD, READOUT_WEIGHT_GRADIENT and EXP_ROW set to their 16-lane versions, so
+ * it shares every other helper above (DOT, READOUT, ...) with kernels_f32_avx2. module.c chooses
+ * it after __builtin_cpu_supports says the CPU has AVX-512 F, DQ and VL.
  *
  * The row transform follows fwht_row_avx2 with 16-float registers: four stages (distances 1, 2, 4
  * and 8) inside one register, then passes of up to AVX512_RADIX_STAGES stages over the row.
