@@ -165,7 +165,8 @@ if _kernels is not None and os.environ.get("HADAMRNN_NATIVE_ISA"):
 
 def thread_pool() -> str:
     """The threads that run the kernels' share of the batch: ``"openmp"`` (the process's OpenMP
-    team, PyTorch's, the default where there is one) or ``"pthreads"`` (threads started per call)."""
+    team, PyTorch's, the default where there is one) or ``"pthreads"`` (threads started per call;
+    also in a child forked from a process that used the team, which does not survive ``fork()``)."""
     return _require_extension().thread_pool()
 
 

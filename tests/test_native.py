@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import pytest
@@ -232,6 +235,36 @@ class TestBuild:
         # PyTorch's CPU builds with the OpenMP backend load a runtime, which the kernels then use
         if "ATen parallel backend: OpenMP" in torch.__config__.parallel_info():
             assert native.available_thread_pools() == ("openmp", "pthreads")
+
+    @requires_extension
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+    def test_a_forked_child_runs_on_threads_of_its_own(self, tmp_path):
+        """OpenMP's team does not survive fork(): after the parent used it, a child that entered it
+        would wait forever. The child falls back to threads of its own, with the same bits."""
+        script = tmp_path / "fork.py"
+        script.write_text(textwrap.dedent('''
+            import os, torch
+            from hadamrnn import native
+            torch.set_num_threads(2)
+            x = torch.randn(8, 50, 3, generator=torch.Generator().manual_seed(0))
+            h0, u = torch.zeros(8, 16), torch.ones(16)
+            w, b = torch.randn(16, 3, generator=torch.Generator().manual_seed(1)), torch.zeros(16)
+            parent = native.hadamard_recurrence_native(x, h0, u, w, b, 16, "linear")
+            print(native.thread_pool(), flush=True)
+            reader, writer = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                child = native.hadamard_recurrence_native(x, h0, u, w, b, 16, "linear")
+                os.write(writer, f"{native.thread_pool()} {torch.equal(child, parent)}".encode())
+                os._exit(0)
+            os.waitpid(pid, 0)
+            print(os.read(reader, 100).decode(), flush=True)
+        '''))
+        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        parent_pool, child = result.stdout.splitlines()
+        assert parent_pool in native.available_thread_pools()
+        assert child == "pthreads True"
 
     @requires_extension
     def test_unknown_thread_pool(self, thread_pool):

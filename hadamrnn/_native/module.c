@@ -132,7 +132,8 @@ static PyObject *py_set_thread_pool(PyObject *module, PyObject *args)
     else if (status == -2)
         PyErr_SetString(PyExc_ValueError,
                         "thread pool 'openmp' is not available: no OpenMP runtime is loaded in this process "
-                        "(import torch first); expected 'pthreads'");
+                        "(import torch first), or this process is a fork of the one that loaded it (the team "
+                        "does not survive fork); expected 'pthreads'");
     if (status)
         return NULL;
     Py_RETURN_NONE;

@@ -36,7 +36,16 @@ typedef void (*gomp_parallel_fn)(void (*function)(void *), void *data, unsigned 
 typedef int (*omp_query_fn)(void);
 static gomp_parallel_fn gomp_parallel;
 static omp_query_fn omp_thread_num, omp_team_size;
-static int use_openmp;
+static int use_openmp, forked;
+
+/* GNU OpenMP's team does not survive fork(): a child that enters a parallel region after its parent
+ * used one waits forever (PyTorch's own operators included). A forked child runs on threads of its
+ * own instead. */
+static void after_fork_in_child(void)
+{
+    forked = 1;
+    use_openmp = 0;
+}
 
 void parallel_init(void)
 {
@@ -44,11 +53,12 @@ void parallel_init(void)
     omp_thread_num = (omp_query_fn)dlsym(RTLD_DEFAULT, "omp_get_thread_num");
     omp_team_size = (omp_query_fn)dlsym(RTLD_DEFAULT, "omp_get_num_threads");
     use_openmp = parallel_openmp_available();
+    pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
 int parallel_openmp_available(void)
 {
-    return gomp_parallel && omp_thread_num && omp_team_size;
+    return gomp_parallel && omp_thread_num && omp_team_size && !forked;
 }
 
 const char *parallel_pool(void)

@@ -35,7 +35,7 @@ void parallel_init(void);
 /* Which threads run the slices: "openmp" or "pthreads". */
 const char *parallel_pool(void);
 
-/* Whether parallel_init found an OpenMP runtime. */
+/* Whether parallel_init found an OpenMP runtime, and this process is not a fork of the one that did. */
 int parallel_openmp_available(void);
 
 /* Choose the threads: "openmp" (needs parallel_openmp_available()) or "pthreads". Returns 0, or -1
