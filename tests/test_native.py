@@ -267,6 +267,15 @@ class TestBuild:
         assert child == "pthreads True"
 
     @requires_extension
+    @pytest.mark.parametrize("value, expected", [("pthreads", "pthreads"), ("threads", "got 'threads'")])
+    def test_thread_pool_from_the_environment(self, value, expected):
+        code = "from hadamrnn import native; print(native.thread_pool())"
+        environment = dict(os.environ, HADAMRNN_NATIVE_THREADS=value)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120)
+        assert expected in (result.stdout if result.returncode == 0 else result.stderr)
+        assert (result.returncode == 0) == (value == "pthreads")
+
+    @requires_extension
     def test_unknown_thread_pool(self, thread_pool):
         with pytest.raises(HadamRNNError, match="got 'tbb'"):
             thread_pool("tbb")
