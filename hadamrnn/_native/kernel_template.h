@@ -34,9 +34,8 @@
 #define MIN_ELEMENTS_PER_WORKER ((int64_t)1 << 15)
 
 /* Buffers that the time loops read and write start on a cache line, and each worker's scratch
- * takes whole lines: a worker whose rows straddled lines paid a split access for every vector,
- * and two workers sharing a line stole it from each other at every step (the copy step's forward
- * took as long on two threads as on one). */
+ * takes whole lines, so that no row of n = 16k floats straddles two lines and no two workers write
+ * to one line. */
 #ifndef CACHE_LINE
 #define CACHE_LINE 64
 static void *aligned_buffer(size_t bytes)
