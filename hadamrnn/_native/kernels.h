@@ -22,7 +22,7 @@
  * floating-point operations in the same order, so they agree bit for bit (the tests check it).
  *
  * Threads: each kernel splits its outer loop (rows, or sequences) statically across `threads`
- * POSIX threads. No result depends on the number of threads: every row or sequence is computed by
+ * threads: the process's OpenMP team where there is one, POSIX threads otherwise (parallel.h). No result depends on the number of threads: every row or sequence is computed by
  * one thread with the same code, and reductions over the batch go through per-sequence partial
  * sums that are added in batch order at the end.
  */
