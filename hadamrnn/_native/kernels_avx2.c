@@ -14,6 +14,21 @@
 
 #include <immintrin.h>
 
+/* Cases 1 to 11 of a switch on a count of outputs, each calling CALL(count) with the count as a
+ * constant: every count is then a loop of its own, its running sums in registers. */
+#define CONSTANT_COUNT_CASES(CALL)                                                                   \
+    case 1: CALL(1); break;                                                                          \
+    case 2: CALL(2); break;                                                                          \
+    case 3: CALL(3); break;                                                                          \
+    case 4: CALL(4); break;                                                                          \
+    case 5: CALL(5); break;                                                                          \
+    case 6: CALL(6); break;                                                                          \
+    case 7: CALL(7); break;                                                                          \
+    case 8: CALL(8); break;                                                                          \
+    case 9: CALL(9); break;                                                                          \
+    case 10: CALL(10); break;                                                                        \
+    case 11: CALL(11); break;
+
 #define REAL float
 #define KERNEL(name) name##_f32_avx2
 #define KERNEL_TARGET __attribute__((target("avx2,fma")))
@@ -275,49 +290,48 @@ KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, i
         const int64_t left = outputs - first;
         const float *rows = weight + first * n, *group_bias = bias ? bias + first : NULL;
         float *out = logits + first;
+#define READOUT_GROUP_OF(COUNT) readout_group(rows, group_bias, n, state, out, COUNT)
         switch (left < READOUT_GROUP ? left : READOUT_GROUP) {
-        case 1: readout_group(rows, group_bias, n, state, out, 1); break;
-        case 2: readout_group(rows, group_bias, n, state, out, 2); break;
-        case 3: readout_group(rows, group_bias, n, state, out, 3); break;
-        case 4: readout_group(rows, group_bias, n, state, out, 4); break;
-        case 5: readout_group(rows, group_bias, n, state, out, 5); break;
-        case 6: readout_group(rows, group_bias, n, state, out, 6); break;
-        case 7: readout_group(rows, group_bias, n, state, out, 7); break;
-        case 8: readout_group(rows, group_bias, n, state, out, 8); break;
-        case 9: readout_group(rows, group_bias, n, state, out, 9); break;
-        case 10: readout_group(rows, group_bias, n, state, out, 10); break;
-        case 11: readout_group(rows, group_bias, n, state, out, 11); break;
-        default: readout_group(rows, group_bias, n, state, out, 12); break;
+        CONSTANT_COUNT_CASES(READOUT_GROUP_OF)
+        default: READOUT_GROUP_OF(12); break;
         }
+#undef READOUT_GROUP_OF
     }
 }
 #endif
 
 #if HADAMRNN_HAVE_AVX2
-/* exp_nonpositive of kernel_template.h on 8 values: the same operations, lane by lane (the clamp
- * max(-87, x) is (-87 > x) ? -87 : x, which keeps NaN as the scalar comparison does). */
-KERNEL_TARGET static inline __m256 exp_nonpositive_avx2(__m256 x)
-{
-    const __m256 clamped = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
-    const __m256 shifter = _mm256_set1_ps(12582912.0f);
-    const __m256 shifted = _mm256_add_ps(_mm256_mul_ps(clamped, _mm256_set1_ps(1.44269504088896341f)), shifter);
-    const __m256 q = _mm256_sub_ps(shifted, shifter);
-    const __m256i power = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_castps_si256(shifter)),
-                         _mm256_set1_epi32(127)),
-        23);
-    const __m256 s = _mm256_sub_ps(_mm256_sub_ps(clamped, _mm256_mul_ps(q, _mm256_set1_ps(0.693145751953125f))),
-                                   _mm256_mul_ps(q, _mm256_set1_ps(1.428606765330187045e-06f)));
-    __m256 p = _mm256_set1_ps(1.98412698412698413e-04f);
-    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.38888888888888894e-03f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(8.33333333333333322e-03f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(4.16666666666666644e-02f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.66666666666666657e-01f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(0.5f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.0f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, s), _mm256_set1_ps(1.0f));
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
-}
+/*
+ * exp_nonpositive of kernel_template.h on a register of floats: the same operations, lane by lane
+ * (the clamp max(-87, x) is (-87 > x) ? -87 : x, which keeps NaN as the scalar comparison does).
+ * Written once for both register widths: MM is the intrinsics' prefix (_mm256, _mm512) and SI the
+ * integer register's suffix (si256, si512).
+ */
+#define DEFINE_EXP_NONPOSITIVE(NAME, TARGET, VEC, VECI, MM, SI)                                                \
+    TARGET static inline VEC NAME(VEC x)                                                                    \
+    {                                                                                                       \
+        const VEC clamped = MM##_max_ps(MM##_set1_ps(-87.0f), x);                                           \
+        const VEC shifter = MM##_set1_ps(12582912.0f);                                                      \
+        const VEC shifted = MM##_add_ps(MM##_mul_ps(clamped, MM##_set1_ps(1.44269504088896341f)), shifter); \
+        const VEC q = MM##_sub_ps(shifted, shifter);                                                        \
+        const VECI power = MM##_slli_epi32(                                                                 \
+            MM##_add_epi32(MM##_sub_epi32(MM##_castps_##SI(shifted), MM##_castps_##SI(shifter)),            \
+                           MM##_set1_epi32(127)),                                                           \
+            23);                                                                                            \
+        const VEC s = MM##_sub_ps(MM##_sub_ps(clamped, MM##_mul_ps(q, MM##_set1_ps(0.693145751953125f))),   \
+                                  MM##_mul_ps(q, MM##_set1_ps(1.428606765330187045e-06f)));                 \
+        VEC p = MM##_set1_ps(1.98412698412698413e-04f);                                                     \
+        p = MM##_add_ps(MM##_mul_ps(p, s), MM##_set1_ps(1.38888888888888894e-03f));                         \
+        p = MM##_add_ps(MM##_mul_ps(p, s), MM##_set1_ps(8.33333333333333322e-03f));                         \
+        p = MM##_add_ps(MM##_mul_ps(p, s), MM##_set1_ps(4.16666666666666644e-02f));                         \
+        p = MM##_add_ps(MM##_mul_ps(p, s), MM##_set1_ps(1.66666666666666657e-01f));                         \
+        p = MM##_add_ps(MM##_mul_ps(p, s), MM##_set1_ps(0.5f));                                             \
+        p = MM##_add_ps(MM##_mul_ps(p, s), MM##_set1_ps(1.0f));                                             \
+        p = MM##_add_ps(MM##_mul_ps(p, s), MM##_set1_ps(1.0f));                                             \
+        return MM##_mul_ps(p, MM##_cast##SI##_ps(power));                                                   \
+    }
+
+DEFINE_EXP_NONPOSITIVE(exp_nonpositive_avx2, KERNEL_TARGET, __m256, __m256i, _mm256, si256)
 
 KERNEL_TARGET static void exp_row_avx2(const float *values, int64_t count, float shift, float *out)
 {
@@ -399,21 +413,14 @@ readout_backward_group(const float *weight, int64_t n, const float *state, const
 KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t outputs, int64_t n, const float *state,
                                                 const float *grad_logits, float *outside, float *rectified_out)
 {
+#define READOUT_BACKWARD_GROUP_OF(COUNT) \
+    readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, COUNT)
     switch (n % 8 ? 0 : outputs) { /* rows of whole registers and at most 12 outputs, else the reference */
-    case 1: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 1); break;
-    case 2: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 2); break;
-    case 3: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 3); break;
-    case 4: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 4); break;
-    case 5: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 5); break;
-    case 6: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 6); break;
-    case 7: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 7); break;
-    case 8: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 8); break;
-    case 9: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 9); break;
-    case 10: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 10); break;
-    case 11: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 11); break;
-    case 12: readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, 12); break;
+    CONSTANT_COUNT_CASES(READOUT_BACKWARD_GROUP_OF)
+    case 12: READOUT_BACKWARD_GROUP_OF(12); break;
     default: readout_backward_reference_f32_avx2(weight, outputs, n, state, grad_logits, outside, rectified_out); break;
     }
+#undef READOUT_BACKWARD_GROUP_OF
 }
 #endif
 
@@ -452,20 +459,12 @@ KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, in
     for (int64_t first = 0; first < outputs; first += 12) {
         float *rows = partial_weight + first * n;
         const float *g = grads + first; /* grads[s outputs + first + k] */
+#define WEIGHT_GRADIENT_GROUP_OF(COUNT) readout_weight_gradient_group(rows, outputs, n, rectified, g, count, COUNT)
         switch (outputs - first < 12 ? outputs - first : 12) {
-        case 1: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 1); break;
-        case 2: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 2); break;
-        case 3: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 3); break;
-        case 4: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 4); break;
-        case 5: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 5); break;
-        case 6: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 6); break;
-        case 7: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 7); break;
-        case 8: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 8); break;
-        case 9: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 9); break;
-        case 10: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 10); break;
-        case 11: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 11); break;
-        default: readout_weight_gradient_group(rows, outputs, n, rectified, g, count, 12); break;
+        CONSTANT_COUNT_CASES(WEIGHT_GRADIENT_GROUP_OF)
+        default: WEIGHT_GRADIENT_GROUP_OF(12); break;
         }
+#undef WEIGHT_GRADIENT_GROUP_OF
     }
 }
 #endif
@@ -538,29 +537,8 @@ AVX512_TARGET static void readout_weight_gradient_avx512(float *partial_weight, 
 
 #include "kernel_template.h"
 
-/* exp_nonpositive_avx2 on 16 values: the same operations, lane by lane. */
-AVX512_TARGET static inline __m512 exp_nonpositive_avx512(__m512 x)
-{
-    const __m512 clamped = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
-    const __m512 shifter = _mm512_set1_ps(12582912.0f);
-    const __m512 shifted = _mm512_add_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(1.44269504088896341f)), shifter);
-    const __m512 q = _mm512_sub_ps(shifted, shifter);
-    const __m512i power = _mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(shifter)),
-                         _mm512_set1_epi32(127)),
-        23);
-    const __m512 s = _mm512_sub_ps(_mm512_sub_ps(clamped, _mm512_mul_ps(q, _mm512_set1_ps(0.693145751953125f))),
-                                   _mm512_mul_ps(q, _mm512_set1_ps(1.428606765330187045e-06f)));
-    __m512 p = _mm512_set1_ps(1.98412698412698413e-04f);
-    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.38888888888888894e-03f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(8.33333333333333322e-03f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(4.16666666666666644e-02f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.66666666666666657e-01f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(0.5f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.0f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.0f));
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(power));
-}
+DEFINE_EXP_NONPOSITIVE(exp_nonpositive_avx512, AVX512_TARGET, __m512, __m512i, _mm512, si512)
+#undef DEFINE_EXP_NONPOSITIVE
 
 /* Whole registers, then the rest under a mask: the k logits of a step (k = 9 for the copy task) in
  * one register instead of one AVX2 register and a scalar tail. */
@@ -602,21 +580,14 @@ readout_backward_group16(const float *weight, int64_t n, const float *state, con
 AVX512_TARGET static void readout_backward_avx512(const float *weight, int64_t outputs, int64_t n, const float *state,
                                                   const float *grad_logits, float *outside, float *rectified_out)
 {
+#define READOUT_BACKWARD_GROUP16_OF(COUNT) \
+    readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, COUNT)
     switch (n % 16 ? 0 : outputs) { /* rows of whole registers and at most 12 outputs, else AVX2 */
-    case 1: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 1); break;
-    case 2: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 2); break;
-    case 3: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 3); break;
-    case 4: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 4); break;
-    case 5: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 5); break;
-    case 6: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 6); break;
-    case 7: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 7); break;
-    case 8: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 8); break;
-    case 9: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 9); break;
-    case 10: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 10); break;
-    case 11: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 11); break;
-    case 12: readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, 12); break;
+    CONSTANT_COUNT_CASES(READOUT_BACKWARD_GROUP16_OF)
+    case 12: READOUT_BACKWARD_GROUP16_OF(12); break;
     default: readout_backward_avx2(weight, outputs, n, state, grad_logits, outside, rectified_out); break;
     }
+#undef READOUT_BACKWARD_GROUP16_OF
 }
 
 /* readout_weight_gradient_group with 16 columns a chunk. */
@@ -648,20 +619,12 @@ AVX512_TARGET static void readout_weight_gradient_avx512(float *partial_weight, 
     for (int64_t first = 0; first < outputs; first += 12) {
         float *rows = partial_weight + first * n;
         const float *g = grads + first;
+#define WEIGHT_GRADIENT_GROUP16_OF(COUNT) readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, COUNT)
         switch (outputs - first < 12 ? outputs - first : 12) {
-        case 1: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 1); break;
-        case 2: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 2); break;
-        case 3: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 3); break;
-        case 4: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 4); break;
-        case 5: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 5); break;
-        case 6: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 6); break;
-        case 7: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 7); break;
-        case 8: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 8); break;
-        case 9: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 9); break;
-        case 10: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 10); break;
-        case 11: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 11); break;
-        default: readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, 12); break;
+        CONSTANT_COUNT_CASES(WEIGHT_GRADIENT_GROUP16_OF)
+        default: WEIGHT_GRADIENT_GROUP16_OF(12); break;
         }
+#undef WEIGHT_GRADIENT_GROUP16_OF
     }
 }
 
