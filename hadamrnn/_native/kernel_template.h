@@ -907,9 +907,14 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
         int waiting = 0; /* steps whose ∂V terms wait in waiting_states and waiting_grads */
         /* With checkpoints, the state of the step (h_T first: the last slot). */
         const REAL *recomputed = interval ? KERNEL(anchor)(r, b, r->steps - 1) : NULL;
+        /* The training step of the linear recurrence in one pass (below). */
+        const int fused = !r->relu && partial_signs && partial_bias;
 
         for (int64_t t = r->steps - 1; t >= 0; t--) {
             const int64_t step = KERNEL(step_index)(r, b, t);
+            /* the step's one nonzero feature, for the recomputation's drive and the fused column */
+            const int64_t active =
+                (interval && r->bias) || (fused && partial_columns) ? KERNEL(active_feature)(r, step) : -2;
             const REAL *grad = r->grad_states ? r->grad_states + step * n : NULL;
             const REAL *last = t == r->steps - 1 && r->grad_last ? r->grad_last + b * n : NULL;
             const REAL *state, *previous;
@@ -929,8 +934,7 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
                     /* h_{t-1} = W^{-1}(h_t - drive_t) = Hᵀ((h_t - drive_t) / u) / sqrt(m), into the
                      * ring row that does not hold h_t. */
                     REAL *target = state == ring ? ring + n : ring;
-                    const int64_t active = r->bias ? KERNEL(active_feature)(r, step) : -2;
-                    if (active >= 0) {
+                    if (r->bias && active >= 0) {
                         /* the drive of one feature, bias + U x, formed inside the same pass */
                         const REAL x0 = r->features[step * width + active];
                         const REAL *restrict bias = r->bias, *restrict column = r->columns + active * n;
@@ -1008,12 +1012,10 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
             }
             /* The training step of the linear recurrence in one pass (with the one column of U
              * that a single feature or a token id touches); every other case in separate loops. */
-            const int fused = !r->relu && partial_signs && partial_bias;
             REAL *fused_column = NULL;
             REAL fused_x = 1;
             /* at most one nonzero feature (zero features are skipped: they add exactly nothing, as
              * in the forward), or a token id, whose column takes δ times 1: exactly δ */
-            const int64_t active = fused && partial_columns ? KERNEL(active_feature)(r, step) : -2;
             const int fuses_column = fused && partial_columns && (r->kind == INPUT_TOKENS || active >= -1);
             if (fuses_column && r->kind == INPUT_TOKENS) {
                 fused_column = partial_columns + r->tokens[step] * n;
