@@ -211,7 +211,6 @@ def enclosing_checkpoint_area(path: str | Path) -> Path | None:
     return None
 
 
-
 def refuse_checkpoint_area(path: str | Path, option: str) -> None:
     """Raise when ``path`` lies inside a checkpoint area (:func:`enclosing_checkpoint_area`):
     ``option`` names where the path came from (``--out``)."""
@@ -221,6 +220,7 @@ def refuse_checkpoint_area(path: str | Path, option: str) -> None:
             f"{option} {str(path)!r}: expected a path outside any run's checkpoints, got one inside {str(area)!r} "
             "(anything written there would be taken for part of a checkpoint or break its SHA-256)"
         )
+
 
 def _regular_file(path: Path, checkpoint: Path) -> os.stat_result:
     """``lstat`` of a checkpoint file that must be a regular file, not a link or a device."""
