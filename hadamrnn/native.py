@@ -481,16 +481,21 @@ class _RecurrenceFunction(torch.autograd.Function):
         total = torch.zeros((), dtype=torch.float64) if output == "loss" else None
         # Cross-entropy: log Σ_j exp(o_tj) of every step, (B, T), for the backward's softmax.
         normalizers = h0.new_empty((batch, steps)) if output == "loss" and step_loss.kind == "cross_entropy" else None
+        loss_gradients = None
+        if output == "loss" and _keeps_loss_gradients(inputs, targets, readout_weight):
+            loss_gradients = h0.new_empty((batch, steps, readout_weight.shape[0]))
         ctx.kind, ctx.block_size, ctx.relu, ctx.output = kind, block_size, relu, output
         ctx.checkpoint_interval, ctx.step_loss, ctx.count = checkpoint_interval, step_loss, count
         ctx.anchor_interval = anchor_interval
         # An unused output's gradient reaches the backward as None, which the kernel reads as zero.
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers)
+        ctx.save_for_backward(
+            inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers, loss_gradients
+        )
         _require_extension().recurrence_forward(
             **_problem(kind, relu, block_size, inputs, h0, signs, columns, bias, states, checkpoint_interval),
             **_readout(readout_weight, readout_bias),
-            **_loss(step_loss, targets, normalizers),
+            **_loss(step_loss, targets, normalizers, loss_gradients),
             logits=_address(logits),
             loss_total=_address(total),
         )
@@ -510,7 +515,8 @@ class _RecurrenceFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, *grad_outputs):
-        inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers = ctx.saved_tensors
+        (inputs, h0, signs, columns, bias, readout_weight, readout_bias, states, targets, normalizers,
+         loss_gradients) = ctx.saved_tensors
         loss_gradient = 0.0
         if ctx.output == "states_and_last":
             incoming = {"grad_states": grad_outputs[0], "grad_last": grad_outputs[1]}
@@ -555,7 +561,7 @@ class _RecurrenceFunction(torch.autograd.Function):
                 ctx.kind, ctx.relu, ctx.block_size, inputs, h0, signs, columns, bias, states, ctx.checkpoint_interval
             ),
             **_readout(readout_weight, readout_bias),
-            **_loss(ctx.step_loss, targets, normalizers),
+            **_loss(ctx.step_loss, targets, normalizers, loss_gradients),
             loss_gradient=loss_gradient,
             **{"grad_states": 0, **{name: _address(grad) for name, grad in incoming.items()}},
             **{name: _address(grad) for name, grad in grads.items()},
@@ -588,7 +594,25 @@ def _readout(weight: torch.Tensor | None, bias: torch.Tensor | None) -> dict:
     )
 
 
-def _loss(step_loss, targets: torch.Tensor | None, normalizers: torch.Tensor | None) -> dict:
+def _keeps_loss_gradients(inputs: torch.Tensor, targets: torch.Tensor, readout_weight: torch.Tensor) -> bool:
+    """Whether the fused loss's forward keeps ``∂ℓ_t/∂o_t`` of every step, ``(B, T, k)``, for the
+    backward, which then forms neither the logits nor their softmax again (a read-out of ``k n``
+    products and ``k`` exponentials a step, a sixth of the copy-task step).
+
+    It keeps them when, per step, they take no more memory than the step's inputs and targets
+    already do, so that the training step's memory stays within a constant factor of its batch's
+    whatever the memory mode: ``k`` values against ``d`` features and a target at the copy task
+    (36 bytes against 48), but not ``k`` classes over token ids (a vocabulary against two ids).
+    """
+    def per_step(tensor: torch.Tensor) -> int:
+        return tensor[0, 0].numel() * tensor.element_size() if tensor.numel() else 0
+
+    classes = readout_weight.shape[0]
+    return classes * readout_weight.element_size() <= per_step(inputs) + per_step(targets)
+
+
+def _loss(step_loss, targets: torch.Tensor | None, normalizers: torch.Tensor | None,
+          loss_gradients: torch.Tensor | None = None) -> dict:
     """The keyword arguments that describe the fused loss (none when ``step_loss`` is None)."""
     if step_loss is None:
         return dict(loss="none")
@@ -599,6 +623,7 @@ def _loss(step_loss, targets: torch.Tensor | None, normalizers: torch.Tensor | N
         has_ignore_index=ignore is not None,
         ignore_index=0 if ignore is None else ignore,
         normalizers=_address(normalizers),
+        loss_gradients=_address(loss_gradients),
     )
 
 
@@ -799,8 +824,9 @@ def hadamard_recurrence_native(
             second tensor with its own gradient (``HadamRNN.forward``: a loss on ``h_T`` alone
             costs no ``(B, T, n)`` gradient); ``"loss"``, the scalar ``step_loss`` of the fused
             read-out against ``targets``, computed in the kernel from each step's logits while
-            they are in registers (no ``(B, T, k)`` logits or gradient at all: the backward forms
-            ``∂L/∂o_t`` again from ``h_t``).
+            they are in registers (no ``(B, T, k)`` logits or gradient tensors: the forward keeps
+            ``∂ℓ_t/∂o_t`` for the backward where that takes no more memory than the batch's
+            inputs and targets, and otherwise the backward forms it again from ``h_t``).
         readout_weight: ``(k, n)`` the read-out ``V`` (already quantized), with ``"logits"`` and
             ``"loss"``.
         readout_bias: ``(k,)`` the read-out bias ``c``, or None, with ``"logits"`` and ``"loss"``.

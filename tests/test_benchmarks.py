@@ -116,6 +116,32 @@ def test_copy_run_time_projects_the_paper_steps():
         assert float(match[2]) == pytest.approx(40000 * float(match[1]) / 1000 / 60, rel=2e-3, abs=0.1)
 
 
+def test_copy_run_time_compares_the_kept_loss_gradients():
+    """`--formed-again` times both backwards, interleaved, and prints the ratio of their medians."""
+    from hadamrnn import native
+
+    if not native.is_available():
+        pytest.skip(f"the native extension is absent: {native.unavailable_reason()}")
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.copy_run_time", "--repeats", "1", "--formed-again"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    medians = {}
+    for line in lines[:4]:
+        match = re.fullmatch(r"(\d) thread\(s\) \((kept|formed again)\): ([\d.]+) ms per step .*", line)
+        assert match, line
+        medians[match[1], match[2]] = float(match[3])
+    assert set(medians) == {(threads, way) for threads in "12" for way in ("kept", "formed again")}
+    for threads, line in zip("12", lines[4:]):
+        match = re.fullmatch(rf"{threads} thread\(s\): formed again / kept ([\d.]+)x", line)
+        assert match, line
+        expected = medians[threads, "formed again"] / medians[threads, "kept"]
+        assert float(match[1]) == pytest.approx(expected, abs=0.02)  # from unrounded medians
+    assert len(lines) == 6
+
+
 # The history: one parameter set, incremental. -------------------------------------------------
 
 

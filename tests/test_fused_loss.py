@@ -260,6 +260,68 @@ class TestDeterminism:
             assert all(torch.equal(a, b) for a, b in zip(one, more)), pool
 
 
+@requires_extension
+class TestKeptLossGradients:
+    """The forward keeps ∂ℓ_t/∂o_t for the backward (native._keeps_loss_gradients) or the backward
+    forms the logits and their softmax again: the same bits wherever the states are the forward's."""
+
+    def _run(self, problem, step_loss, keep, monkeypatch, memory="stored"):
+        monkeypatch.setattr(native, "_keeps_loss_gradients", lambda *arguments: keep)
+        received = {}
+        kernel_call = native._backward_kernel_call
+
+        def watch(**arguments):
+            received.update(arguments)
+            kernel_call(**arguments)
+
+        monkeypatch.setattr(native, "_backward_kernel_call", watch)
+        classes = problem["readout_weight"].shape[0]
+        targets = make_targets(step_loss, *problem["inputs"].shape[:2], classes)
+        loss, leaves = native_loss(problem, targets, step_loss, memory=memory)
+        grads = grads_of(loss, leaves)
+        assert (received["loss_gradients"] != 0) == keep  # the path this run is about was taken
+        return [loss.detach(), *grads.values()]
+
+    @pytest.mark.parametrize("loss", ["ce", "ce_ignore", "ce_sum", "bce"])
+    @pytest.mark.parametrize("kind", ["features", "tokens", "projected"])
+    @pytest.mark.parametrize("classes", [1, 9, 13])
+    def test_kept_and_formed_again_give_the_same_bits(self, loss, kind, classes, monkeypatch, instruction_set):
+        """Every instruction set (the kept rows come from the 8-lane block in the fast builds and
+        from the reference in the portable one), 19 steps (two full blocks of 8 and a tail of 3)."""
+        problem = make_problem(24, 8, 3, 19, kind, seed=classes)
+        problem["readout_weight"] = torch.randn(classes, 24, generator=torch.Generator().manual_seed(classes))
+        problem["readout_bias"] = torch.randn(classes, generator=torch.Generator().manual_seed(4))
+        results = []
+        for name in native.available_instruction_sets():
+            instruction_set(name)
+            for keep in (False, True):
+                results.append(self._run(problem, LOSSES[loss], keep, monkeypatch))
+        for result in results[1:]:
+            assert all(torch.equal(a, b) for a, b in zip(result, results[0]))
+
+    @pytest.mark.parametrize("memory", ["reversible", "checkpointed"])
+    @pytest.mark.parametrize("loss", ["ce_ignore", "bce"])
+    def test_recomputed_states_keep_the_forward_gradients(self, memory, loss, monkeypatch):
+        """With recomputed states the backward's logits would carry their drift; the kept ones are
+        the forward's, and both stay within the tolerance of the float64 reference."""
+        problem = make_problem(16, 16, 3, 40, seed=8)
+        monkeypatch.setattr(native, "_keeps_loss_gradients", lambda *arguments: True)
+        compare(problem, LOSSES[loss], memory=memory)
+        compare(problem, LOSSES[loss], memory=memory, dtype=torch.float64)
+
+    def test_which_losses_keep_them(self):
+        """k values a step against what the step's inputs and targets already take."""
+        def keeps(inputs, targets, classes, n=16):
+            return native._keeps_loss_gradients(inputs, targets, torch.zeros(classes, n))
+
+        copy = CopyTask(seq_len=30).batch("train", 0, 4)
+        assert keeps(copy.inputs, copy.targets, 9)  # 36 bytes against 10 features and a target: 48
+        ids = torch.zeros(2, 5, dtype=torch.long)
+        assert keeps(ids, ids, 4) and not keeps(ids, ids, 5)  # two ids: 16 bytes
+        assert keeps(torch.zeros(2, 5, 1), torch.zeros(2, 5, 300), 300)  # BCE targets: k values
+        assert not keeps(torch.zeros(0, 5, 1), ids[:0], 1)  # no sequence, nothing to keep
+
+
 @pytest.fixture
 def instruction_set():
     before = native.instruction_set()

@@ -288,6 +288,7 @@ typedef struct {
     REAL loss_gradient;           /* backward: dL/d(Σ ℓ), in the precision of the kernels */
     double *partial_loss;         /* forward with a loss: (B) Σ_t ℓ_bt per sequence */
     REAL *normalizers;            /* LOSS_CROSS_ENTROPY: (B, T) log Σ_j exp(o_tj), forward writes, backward reads */
+    REAL *loss_gradients;         /* with a loss, or NULL: (B, T, k) ∂ℓ_t/∂o_t, forward writes, backward reads */
     const REAL *grad_states, *grad_last, *grad_logits;
     REAL *grad_inputs, *grad_h0;
 
@@ -601,6 +602,28 @@ KERNEL_TARGET MAYBE_UNUSED static void KERNEL(cross_entropy_block_reference)(con
 #define CROSS_ENTROPY_BLOCK KERNEL(cross_entropy_block_reference)
 #endif
 
+/*
+ * ∂ℓ/∂o of the `count` steps in `block` whose log-normalisers are normalizers[0 ...]: row l of
+ * `rows` (k values) is softmax(o) - e_y of the l-th step, with softmax(o)_j = e^(o_j - L) and y =
+ * targets[l], each entry formed by exactly the operations of cross_entropy_gradient (which the
+ * backward runs without them). A step whose target is ignored gets a row that nothing reads. The
+ * readable reference; a build may bring a faster CROSS_ENTROPY_GRADIENT_BLOCK that computes the same
+ * operations for all lanes at once.
+ */
+KERNEL_TARGET MAYBE_UNUSED static void KERNEL(cross_entropy_gradient_block_reference)(
+    const REAL *block, int count, int64_t outputs, const REAL *normalizers, const int64_t *targets, REAL *rows)
+{
+    for (int l = 0; l < count; l++)
+        for (int64_t j = 0; j < outputs; j++) {
+            const REAL softmax = KERNEL(exp_nonpositive)(block[j * LOSS_LANES + l] - normalizers[l]);
+            rows[l * outputs + j] = j == targets[l] ? softmax - 1 : softmax;
+        }
+}
+
+#ifndef CROSS_ENTROPY_GRADIENT_BLOCK
+#define CROSS_ENTROPY_GRADIENT_BLOCK KERNEL(cross_entropy_gradient_block_reference)
+#endif
+
 /* Whether step `step` counts: its cross-entropy target is not the ignore index. */
 static inline int KERNEL(counted)(const KERNEL(recurrence) *r, int64_t step)
 {
@@ -609,13 +632,17 @@ static inline int KERNEL(counted)(const KERNEL(recurrence) *r, int64_t step)
 
 /*
  * The cross-entropy of the `count` steps in `block`, the first of them `first`: their
- * log-normalisers go to normalizers[first ...] (the backward's softmax), and the loss
- * ℓ = L - o_y of each counted step is added to *total in step order.
+ * log-normalisers go to normalizers[first ...] (the backward's softmax), their ∂ℓ/∂o to
+ * loss_gradients[first ...] when it is kept, and the loss ℓ = L - o_y of each counted step is
+ * added to *total in step order.
  */
 KERNEL_TARGET static inline void KERNEL(cross_entropy_steps)(const KERNEL(recurrence) *r, const REAL *block, int count,
                                                              int64_t first, REAL *lanes, double *total)
 {
     CROSS_ENTROPY_BLOCK(block, count, r->readout_size, lanes);
+    if (r->loss_gradients)
+        CROSS_ENTROPY_GRADIENT_BLOCK(block, count, r->readout_size, lanes, r->targets_ids + first,
+                                     r->loss_gradients + first * r->readout_size);
     for (int l = 0; l < count; l++) {
         r->normalizers[first + l] = lanes[l];
         if (KERNEL(counted)(r, first + l))
@@ -728,7 +755,10 @@ KERNEL_TARGET static void KERNEL(forward_sequences)(void *context, int64_t begin
                 }
             } else if (r->loss == LOSS_BINARY_CROSS_ENTROPY) {
                 KERNEL(readout)(r, state, rectified, step_logits);
-                sequence_loss += KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, NULL, 0);
+                /* ∂ℓ/∂o times 1 when kept: 1 · x = x exactly, so the backward's gain times it is
+                 * what the backward would form itself */
+                REAL *kept = r->loss_gradients ? r->loss_gradients + step * outputs : NULL;
+                sequence_loss += KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, kept, 1);
             } else if (r->readout_size) {
                 KERNEL(readout)(r, state, rectified, r->logits + step * r->readout_size);
             }
@@ -968,7 +998,12 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
              * `grad ? grad[i] : 0`: compilers vectorise that into masked loads from NULL, which
              * are correct but take a microcode assist each. */
             const REAL *grad_logits = r->grad_logits ? r->grad_logits + step * outputs : NULL;
-            if (r->loss && KERNEL(counted)(r, step)) { /* ∂L/∂o_t from o_t, formed again from h_t */
+            if (r->loss && KERNEL(counted)(r, step) && r->loss_gradients) { /* ∂L/∂o_t from the forward's */
+                const REAL *kept = r->loss_gradients + step * outputs;
+                for (int64_t j = 0; j < outputs; j++)
+                    step_grad[j] = r->loss_gradient * kept[j];
+                grad_logits = step_grad;
+            } else if (r->loss && KERNEL(counted)(r, step)) { /* ∂L/∂o_t from o_t, formed again from h_t */
                 KERNEL(readout)(r, state, transform_scratch, step_logits); /* transform_scratch: free here */
                 if (r->loss == LOSS_CROSS_ENTROPY)
                     KERNEL(cross_entropy_gradient)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
@@ -1167,6 +1202,7 @@ static int KERNEL(prepare)(const recurrence_problem *problem, KERNEL(recurrence)
         .ignore_index = problem->ignore_index,
         .loss_gradient = (REAL)problem->loss_gradient,
         .normalizers = problem->normalizers,
+        .loss_gradients = problem->readout_size && problem->loss ? problem->loss_gradients : NULL,
         .grad_states = problem->grad_states,
         .grad_last = problem->grad_last,
         .grad_logits = problem->grad_logits,

@@ -107,9 +107,9 @@ typedef struct {
 
     /* The fused loss (loss != LOSS_NONE): the forward returns Σ_b Σ_t ℓ_bt (added in that order,
      * in double) in *loss_total and writes no logits; the backward forms ∂L/∂o_t =
-     * loss_gradient · ∂ℓ_t/∂o_t from o_t, which it computes again from h_t, and takes it where it
-     * takes grad_logits otherwise. The caller applies the reduction (1/count for a mean) to the
-     * total and folds it into loss_gradient. */
+     * loss_gradient · ∂ℓ_t/∂o_t, from the loss_gradients the forward kept or else from o_t, which
+     * it computes again from h_t, and takes it where it takes grad_logits otherwise. The caller
+     * applies the reduction (1/count for a mean) to the total and folds it into loss_gradient. */
     loss_kind loss;
     const void *targets;          /* int64 (B, T) for cross-entropy, real (B, T, k) for BCE */
     int has_ignore_index;         /* cross-entropy: steps whose target is ignore_index add nothing */
@@ -117,6 +117,9 @@ typedef struct {
     double *loss_total;           /* forward: one double */
     void *normalizers;            /* cross-entropy: real (B, T), log Σ_j exp(o_tj), written by the
                                      forward and read by the backward (its softmax) */
+    void *loss_gradients;         /* real (B, T, k) or NULL: ∂ℓ_t/∂o_t of every counted step, written
+                                     by the forward (from the o_t it holds) and read by the backward,
+                                     which then forms neither o_t nor its softmax again */
     double loss_gradient;         /* backward: dL/d(Σ ℓ_bt) */
 
     /* Backward only. Every output may be NULL when its gradient is not needed; so may every

@@ -38,6 +38,7 @@
 #define READOUT readout_avx2
 #define EXP_ROW exp_row_avx2
 #define CROSS_ENTROPY_BLOCK cross_entropy_block_avx2
+#define CROSS_ENTROPY_GRADIENT_BLOCK cross_entropy_gradient_block_avx2
 #define READOUT_BACKWARD readout_backward_avx2
 #define READOUT_WEIGHT_GRADIENT readout_weight_gradient_avx2
 
@@ -46,6 +47,9 @@ KERNEL_TARGET static void fwht_row_avx2(const float *src, float *dst, int64_t n,
 KERNEL_TARGET static inline float dot_avx2(const float *a, const float *b, int64_t n);
 KERNEL_TARGET static void exp_row_avx2(const float *values, int64_t count, float shift, float *out);
 KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count, int64_t outputs, float *normalizers);
+KERNEL_TARGET static void cross_entropy_gradient_block_avx2(const float *block, int count, int64_t outputs,
+                                                            const float *normalizers, const int64_t *targets,
+                                                            float *rows);
 KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t outputs, int64_t n, const float *state,
                                                 const float *grad_logits, float *outside, float *rectified_out);
 KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, int64_t outputs, int64_t n,
@@ -379,6 +383,33 @@ KERNEL_TARGET static void cross_entropy_block_avx2(const float *block, int count
     _mm256_storeu_ps(lanes, _mm256_add_ps(largest, log_at_least_one_avx2(sum)));
     for (int l = 0; l < count; l++)
         normalizers[l] = lanes[l];
+}
+
+/* cross_entropy_gradient_block_reference of kernel_template.h with the LOSS_LANES = 8 steps in the
+ * lanes of one register: the same operations per entry, e^(o_j - L) and, in the lane whose target
+ * is j, that minus 1. Lanes from `count` on are computed from stale values and not stored. */
+KERNEL_TARGET static void cross_entropy_gradient_block_avx2(const float *block, int count, int64_t outputs,
+                                                            const float *normalizers, const int64_t *targets,
+                                                            float *rows)
+{
+    float shift[8] = {0};
+    int32_t target[8];
+    for (int l = 0; l < 8; l++) { /* a target outside 0 ... k-1 (an ignored step's) matches no j */
+        const int valid = l < count && targets[l] >= 0 && targets[l] < outputs;
+        target[l] = valid ? (int32_t)targets[l] : -1;
+        if (l < count)
+            shift[l] = normalizers[l];
+    }
+    const __m256 shifts = _mm256_loadu_ps(shift), one = _mm256_set1_ps(1.0f);
+    const __m256i targets8 = _mm256_loadu_si256((const __m256i *)target);
+    for (int64_t j = 0; j < outputs; j++) {
+        const __m256 softmax = exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(block + j * 8), shifts));
+        const __m256 is_target = _mm256_castsi256_ps(_mm256_cmpeq_epi32(targets8, _mm256_set1_epi32((int32_t)j)));
+        float entries[8];
+        _mm256_storeu_ps(entries, _mm256_blendv_ps(softmax, _mm256_sub_ps(softmax, one), is_target));
+        for (int l = 0; l < count; l++)
+            rows[l * outputs + j] = entries[l];
+    }
 }
 #endif
 

@@ -359,7 +359,7 @@ static const char *const loss_kind_names[] = {"none", "cross_entropy", "binary_c
 
 /* The fused loss: none, or a kind with its targets on a read-out (k >= 1). */
 static int fill_loss(recurrence_problem *problem, const char *name, unsigned long long targets, int has_ignore_index,
-                     long long ignore_index, unsigned long long normalizers)
+                     long long ignore_index, unsigned long long normalizers, unsigned long long loss_gradients)
 {
     int kind = -1;
     for (int k = 0; k < 3; k++)
@@ -383,6 +383,7 @@ static int fill_loss(recurrence_problem *problem, const char *name, unsigned lon
     problem->has_ignore_index = has_ignore_index;
     problem->ignore_index = ignore_index;
     problem->normalizers = ADDRESS(normalizers);
+    problem->loss_gradients = kind == LOSS_NONE ? NULL : ADDRESS(loss_gradients); /* 0: not kept */
     return 0;
 }
 
@@ -393,7 +394,7 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
                                "input_width", "inputs", "h0", "signs", "columns", "bias", "states", "threads",
                                "readout_size", "readout_weight", "readout_bias", "logits", "base_order", "base",
                                "checkpoint_interval", "loss", "targets", "has_ignore_index", "ignore_index",
-                               "normalizers", "loss_total", NULL};
+                               "normalizers", "loss_total", "loss_gradients", NULL};
     const char *dtype, *kind, *loss = "none";
     int relu, has_ignore_index = 0;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
@@ -401,13 +402,14 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
     double scale;
     unsigned long long inputs, h0, signs, columns, bias, states, base = 0;
     unsigned long long readout_weight = 0, readout_bias = 0, logits = 0, targets = 0, loss_total = 0, normalizers = 0;
+    unsigned long long loss_gradients = 0;
     long long checkpoint_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKLsKpLKK:recurrence_forward", keywords,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKL|$LKKKLKLsKpLKKK:recurrence_forward", keywords,
                                      &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale, &input_width,
                                      &inputs, &h0, &signs, &columns, &bias, &states, &threads, &readout_size,
                                      &readout_weight, &readout_bias, &logits, &base_order, &base,
                                      &checkpoint_interval, &loss, &targets, &has_ignore_index, &ignore_index,
-                                     &normalizers, &loss_total))
+                                     &normalizers, &loss_total, &loss_gradients))
         return NULL;
     if (check_checkpoint_interval(checkpoint_interval, relu))
         return NULL;
@@ -416,7 +418,7 @@ static PyObject *py_recurrence_forward(PyObject *module, PyObject *args, PyObjec
     if (!kernels || fill_problem(&problem, kind, relu, batch, steps, hidden, block_size, base_order, base, scale,
                                  input_width, inputs, h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias)
-        || fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers))
+        || fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers, loss_gradients))
         return NULL;
     if (problem.loss == LOSS_NONE && readout_size > 0 && batch > 0 && steps > 0 && check_address("logits", logits))
         return NULL;
@@ -448,25 +450,26 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                "readout_size", "readout_weight", "readout_bias", "grad_last", "grad_logits",
                                "grad_readout_weight", "grad_readout_bias", "base_order", "base",
                                "checkpoint_interval", "anchor_interval", "loss", "targets", "has_ignore_index",
-                               "ignore_index", "normalizers", "loss_gradient", NULL};
+                               "ignore_index", "normalizers", "loss_gradient", "loss_gradients", NULL};
     const char *dtype, *kind, *loss = "none";
     int relu, has_ignore_index = 0;
     long long batch, steps, hidden, block_size, input_width, threads, readout_size = 0, base_order = 1;
     long long ignore_index = 0;
     double scale, loss_gradient = 0;
     unsigned long long inputs, h0, signs, columns, bias, states, base = 0, targets = 0, normalizers = 0;
+    unsigned long long loss_gradients = 0;
     unsigned long long grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias;
     unsigned long long readout_weight = 0, readout_bias = 0, grad_last = 0, grad_logits = 0;
     unsigned long long grad_readout_weight = 0, grad_readout_bias = 0;
     long long checkpoint_interval = 0, anchor_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLLsKpLKd:recurrence_backward",
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sspLLLLdLKKKKKKKKKKKKL|$LKKKKKKLKLLsKpLKdK:recurrence_backward",
                                      keywords, &dtype, &kind, &relu, &batch, &steps, &hidden, &block_size, &scale,
                                      &input_width, &inputs, &h0, &signs, &columns, &bias, &states, &grad_states,
                                      &grad_inputs, &grad_h0, &grad_signs, &grad_columns, &grad_bias, &threads,
                                      &readout_size, &readout_weight, &readout_bias, &grad_last, &grad_logits,
                                      &grad_readout_weight, &grad_readout_bias, &base_order, &base,
                                      &checkpoint_interval, &anchor_interval, &loss, &targets, &has_ignore_index,
-                                     &ignore_index, &normalizers, &loss_gradient))
+                                     &ignore_index, &normalizers, &loss_gradient, &loss_gradients))
         return NULL;
     if (check_checkpoint_interval(checkpoint_interval, relu) || check_checkpoint_interval(anchor_interval, relu))
         return NULL;
@@ -481,7 +484,7 @@ static PyObject *py_recurrence_backward(PyObject *module, PyObject *args, PyObje
                                  input_width, inputs, h0, signs, columns, bias, states, threads)
         || fill_readout(&problem, batch, steps, readout_size, readout_weight, readout_bias))
         return NULL;
-    if (fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers))
+    if (fill_loss(&problem, loss, targets, has_ignore_index, ignore_index, normalizers, loss_gradients))
         return NULL;
     problem.loss_gradient = loss_gradient;
     if (problem.kind == INPUT_TOKENS && grad_inputs) {
@@ -667,14 +670,16 @@ static PyMethodDef methods[] = {
      "with W = diag(signs) (I kron H_m) * scale, H_m = H_r kron S_c, and scale = 1/sqrt(block_size);\n"
      "with readout_size = k > 0, also logits[b, t] = V ReLU(states[b, t]) + c; with a loss\n"
      "('cross_entropy' on int64 targets, 'binary_cross_entropy' on real ones) no logits, but\n"
-     "loss_total[0] = the sum of the steps' losses (a double)."},
+     "loss_total[0] = the sum of the steps' losses (a double), and with loss_gradients nonzero the\n"
+     "steps' d(loss)/d(logits) there, (B, T, k), for the backward."},
     {"recurrence_backward", (PyCFunction)(void (*)(void))py_recurrence_backward, METH_VARARGS | METH_KEYWORDS,
      "recurrence_backward(*, ..., grad_states, grad_inputs, grad_h0, grad_signs, grad_columns, grad_bias,\n"
      "                    threads, readout_size=0, readout_weight=0, readout_bias=0, grad_last=0,\n"
      "                    grad_logits=0, grad_readout_weight=0, grad_readout_bias=0, base_order=1, base=0)\n\n"
      "The gradients of the recurrence from dL/dstates, dL/dh_T and dL/dlogits (an incoming gradient\n"
      "whose address is 0 is zero); an outgoing gradient whose address is 0 is skipped. With a loss,\n"
-     "dL/dlogits is loss_gradient times the gradient of the steps' summed losses."},
+     "dL/dlogits is loss_gradient times the gradient of the steps' summed losses: the forward's\n"
+     "loss_gradients when nonzero, else formed again from the states."},
     {"instruction_set", py_instruction_set, METH_NOARGS,
      "The instruction set of the float32 kernels now in use: 'avx512', 'avx2' or 'portable'."},
     {"available_instruction_sets", py_available_instruction_sets, METH_NOARGS,
