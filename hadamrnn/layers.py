@@ -398,9 +398,10 @@ class HadamRNN(nn.Module):
 
         On the native backend the loss is fused into the recurrence kernel: each step's ``k``
         logits are formed, scored and differentiated while they are in registers, so the
-        ``(B, T, k)`` logits and their gradient never exist (see
-        :func:`hadamrnn.native.hadamard_recurrence_native`, ``output="loss"``). Elsewhere it is
-        that expression itself.
+        ``(B, T, k)`` logits and their gradient never exist as tensors; the kernel keeps the
+        steps' loss gradients for the backward only where they take no more memory than the
+        batch's inputs and targets (see :func:`hadamrnn.native.hadamard_recurrence_native`,
+        ``output="loss"``). Elsewhere it is that expression itself.
 
         Shapes:
             ``x``, ``h0``: as in :meth:`forward`; ``weight``: ``(k, n)``; ``bias``: ``(k,)``;
