@@ -265,7 +265,7 @@ class TestKeptLossGradients:
     """The forward keeps ∂ℓ_t/∂o_t for the backward (native._keeps_loss_gradients) or the backward
     forms the logits and their softmax again: the same bits wherever the states are the forward's."""
 
-    def _run(self, problem, step_loss, keep, monkeypatch, memory="stored"):
+    def _run(self, problem, step_loss, keep, monkeypatch, memory="stored", dtype=torch.float32):
         monkeypatch.setattr(native, "_keeps_loss_gradients", lambda *arguments: keep)
         received = {}
         kernel_call = native._backward_kernel_call
@@ -277,7 +277,7 @@ class TestKeptLossGradients:
         monkeypatch.setattr(native, "_backward_kernel_call", watch)
         classes = problem["readout_weight"].shape[0]
         targets = make_targets(step_loss, *problem["inputs"].shape[:2], classes)
-        loss, leaves = native_loss(problem, targets, step_loss, memory=memory)
+        loss, leaves = native_loss(problem, targets, step_loss, memory=memory, dtype=dtype)
         grads = grads_of(loss, leaves)
         assert (received["loss_gradients"] != 0) == keep  # the path this run is about was taken
         return [loss.detach(), *grads.values()]
@@ -298,6 +298,12 @@ class TestKeptLossGradients:
                 results.append(self._run(problem, LOSSES[loss], keep, monkeypatch))
         for result in results[1:]:
             assert all(torch.equal(a, b) for a, b in zip(result, results[0]))
+
+    @pytest.mark.parametrize("loss", ["ce_ignore", "bce"])
+    def test_float64_kept_and_formed_again_give_the_same_bits(self, loss, monkeypatch):
+        problem = make_problem(16, 16, 2, 11, seed=9)
+        kept, formed = (self._run(problem, LOSSES[loss], keep, monkeypatch, dtype=torch.float64) for keep in (True, False))
+        assert all(a.dtype == torch.float64 and torch.equal(a, b) for a, b in zip(kept, formed))
 
     @pytest.mark.parametrize("memory", ["reversible", "checkpointed"])
     @pytest.mark.parametrize("loss", ["ce_ignore", "bce"])
