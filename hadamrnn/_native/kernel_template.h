@@ -998,17 +998,19 @@ KERNEL_TARGET static void KERNEL(backward_sequences)(void *context, int64_t begi
              * `grad ? grad[i] : 0`: compilers vectorise that into masked loads from NULL, which
              * are correct but take a microcode assist each. */
             const REAL *grad_logits = r->grad_logits ? r->grad_logits + step * outputs : NULL;
-            if (r->loss && KERNEL(counted)(r, step) && r->loss_gradients) { /* ∂L/∂o_t from the forward's */
-                const REAL *kept = r->loss_gradients + step * outputs;
-                for (int64_t j = 0; j < outputs; j++)
-                    step_grad[j] = r->loss_gradient * kept[j];
-                grad_logits = step_grad;
-            } else if (r->loss && KERNEL(counted)(r, step)) { /* ∂L/∂o_t from o_t, formed again from h_t */
-                KERNEL(readout)(r, state, transform_scratch, step_logits); /* transform_scratch: free here */
-                if (r->loss == LOSS_CROSS_ENTROPY)
-                    KERNEL(cross_entropy_gradient)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
-                else
-                    KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
+            if (r->loss && KERNEL(counted)(r, step)) {
+                if (r->loss_gradients) { /* ∂L/∂o_t from the forward's ∂ℓ_t/∂o_t */
+                    const REAL *kept = r->loss_gradients + step * outputs;
+                    for (int64_t j = 0; j < outputs; j++)
+                        step_grad[j] = r->loss_gradient * kept[j];
+                } else { /* from o_t, formed again from h_t (transform_scratch: free here) */
+                    KERNEL(readout)(r, state, transform_scratch, step_logits);
+                    if (r->loss == LOSS_CROSS_ENTROPY)
+                        KERNEL(cross_entropy_gradient)(r, step_logits, step, loss_work, step_grad, r->loss_gradient);
+                    else
+                        KERNEL(binary_cross_entropy_step)(r, step_logits, step, loss_work, step_grad,
+                                                          r->loss_gradient);
+                }
                 grad_logits = step_grad;
             } else if (r->loss) {
                 grad_logits = NULL; /* an ignored step sends nothing back */
