@@ -14,20 +14,21 @@
 
 #include <immintrin.h>
 
-/* Cases 1 to 11 of a switch on a count of outputs, each calling CALL(count) with the count as a
- * constant: every count is then a loop of its own, its running sums in registers. */
-#define CONSTANT_COUNT_CASES(CALL)                                                                   \
-    case 1: CALL(1); break;                                                                          \
-    case 2: CALL(2); break;                                                                          \
-    case 3: CALL(3); break;                                                                          \
-    case 4: CALL(4); break;                                                                          \
-    case 5: CALL(5); break;                                                                          \
-    case 6: CALL(6); break;                                                                          \
-    case 7: CALL(7); break;                                                                          \
-    case 8: CALL(8); break;                                                                          \
-    case 9: CALL(9); break;                                                                          \
-    case 10: CALL(10); break;                                                                        \
-    case 11: CALL(11); break;
+/* Cases 1 to 11 of a switch on a count of outputs, each calling FUNCTION(arguments..., count)
+ * with the count as a constant: every count is then a loop of its own, its running sums in
+ * registers. */
+#define CONSTANT_COUNT_CASES(FUNCTION, ...)                                                          \
+    case 1: FUNCTION(__VA_ARGS__, 1); break;                                                         \
+    case 2: FUNCTION(__VA_ARGS__, 2); break;                                                         \
+    case 3: FUNCTION(__VA_ARGS__, 3); break;                                                         \
+    case 4: FUNCTION(__VA_ARGS__, 4); break;                                                         \
+    case 5: FUNCTION(__VA_ARGS__, 5); break;                                                         \
+    case 6: FUNCTION(__VA_ARGS__, 6); break;                                                         \
+    case 7: FUNCTION(__VA_ARGS__, 7); break;                                                         \
+    case 8: FUNCTION(__VA_ARGS__, 8); break;                                                         \
+    case 9: FUNCTION(__VA_ARGS__, 9); break;                                                         \
+    case 10: FUNCTION(__VA_ARGS__, 10); break;                                                       \
+    case 11: FUNCTION(__VA_ARGS__, 11); break;
 
 #define REAL float
 #define KERNEL(name) name##_f32_avx2
@@ -294,12 +295,10 @@ KERNEL_TARGET static void readout_avx2(const float *weight, const float *bias, i
         const int64_t left = outputs - first;
         const float *rows = weight + first * n, *group_bias = bias ? bias + first : NULL;
         float *out = logits + first;
-#define READOUT_GROUP_OF(COUNT) readout_group(rows, group_bias, n, state, out, COUNT)
         switch (left < READOUT_GROUP ? left : READOUT_GROUP) {
-        CONSTANT_COUNT_CASES(READOUT_GROUP_OF)
-        default: READOUT_GROUP_OF(12); break;
+        CONSTANT_COUNT_CASES(readout_group, rows, group_bias, n, state, out)
+        default: readout_group(rows, group_bias, n, state, out, 12); break;
         }
-#undef READOUT_GROUP_OF
     }
 }
 #endif
@@ -416,88 +415,97 @@ KERNEL_TARGET static void cross_entropy_gradient_block_avx2(const float *block, 
 #if HADAMRNN_HAVE_AVX2
 /*
  * The read-out's backward step of kernel_template.h with the k entries of g = ∂L/∂o_t broadcast in
- * registers once per step, and one pass over the row in chunks of 8 columns: Vᵀg of the chunk sums
- * over k = 0, 1, ... from zero, as the reference, and ReLU(h_t) goes to `rectified_out` for ∂V.
- * always_inline with a constant count of outputs.
+ * registers once per step, and one pass over the row in chunks of WIDTH columns: Vᵀg of the chunk
+ * sums over k = 0, 1, ... from zero, as the reference, THROUGH(sum, h, zero) keeps it where
+ * h_t > 0 (+0 elsewhere: torch's threshold_backward), and ReLU(h_t) goes to `rectified_out` for
+ * ∂V. NAME##_group is always_inline with a constant count of outputs; NAME takes rows of whole
+ * registers and at most 12 outputs, and hands anything else to NARROWER.
+ *
+ * Written once for both register widths, as DEFINE_EXP_NONPOSITIVE: VEC the register, MM the
+ * intrinsics' prefix, WIDTH its floats. No value sums across lanes, so both agree bit for bit.
  */
-KERNEL_TARGET __attribute__((always_inline)) static inline void
-readout_backward_group(const float *weight, int64_t n, const float *state, const float *grad_logits, float *outside,
-                       float *rectified_out, const int count)
-{
-    __m256 g[12];
-    for (int k = 0; k < count; k++)
-        g[k] = _mm256_broadcast_ss(grad_logits + k);
-    const __m256 zero = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n; i += 8) {
-        const __m256 h = _mm256_loadu_ps(state + i);
-        __m256 sum = zero;
-        for (int k = 0; k < count; k++)
-            sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_loadu_ps(weight + k * n + i), g[k]));
-        /* torch's threshold_backward: through where h_t > 0 (+0 elsewhere, as the reference) */
-        const __m256 through = _mm256_and_ps(sum, _mm256_cmp_ps(h, zero, _CMP_GT_OQ));
-        _mm256_storeu_ps(outside + i, _mm256_add_ps(_mm256_loadu_ps(outside + i), through));
-        if (rectified_out)
-            _mm256_storeu_ps(rectified_out + i, _mm256_max_ps(zero, h)); /* as torch.relu */
+#define DEFINE_READOUT_BACKWARD(NAME, TARGET, VEC, MM, WIDTH, THROUGH, NARROWER)                             \
+    TARGET __attribute__((always_inline)) static inline void NAME##_group(                                   \
+        const float *weight, int64_t n, const float *state, const float *grad_logits, float *outside,        \
+        float *rectified_out, const int count)                                                               \
+    {                                                                                                        \
+        VEC g[12];                                                                                           \
+        for (int k = 0; k < count; k++)                                                                      \
+            g[k] = MM##_set1_ps(grad_logits[k]);                                                             \
+        const VEC zero = MM##_setzero_ps();                                                                  \
+        for (int64_t i = 0; i < n; i += WIDTH) {                                                             \
+            const VEC h = MM##_loadu_ps(state + i);                                                          \
+            VEC sum = zero;                                                                                  \
+            for (int k = 0; k < count; k++)                                                                  \
+                sum = MM##_add_ps(sum, MM##_mul_ps(MM##_loadu_ps(weight + k * n + i), g[k]));                \
+            MM##_storeu_ps(outside + i, MM##_add_ps(MM##_loadu_ps(outside + i), THROUGH(sum, h, zero)));     \
+            if (rectified_out)                                                                               \
+                MM##_storeu_ps(rectified_out + i, MM##_max_ps(zero, h)); /* as torch.relu */                 \
+        }                                                                                                    \
+    }                                                                                                        \
+                                                                                                             \
+    TARGET static void NAME(const float *weight, int64_t outputs, int64_t n, const float *state,             \
+                            const float *grad_logits, float *outside, float *rectified_out)                  \
+    {                                                                                                        \
+        switch (n % WIDTH ? 0 : outputs) {                                                                   \
+        CONSTANT_COUNT_CASES(NAME##_group, weight, n, state, grad_logits, outside, rectified_out)            \
+        case 12: NAME##_group(weight, n, state, grad_logits, outside, rectified_out, 12); break;             \
+        default: NARROWER(weight, outputs, n, state, grad_logits, outside, rectified_out); break;            \
+        }                                                                                                    \
     }
-}
 
-KERNEL_TARGET static void readout_backward_avx2(const float *weight, int64_t outputs, int64_t n, const float *state,
-                                                const float *grad_logits, float *outside, float *rectified_out)
-{
-#define READOUT_BACKWARD_GROUP_OF(COUNT) \
-    readout_backward_group(weight, n, state, grad_logits, outside, rectified_out, COUNT)
-    switch (n % 8 ? 0 : outputs) { /* rows of whole registers and at most 12 outputs, else the reference */
-    CONSTANT_COUNT_CASES(READOUT_BACKWARD_GROUP_OF)
-    case 12: READOUT_BACKWARD_GROUP_OF(12); break;
-    default: readout_backward_reference_f32_avx2(weight, outputs, n, state, grad_logits, outside, rectified_out); break;
-    }
-#undef READOUT_BACKWARD_GROUP_OF
-}
-#endif
-
-#if HADAMRNN_HAVE_AVX2
 /*
- * readout_weight_gradient_reference of kernel_template.h with the running sums of 8 columns of up
- * to 12 outputs in registers across the waiting steps: each entry of ∂V takes the same terms
+ * readout_weight_gradient_reference of kernel_template.h with the running sums of WIDTH columns of
+ * up to 12 outputs in registers across the waiting steps: each entry of ∂V takes the same terms
  * g_s,k ReLU(h_s)_i in the same order s = 0, 1, ..., loaded and stored once per call instead of
- * once per step.
+ * once per step. Rows that are not whole registers go to NARROWER. Written once for both register
+ * widths, as DEFINE_READOUT_BACKWARD.
  */
-KERNEL_TARGET __attribute__((always_inline)) static inline void
-readout_weight_gradient_group(float *partial_weight, int64_t outputs, int64_t n, const float *rectified,
-                              const float *grads, int count, const int group)
-{
-    for (int64_t i = 0; i < n; i += 8) {
-        __m256 sums[12];
-        for (int k = 0; k < group; k++)
-            sums[k] = _mm256_loadu_ps(partial_weight + k * n + i);
-        for (int s = 0; s < count; s++) {
-            const __m256 relu = _mm256_loadu_ps(rectified + s * n + i);
-            for (int k = 0; k < group; k++)
-                sums[k] = _mm256_add_ps(sums[k], _mm256_mul_ps(_mm256_broadcast_ss(grads + s * outputs + k), relu));
-        }
-        for (int k = 0; k < group; k++)
-            _mm256_storeu_ps(partial_weight + k * n + i, sums[k]);
+#define DEFINE_READOUT_WEIGHT_GRADIENT(NAME, TARGET, VEC, MM, WIDTH, NARROWER)                               \
+    TARGET __attribute__((always_inline)) static inline void NAME##_group(                                   \
+        float *partial_weight, int64_t outputs, int64_t n, const float *rectified, const float *grads,       \
+        int count, const int group)                                                                          \
+    {                                                                                                        \
+        for (int64_t i = 0; i < n; i += WIDTH) {                                                             \
+            VEC sums[12];                                                                                    \
+            for (int k = 0; k < group; k++)                                                                  \
+                sums[k] = MM##_loadu_ps(partial_weight + k * n + i);                                         \
+            for (int s = 0; s < count; s++) {                                                                \
+                const VEC relu = MM##_loadu_ps(rectified + s * n + i);                                       \
+                for (int k = 0; k < group; k++)                                                              \
+                    sums[k] = MM##_add_ps(sums[k], MM##_mul_ps(MM##_set1_ps(grads[s * outputs + k]), relu)); \
+            }                                                                                                \
+            for (int k = 0; k < group; k++)                                                                  \
+                MM##_storeu_ps(partial_weight + k * n + i, sums[k]);                                         \
+        }                                                                                                    \
+    }                                                                                                        \
+                                                                                                             \
+    TARGET static void NAME(float *partial_weight, int64_t outputs, int64_t n, const float *rectified,       \
+                            const float *grads, int count)                                                   \
+    {                                                                                                        \
+        if (n % WIDTH) {                                                                                     \
+            NARROWER(partial_weight, outputs, n, rectified, grads, count);                                   \
+            return;                                                                                          \
+        }                                                                                                    \
+        for (int64_t first = 0; first < outputs; first += 12) {                                              \
+            float *rows = partial_weight + first * n;                                                        \
+            const float *g = grads + first; /* grads[s outputs + first + k] */                               \
+            switch (outputs - first < 12 ? outputs - first : 12) {                                           \
+            CONSTANT_COUNT_CASES(NAME##_group, rows, outputs, n, rectified, g, count)                        \
+            default: NAME##_group(rows, outputs, n, rectified, g, count, 12); break;                         \
+            }                                                                                                \
+        }                                                                                                    \
     }
+
+KERNEL_TARGET static inline __m256 through_avx2(__m256 sum, __m256 h, __m256 zero)
+{
+    return _mm256_and_ps(sum, _mm256_cmp_ps(h, zero, _CMP_GT_OQ));
 }
 
-KERNEL_TARGET static void readout_weight_gradient_avx2(float *partial_weight, int64_t outputs, int64_t n,
-                                                       const float *rectified, const float *grads, int count)
-{
-    if (n % 8) {
-        readout_weight_gradient_reference_f32_avx2(partial_weight, outputs, n, rectified, grads, count);
-        return;
-    }
-    for (int64_t first = 0; first < outputs; first += 12) {
-        float *rows = partial_weight + first * n;
-        const float *g = grads + first; /* grads[s outputs + first + k] */
-#define WEIGHT_GRADIENT_GROUP_OF(COUNT) readout_weight_gradient_group(rows, outputs, n, rectified, g, count, COUNT)
-        switch (outputs - first < 12 ? outputs - first : 12) {
-        CONSTANT_COUNT_CASES(WEIGHT_GRADIENT_GROUP_OF)
-        default: WEIGHT_GRADIENT_GROUP_OF(12); break;
-        }
-#undef WEIGHT_GRADIENT_GROUP_OF
-    }
-}
+DEFINE_READOUT_BACKWARD(readout_backward_avx2, KERNEL_TARGET, __m256, _mm256, 8, through_avx2,
+                        readout_backward_reference_f32_avx2)
+DEFINE_READOUT_WEIGHT_GRADIENT(readout_weight_gradient_avx2, KERNEL_TARGET, __m256, _mm256, 8,
+                               readout_weight_gradient_reference_f32_avx2)
 #endif
 
 #if HADAMRNN_HAVE_AVX2
@@ -586,78 +594,17 @@ AVX512_TARGET static void exp_row_avx512(const float *values, int64_t count, flo
     }
 }
 
-/* readout_backward_group with 16 columns a chunk. */
-AVX512_TARGET __attribute__((always_inline)) static inline void
-readout_backward_group16(const float *weight, int64_t n, const float *state, const float *grad_logits, float *outside,
-                         float *rectified_out, const int count)
+AVX512_TARGET static inline __m512 through_avx512(__m512 sum, __m512 h, __m512 zero)
 {
-    __m512 g[12];
-    for (int k = 0; k < count; k++)
-        g[k] = _mm512_set1_ps(grad_logits[k]);
-    const __m512 zero = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) {
-        const __m512 h = _mm512_loadu_ps(state + i);
-        __m512 sum = zero;
-        for (int k = 0; k < count; k++)
-            sum = _mm512_add_ps(sum, _mm512_mul_ps(_mm512_loadu_ps(weight + k * n + i), g[k]));
-        /* through where h_t > 0, +0 elsewhere */
-        const __m512 through = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(h, zero, _CMP_GT_OQ), sum);
-        _mm512_storeu_ps(outside + i, _mm512_add_ps(_mm512_loadu_ps(outside + i), through));
-        if (rectified_out)
-            _mm512_storeu_ps(rectified_out + i, _mm512_max_ps(zero, h));
-    }
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(h, zero, _CMP_GT_OQ), sum);
 }
 
-AVX512_TARGET static void readout_backward_avx512(const float *weight, int64_t outputs, int64_t n, const float *state,
-                                                  const float *grad_logits, float *outside, float *rectified_out)
-{
-#define READOUT_BACKWARD_GROUP16_OF(COUNT) \
-    readout_backward_group16(weight, n, state, grad_logits, outside, rectified_out, COUNT)
-    switch (n % 16 ? 0 : outputs) { /* rows of whole registers and at most 12 outputs, else AVX2 */
-    CONSTANT_COUNT_CASES(READOUT_BACKWARD_GROUP16_OF)
-    case 12: READOUT_BACKWARD_GROUP16_OF(12); break;
-    default: readout_backward_avx2(weight, outputs, n, state, grad_logits, outside, rectified_out); break;
-    }
-#undef READOUT_BACKWARD_GROUP16_OF
-}
-
-/* readout_weight_gradient_group with 16 columns a chunk. */
-AVX512_TARGET __attribute__((always_inline)) static inline void
-readout_weight_gradient_group16(float *partial_weight, int64_t outputs, int64_t n, const float *rectified,
-                                const float *grads, int count, const int group)
-{
-    for (int64_t i = 0; i < n; i += 16) {
-        __m512 sums[12];
-        for (int k = 0; k < group; k++)
-            sums[k] = _mm512_loadu_ps(partial_weight + k * n + i);
-        for (int s = 0; s < count; s++) {
-            const __m512 relu = _mm512_loadu_ps(rectified + s * n + i);
-            for (int k = 0; k < group; k++)
-                sums[k] = _mm512_add_ps(sums[k], _mm512_mul_ps(_mm512_set1_ps(grads[s * outputs + k]), relu));
-        }
-        for (int k = 0; k < group; k++)
-            _mm512_storeu_ps(partial_weight + k * n + i, sums[k]);
-    }
-}
-
-AVX512_TARGET static void readout_weight_gradient_avx512(float *partial_weight, int64_t outputs, int64_t n,
-                                                         const float *rectified, const float *grads, int count)
-{
-    if (n % 16) {
-        readout_weight_gradient_avx2(partial_weight, outputs, n, rectified, grads, count);
-        return;
-    }
-    for (int64_t first = 0; first < outputs; first += 12) {
-        float *rows = partial_weight + first * n;
-        const float *g = grads + first;
-#define WEIGHT_GRADIENT_GROUP16_OF(COUNT) readout_weight_gradient_group16(rows, outputs, n, rectified, g, count, COUNT)
-        switch (outputs - first < 12 ? outputs - first : 12) {
-        CONSTANT_COUNT_CASES(WEIGHT_GRADIENT_GROUP16_OF)
-        default: WEIGHT_GRADIENT_GROUP16_OF(12); break;
-        }
-#undef WEIGHT_GRADIENT_GROUP16_OF
-    }
-}
+DEFINE_READOUT_BACKWARD(readout_backward_avx512, AVX512_TARGET, __m512, _mm512, 16, through_avx512,
+                        readout_backward_avx2)
+DEFINE_READOUT_WEIGHT_GRADIENT(readout_weight_gradient_avx512, AVX512_TARGET, __m512, _mm512, 16,
+                               readout_weight_gradient_avx2)
+#undef DEFINE_READOUT_BACKWARD
+#undef DEFINE_READOUT_WEIGHT_GRADIENT
 
 /* The butterflies at distance d inside a register, as butterflies_at_distance_1 above: the partner
  * lanes swapped into place, then fma(x, ±1, partner), one rounded a ± b per lane. */
